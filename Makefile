@@ -1,0 +1,29 @@
+# make synth: set up, then `cdk synth` of the example app (offline).  make test: set up, then pytest.
+VENV := .venv
+STAMP := $(VENV)/.installed
+# Node 22 from npm (node_modules/.bin) runs jsii and the CDK CLI; Node 20 is end-of-life.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: setup synth test clean
+
+setup: $(STAMP) node_modules/.installed
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup
+	npx cdk synth --no-notices --no-version-reporting
+
+test: setup
+	python -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Example app: a Glue FindMatches transform over a customer table, and its labels imported on deploy.
+
+The stack uploads data/customers.csv (synthetic customers with near-duplicates, made by
+scripts/generate_example_data.py) to its own bucket, describes it as a Glue table, creates a
+FIND_MATCHES transform over it, and imports labels/customers.csv into the transform.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import App, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3_deployment
+from constructs import Construct
+
+from glue_label_import import LabelImport, LabelSource
+
+HERE = Path(__file__).parent
+DATA_PREFIX = "customers/"
+COLUMNS = (
+    "customer_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "birth_date",
+)
+
+
+class CustomerMatchingStack(Stack):
+    """Customer records, a FindMatches transform that finds duplicates in them, and its labels."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        bucket = s3.Bucket(
+            self,
+            "Data",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+        )
+        upload = s3_deployment.BucketDeployment(
+            self,
+            "UploadCustomers",
+            sources=[s3_deployment.Source.asset(str(HERE / "data"))],
+            destination_bucket=bucket,
+            destination_key_prefix=DATA_PREFIX,
+        )
+
+        database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name="customer_matching", description="Customer records to deduplicate"
+            ),
+        )
+        table = glue.CfnTable(
+            self,
+            "CustomersTable",
+            catalog_id=self.account,
+            database_name="customer_matching",
+            table_input=glue.CfnTable.TableInputProperty(
+                name="customers",
+                table_type="EXTERNAL_TABLE",
+                parameters={"classification": "csv", "skip.header.line.count": "1"},
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=bucket.s3_url_for_object(DATA_PREFIX),
+                    input_format="org.apache.hadoop.mapred.TextInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library="org.apache.hadoop.hive.serde2.OpenCSVSerde",
+                        parameters={"separatorChar": ",", "quoteChar": '"'},
+                    ),
+                    columns=[glue.CfnTable.ColumnProperty(name=name, type="string") for name in COLUMNS],
+                ),
+            ),
+        )
+        table.node.add_dependency(database)
+
+        glue_role = iam.Role(
+            self,
+            "GlueRole",
+            assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSGlueServiceRole")],
+        )
+        bucket.grant_read(glue_role, f"{DATA_PREFIX}*")
+
+        transform = glue.CfnMLTransform(
+            self,
+            "FindDuplicateCustomers",
+            name=f"{self.stack_name}-customers",
+            description="Finds customer records that describe the same person",
+            role=glue_role.role_arn,
+            glue_version="2.0",
+            worker_type="G.1X",
+            number_of_workers=2,
+            max_retries=0,
+            timeout=60,
+            input_record_tables=glue.CfnMLTransform.InputRecordTablesProperty(
+                glue_tables=[glue.CfnMLTransform.GlueTablesProperty(database_name="customer_matching", table_name="customers")]
+            ),
+            transform_parameters=glue.CfnMLTransform.TransformParametersProperty(
+                transform_type="FIND_MATCHES",
+                find_matches_parameters=glue.CfnMLTransform.FindMatchesParametersProperty(
+                    primary_key_column_name="customer_id",
+                    precision_recall_tradeoff=0.9,
+                    accuracy_cost_tradeoff=0.5,
+                    enforce_provided_labels=True,
+                ),
+            ),
+        )
+        transform.node.add_dependency(table, glue_role, upload)
+
+        labels = LabelImport(
+            self,
+            "CustomerLabels",
+            transform=transform,
+            source=LabelSource.from_asset(str(HERE / "labels" / "customers.csv")),
+            replace_all_labels=True,
+        )
+
+        CfnOutput(self, "TransformId", value=labels.transform_id)
+        CfnOutput(self, "LabelImportTaskRunId", value=labels.task_run_id)
+
+
+app = App()
+CustomerMatchingStack(app, "GlueLabelImportExample")
+app.synth()

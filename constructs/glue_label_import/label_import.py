@@ -1,0 +1,115 @@
+"""LabelImport: a Glue FindMatches label import as a CloudFormation resource."""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+from aws_cdk import CustomResource, Duration, Token
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from glue_label_import._handler.request import transform_id_problem
+from glue_label_import.label_source import LabelSource
+from glue_label_import.provider import LabelImportProvider
+
+RESOURCE_TYPE = "Custom::GlueImportLabels"
+MIN_TIMEOUT = Duration.minutes(1)
+MAX_TIMEOUT = Duration.hours(1)
+
+
+class LabelImport(Construct):
+    """Imports a labels CSV into a Glue FindMatches ML transform on every deploy that changes it.
+
+    Create and Update run StartImportLabelsTaskRun and wait for the task run to end; a failed
+    run fails the deploy with Glue's own error. Delete cancels a run still in flight and leaves
+    the imported labels in place.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        transform: Union[glue.CfnMLTransform, str],
+        source: LabelSource,
+        replace_all_labels: bool = False,
+        timeout: Duration = MAX_TIMEOUT,
+        transform_role: Optional[iam.IRole] = None,
+    ) -> None:
+        """
+        :param transform: the FindMatches transform: a ``CfnMLTransform`` of this app, or a
+            TransformId (a string or a token).
+        :param source: the labels CSV: ``LabelSource.from_asset``, ``.from_s3_path`` or
+            ``.from_bucket``.
+        :param replace_all_labels: Glue's ReplaceAllLabels: True replaces the transform's
+            labels with the file's, False (default) adds the file's labels to them.
+        :param timeout: how long CloudFormation waits for the import (its ServiceTimeout), from
+            1 minute to 1 hour (default). The run is cancelled and the deploy fails just before.
+        :param transform_role: the role the transform runs as, which Glue uses to read the
+            label file. Default: the ``role`` of a ``CfnMLTransform``; none for a TransformId.
+            When known, it is granted ``s3:GetObject`` on the label object (and ``kms:Decrypt``
+            on the key of a ``from_bucket`` bucket) before the import starts.
+        :raises ValueError: a resolved TransformId that is empty or over 255 characters, a bad
+            label source, or a timeout outside 1 minute to 1 hour.
+        """
+        super().__init__(scope, construct_id)
+        self.transform_id: str = _transform_id(transform)
+        _check_timeout(timeout)
+
+        location = source.bind(self)
+        provider = LabelImportProvider.of(self)
+        provider.grant_import(self.transform_id)
+        self._resource = CustomResource(
+            self,
+            "Resource",
+            resource_type=RESOURCE_TYPE,
+            service_token=provider.service_token,
+            service_timeout=timeout,
+            properties={
+                "TransformId": self.transform_id,
+                "InputS3Path": location.s3_path,
+                "ReplaceAllLabels": replace_all_labels,
+            },
+        )
+        self._resource.node.add_dependency(provider.hand_over_policy)
+
+        role = transform_role or _role_of(self, transform)
+        if role:
+            # Glue reads the file as the transform's role: exactly this object, and its key if any.
+            reads = [("s3:GetObject", location.object_arn)]
+            if location.encryption_key:
+                reads.append(("kms:Decrypt", location.encryption_key.key_arn))
+            for action, arn in reads:
+                grant = iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=[arn])
+                grant.apply_before(self._resource)
+
+    @property
+    def task_run_id(self) -> str:
+        """The Glue TaskRunId of the last import (a token: GetAtt TaskRunId)."""
+        return self._resource.get_att_string("TaskRunId")
+
+
+def _transform_id(transform: Union[glue.CfnMLTransform, str]) -> str:
+    if isinstance(transform, glue.CfnMLTransform):
+        return transform.ref
+    if not isinstance(transform, str):
+        raise TypeError(f"transform must be a CfnMLTransform or a TransformId string, got {transform!r}")
+    problem = None if Token.is_unresolved(transform) else transform_id_problem(transform)
+    if problem:
+        raise ValueError(f"transform id {transform!r} {problem}")
+    return transform
+
+
+def _role_of(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -> Optional[iam.IRole]:
+    if isinstance(transform, glue.CfnMLTransform):
+        return iam.Role.from_role_arn(scope, "TransformRole", transform.role)
+    return None
+
+
+def _check_timeout(timeout: Duration) -> None:
+    if timeout.is_unresolved():
+        return
+    seconds = timeout.to_seconds()
+    if not MIN_TIMEOUT.to_seconds() <= seconds <= MAX_TIMEOUT.to_seconds():
+        raise ValueError(f"timeout {timeout.to_human_string()} must be between 1 minute and 1 hour")

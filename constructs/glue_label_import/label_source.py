@@ -1,0 +1,114 @@
+"""Where a label file comes from: a local CSV uploaded as an asset, or an object already in S3."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from aws_cdk import Fn, Stack, Token
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from glue_label_import._handler.request import s3_uri_problem
+
+
+@dataclass(frozen=True)
+class LabelLocation:
+    """A label file as the stack sees it once bound to a LabelImport."""
+
+    s3_path: str
+    """`s3://bucket/key` of the file, handed to Glue as InputS3Path."""
+    object_arn: str
+    """ARN of the S3 object, for `s3:GetObject` grants."""
+    encryption_key: Optional[kms.IKey] = None
+    """KMS key of the bucket, when the construct knows one."""
+    local_path: Optional[Path] = None
+    """The local file behind an asset, for checks at synth."""
+
+
+class LabelSource(abc.ABC):
+    """A label file for a LabelImport. Create one with the `from_*` factories."""
+
+    @staticmethod
+    def from_asset(path: str) -> LabelSource:
+        """A local CSV file, uploaded by `cdk deploy` as an S3 asset.
+
+        A changed file gets a new S3 key, so the import runs again on the next deploy.
+
+        :param path: path of the CSV file, relative to the current directory or absolute.
+        :raises ValueError: the file does not exist or is a folder.
+        """
+        return _AssetSource(path)
+
+    @staticmethod
+    def from_s3_path(s3_path: str) -> LabelSource:
+        """A CSV file already in S3, as `s3://bucket/key` (a token is accepted unchecked).
+
+        :raises ValueError: the path is not `s3://bucket/key` with a valid bucket name and a key.
+        """
+        return _S3PathSource(s3_path)
+
+    @staticmethod
+    def from_bucket(bucket: s3.IBucket, key: str) -> LabelSource:
+        """A CSV file in a bucket of this app (or imported into it), under `key`.
+
+        :raises ValueError: the key is empty.
+        """
+        return _BucketSource(bucket, key)
+
+    @abc.abstractmethod
+    def bind(self, scope: Construct) -> LabelLocation:
+        """Create what the source needs in `scope` (an asset, say) and say where the file is."""
+
+
+class _AssetSource(LabelSource):
+    def __init__(self, path: str) -> None:
+        file = Path(path)
+        if not file.exists():
+            raise ValueError(f"label file {path!r} does not exist (resolved to {file.resolve()})")
+        if not file.is_file():
+            raise ValueError(f"label file {path!r} is not a file")
+        self._path = file
+
+    def bind(self, scope: Construct) -> LabelLocation:
+        asset = s3_assets.Asset(scope, "LabelFile", path=str(self._path))
+        return LabelLocation(
+            s3_path=asset.s3_object_url,
+            object_arn=asset.bucket.arn_for_objects(asset.s3_object_key),
+            local_path=self._path,
+        )
+
+
+class _S3PathSource(LabelSource):
+    def __init__(self, s3_path: str) -> None:
+        problem = None if Token.is_unresolved(s3_path) else s3_uri_problem(s3_path)
+        if problem:
+            raise ValueError(f"label S3 path {s3_path!r} {problem}")
+        self._s3_path = s3_path
+
+    def bind(self, scope: Construct) -> LabelLocation:
+        if Token.is_unresolved(self._s3_path):
+            bucket_and_key = Fn.select(1, Fn.split("s3://", self._s3_path, 2))
+        else:
+            bucket_and_key = self._s3_path[len("s3://") :]
+        partition = Stack.of(scope).partition
+        return LabelLocation(s3_path=self._s3_path, object_arn=f"arn:{partition}:s3:::{bucket_and_key}")
+
+
+class _BucketSource(LabelSource):
+    def __init__(self, bucket: s3.IBucket, key: str) -> None:
+        if not Token.is_unresolved(key) and not key.lstrip("/"):
+            raise ValueError(f"label object key {key!r} must not be empty")
+        self._bucket = bucket
+        self._key = key
+
+    def bind(self, scope: Construct) -> LabelLocation:
+        return LabelLocation(
+            s3_path=self._bucket.s3_url_for_object(self._key),
+            object_arn=self._bucket.arn_for_objects(self._key),
+            encryption_key=self._bucket.encryption_key,
+        )

@@ -1,0 +1,84 @@
+"""The one handler function that serves every LabelImport of a stack."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from glue_label_import.handler_asset import handler_asset_dir
+
+GLUE_ACTIONS = (
+    "glue:StartImportLabelsTaskRun",
+    "glue:GetMLTaskRun",
+    "glue:GetMLTaskRuns",
+    "glue:CancelMLTaskRun",
+    "glue:GetMLTransform",
+)
+
+
+class LabelImportProvider(Construct):
+    """Handler Lambda, its log group and its least-privilege role, created once per stack.
+
+    Use `LabelImportProvider.of(scope)`; each LabelImport then calls `grant_import` for its
+    transform, so the role reaches exactly the transforms the stack imports into.
+    """
+
+    ID = "GlueLabelImportProvider"
+
+    @classmethod
+    def of(cls, scope: Construct) -> LabelImportProvider:
+        """The stack's provider, created on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.ID)
+        if isinstance(existing, cls):
+            return existing
+        return cls(stack, cls.ID)
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH)
+        # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
+        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        log_group.grant_write(role)
+        self.function = lambda_.Function(
+            self,
+            "Handler",
+            description="Imports AWS Glue FindMatches labels for Custom::GlueImportLabels resources",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(handler_asset_dir()),
+            timeout=Duration.minutes(15),
+            memory_size=256,
+            retry_attempts=0,  # a retried asynchronous hand-over would answer CloudFormation twice
+            log_group=log_group,
+            role=role,
+        )
+        self._glue_access = iam.PolicyStatement(actions=list(GLUE_ACTIONS))
+        self.function.add_to_role_policy(self._glue_access)
+        # A wait that outlasts one invocation goes on in an asynchronous invocation of the same
+        # function. The grant names the function's own ARN, so it lives in a policy of its own
+        # that the function does not depend on (the role's default policy would make a cycle).
+        self.hand_over_policy = iam.Policy(
+            self,
+            "HandOverPolicy",
+            statements=[
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+            ],
+            roles=[role],
+        )
+
+    @property
+    def service_token(self) -> str:
+        """The ServiceToken of the custom resources this provider serves."""
+        return self.function.function_arn
+
+    def grant_import(self, transform_id: str) -> None:
+        """Let the handler import labels into, watch and cancel runs of this transform."""
+        transform_arn = Stack.of(self).format_arn(
+            service="glue", resource="mlTransform", resource_name=transform_id
+        )
+        self._glue_access.add_resources(transform_arn)

@@ -1,0 +1,147 @@
+"""Lambda entry point of Custom::GlueImportLabels: crhelper wiring around the Glue calls.
+
+Create and Update start the label import (or adopt the same import already running) and wait
+for it in the invocation. When the invocation's time runs low, the wait is handed over to a new
+asynchronous invocation of this function, which answers instead; when the resource's
+ServiceTimeout comes near, the run is cancelled and the request answered FAILED. Delete cancels
+this resource's run if one is still in flight and always succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from crhelper import CfnResource
+
+from glue_runs import NOT_FOUND, ImportFailed, ImportRuns, failure_reason
+from request import ImportRequest, InvalidProperty, physical_id
+
+LOGGER = logging.getLogger("glue_label_import")
+
+HANDOVER_KEY = "GlueImportLabelsHandover"
+HANDOVER_MARGIN_S = 20.0  # left in an invocation to hand the wait over to the next one
+DEADLINE_MARGIN_S = 30.0  # left before ServiceTimeout to cancel the run and answer
+START_RETRY_S = 60.0  # how long throttling may delay StartImportLabelsTaskRun
+CANCEL_RETRY_S = 5.0
+DELETE_BUDGET_S = 2.0  # a Delete answers within 3 s, whatever Glue does
+
+
+class _Resource(CfnResource):  # type: ignore[misc]  # crhelper is untyped
+    """crhelper's CfnResource, silent for a request whose wait went to another invocation."""
+
+    handed_over = False
+
+    def __call__(self, event: dict[str, Any], context: Any) -> None:
+        self.handed_over = False
+        super().__call__(event, context)
+
+    def _send(self, *args: Any, **kwargs: Any) -> None:
+        # Every crhelper answer goes through _send, the one of its "Execution timed out" timer too.
+        if not self.handed_over:
+            super()._send(*args, **kwargs)
+
+
+helper = _Resource(
+    json_logging=True,
+    log_level=os.environ.get("LOG_LEVEL", "INFO"),
+    boto_level="WARNING",
+    sleep_on_delete=0,
+)
+# The event (presigned ResponseURL included) reaches crhelper's and botocore's DEBUG lines:
+# keep those loggers above DEBUG whatever LOG_LEVEL says.
+for _name in ("crhelper", "botocore", "boto3", "urllib3"):
+    logging.getLogger(_name).setLevel(max(logging.INFO, logging.getLogger().level))
+
+_CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
+runs = ImportRuns(boto3.client("glue", config=_CLIENT_CONFIG))
+lambda_client = boto3.client("lambda", config=_CLIENT_CONFIG)
+
+
+@helper.create
+@helper.update
+def import_labels(event: dict[str, Any], context: Any) -> str:
+    """Start or adopt the import, wait for its end, hand the wait over, or time it out."""
+    properties = event["ResourceProperties"]
+    resource_id = event.get("PhysicalResourceId") or physical_id(
+        str(properties.get("TransformId")), event["LogicalResourceId"]
+    )
+    helper.PhysicalResourceId = resource_id  # a FAILED answer keeps it too
+    request = ImportRequest.from_properties(properties)
+
+    now = time.time()
+    handover = event.get(HANDOVER_KEY)
+    if handover:
+        run_id, started_at = str(handover["TaskRunId"]), float(handover["StartedAt"])
+    else:
+        run_id, started_at = runs.start(request, retry_until=now + START_RETRY_S), now
+    deadline = started_at + request.service_timeout_s - DEADLINE_MARGIN_S
+    invocation_end = now + context.get_remaining_time_in_millis() / 1000 - HANDOVER_MARGIN_S
+
+    run = runs.wait(request.transform_id, run_id, started_at=started_at, stop_at=min(deadline, invocation_end))
+    if run is None and deadline <= invocation_end:
+        runs.cancel(request.transform_id, run_id, retry_until=time.time() + CANCEL_RETRY_S)
+        raise ImportFailed(
+            f"timed out after {request.service_timeout_s / 60:g} minutes; task run {run_id} cancelled"
+        )
+    if run is None:
+        _hand_over(event, context, run_id, started_at)
+    elif run["Status"] != "SUCCEEDED":
+        raise ImportFailed(failure_reason(run))
+    else:
+        helper.Data.update(_outputs(request.transform_id, run_id))
+    return resource_id
+
+
+@helper.delete
+def cancel_import(event: dict[str, Any], context: Any) -> None:
+    """Cancel this resource's import if it is still in flight; never fail."""
+    try:
+        request = ImportRequest.from_properties(event["ResourceProperties"])
+    except InvalidProperty as error:
+        LOGGER.info({"action": "delete", "result": f"nothing to cancel: {error}"})
+        return
+    retry_until = time.time() + DELETE_BUDGET_S
+    try:
+        run_id = runs.find_in_flight(request, retry_until=retry_until)
+        if run_id:
+            runs.cancel(request.transform_id, run_id, retry_until=retry_until)
+    except ClientError as error:
+        level = logging.INFO if error.response.get("Error", {}).get("Code") == NOT_FOUND else logging.WARNING
+        LOGGER.log(level, {"action": "delete", "TransformId": request.transform_id, "error": str(error)})
+    except BotoCoreError as error:
+        LOGGER.warning({"action": "delete", "TransformId": request.transform_id, "error": str(error)})
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """The Lambda handler: one answer to CloudFormation per request, from crhelper."""
+    helper(event, context)
+
+
+def _hand_over(event: dict[str, Any], context: Any, run_id: str, started_at: float) -> None:
+    """Let a fresh invocation of this function go on waiting and answer in this one's place."""
+    payload = {**event, HANDOVER_KEY: {"TaskRunId": run_id, "StartedAt": started_at}}
+    lambda_client.invoke(
+        FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=json.dumps(payload).encode()
+    )
+    helper.handed_over = True
+    LOGGER.info({"action": "hand-over", "TaskRunId": run_id})
+
+
+def _outputs(transform_id: str, run_id: str) -> dict[str, Any]:
+    """The Data of a SUCCESS answer: the run's id and, when Glue tells it, the transform's label count."""
+    outputs: dict[str, Any] = {"TaskRunId": run_id}
+    try:
+        label_count = runs.label_count(transform_id)
+    except (BotoCoreError, ClientError) as error:
+        LOGGER.warning({"action": "label-count", "TransformId": transform_id, "error": str(error)})
+        label_count = None
+    if label_count is not None:
+        outputs["LabelCount"] = label_count
+    return outputs

@@ -1,0 +1,511 @@
+"""Glue ML task-run operations for moto, for tests.
+
+moto (5.2.x) models Glue ML transforms (CreateMLTransform, GetMLTransform, ...)
+but not their task runs, so a handler that imports labels into a transform
+cannot be exercised against it.  This module adds the four task-run operations
+such a handler calls, with the request/response shapes and error codes of
+botocore's Glue service model:
+
+* ``StartImportLabelsTaskRun`` -- validates the transform and ``InputS3Path``
+  and records an ``IMPORT_LABELS`` run;
+* ``GetMLTaskRun`` / ``GetMLTaskRuns`` -- report runs, the latter with
+  ``Filter``, ``Sort`` and ``MaxResults``/``NextToken`` pagination;
+* ``CancelMLTaskRun`` -- moves an active run to ``STOPPING`` then ``STOPPED``.
+
+``install()`` grafts the operations onto moto's ``GlueBackend`` and
+``GlueResponse`` classes, so they are served both by ``moto.mock_aws()`` and by
+``moto.server.ThreadedMotoServer`` running in the same process.
+
+Runs have no background activity: a run's status is derived, whenever it is
+read, from its start time on the clock of the module-level controller
+``glue_ml`` (``STARTING`` -> ``RUNNING`` -> final status, or ``STOPPING`` ->
+``STOPPED`` once cancelled).  The label file is read from moto's S3 backend
+when a run starts; once a run is seen ``SUCCEEDED``, the transform's
+``LabelCount`` (as returned by GetMLTransform/GetMLTransforms) is set to, or
+increased by, the number of data rows in that file.  Through ``glue_ml`` a
+test also scripts run outcomes, injects service errors and inspects the calls
+that were made.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Callable, TypeVar, cast
+
+from moto.core.responses import ActionResult
+from moto.glue.exceptions import (
+    EntityNotFoundException,
+    GlueClientError,
+    InvalidInputException,
+)
+from moto.glue.models import GlueBackend
+from moto.glue.responses import GlueResponse
+from moto.moto_api._internal import mock_random
+from moto.s3.exceptions import MissingBucket
+from moto.s3.models import s3_backends
+from moto.utilities.paginator import paginate
+
+__all__ = ["GlueMLTaskRuns", "glue_ml", "install"]
+
+OPERATIONS = (
+    "StartImportLabelsTaskRun",
+    "GetMLTaskRun",
+    "GetMLTaskRuns",
+    "CancelMLTaskRun",
+)
+ACTIVE_STATUSES = frozenset({"STARTING", "RUNNING"})
+SCRIPTABLE_FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT"})
+FINAL_STATUSES = SCRIPTABLE_FINAL_STATUSES | {"STOPPED"}
+LOG_GROUP_NAME = "/aws-glue/ml-transforms"
+
+_S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)/(?P<key>.+)")
+# Glue reports its modelled faults with HTTP 500; every other error is a 400.
+_SERVER_ERROR_CODES = frozenset({"InternalServiceException"})
+
+_PAGINATION_MODEL = {
+    "get_ml_task_runs": {
+        "input_token": "next_token",
+        "limit_key": "max_results",
+        "limit_default": 100,
+        "unique_attribute": "task_run_id",
+    }
+}
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class RunScript:
+    """How a started run behaves: phase durations (seconds) and outcome."""
+
+    starting_seconds: float
+    running_seconds: float
+    final_status: str = "SUCCEEDED"
+    error_string: str | None = None
+
+
+@dataclass
+class FakeMLTaskRun:
+    """An IMPORT_LABELS task run whose status is a function of the clock."""
+
+    transform_id: str
+    task_run_id: str
+    input_s3_path: str
+    replace: bool
+    started_at: float
+    script: RunScript
+    label_rows: int | None  # data rows of the label file; None if it is absent
+    cancelled_at: float | None = None
+    stopping_seconds: float = 0.0
+    labels_applied: bool = False
+
+    task_run_type = "IMPORT_LABELS"
+
+    def cancel(self, now: float, stopping_seconds: float) -> None:
+        self.cancelled_at = now
+        self.stopping_seconds = stopping_seconds
+
+    def timeline(self) -> list[tuple[str, float]]:
+        """The run's statuses, each with the clock time it begins."""
+        running_from = self.started_at + self.script.starting_seconds
+        phases = [
+            ("STARTING", self.started_at),
+            ("RUNNING", running_from),
+            (self.script.final_status, running_from + self.script.running_seconds),
+        ]
+        if self.cancelled_at is None:
+            return phases
+        stopped_at = self.cancelled_at + self.stopping_seconds
+        return [phase for phase in phases if phase[1] <= self.cancelled_at] + [
+            ("STOPPING", self.cancelled_at),
+            ("STOPPED", stopped_at),
+        ]
+
+    def phase_at(self, now: float) -> tuple[str, float]:
+        """The status at ``now`` and the clock time it began."""
+        timeline = self.timeline()
+        return next((p for p in reversed(timeline) if p[1] <= now), timeline[0])
+
+    def status_at(self, now: float) -> str:
+        return self.phase_at(now)[0]
+
+    def as_dict(self, now: float) -> dict[str, Any]:
+        """The run as a ``TaskRun`` / ``GetMLTaskRunResponse`` structure."""
+        status, since = self.phase_at(now)
+        finished = status in FINAL_STATUSES
+        result: dict[str, Any] = {
+            "TransformId": self.transform_id,
+            "TaskRunId": self.task_run_id,
+            "Status": status,
+            "LogGroupName": LOG_GROUP_NAME,
+            "Properties": {
+                "TaskType": self.task_run_type,
+                "ImportLabelsTaskRunProperties": {
+                    "InputS3Path": self.input_s3_path,
+                    "Replace": self.replace,
+                },
+            },
+            "StartedOn": _timestamp(self.started_at),
+            "LastModifiedOn": _timestamp(since),
+            "ExecutionTime": int((since if finished else now) - self.started_at),
+        }
+        if finished:
+            result["CompletedOn"] = _timestamp(since)
+        if status == "FAILED" and self.script.error_string is not None:
+            result["ErrorString"] = self.script.error_string
+        return result
+
+
+class ScriptedGlueError(GlueClientError):
+    """An error injected with ``GlueMLTaskRuns.fail_next``."""
+
+    def __init__(self, error_code: str, message: str):
+        super().__init__(error_code, message)
+        self.code = 500 if error_code in _SERVER_ERROR_CODES else 400
+
+
+class GlueMLTaskRuns:
+    """Per-process controller of the task-run operations added by ``install()``.
+
+    Attributes tests may set directly:
+
+    * ``clock`` -- returns the current time in epoch seconds (``time.time``);
+    * ``starting_seconds``, ``running_seconds``, ``stopping_seconds`` --
+      phase durations of runs that have no script;
+    * ``check_s3_objects`` -- whether a run whose label file is missing from
+      moto's S3 ends ``FAILED`` (otherwise it succeeds without labels);
+    * ``calls`` -- ``(operation, request parameters)`` of every call, in order.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Restore defaults and forget calls, scripted runs and failures."""
+        with self._lock:
+            self.clock: Callable[[], float] = time.time
+            self.starting_seconds = 1.0
+            self.running_seconds = 2.0
+            self.stopping_seconds = 1.0
+            self.check_s3_objects = True
+            self.calls: list[tuple[str, dict[str, Any]]] = []
+            self._scripts: deque[RunScript] = deque()
+            self._failures: dict[str, deque[ScriptedGlueError]] = {}
+
+    def script_next_run(
+        self,
+        *,
+        starting_seconds: float | None = None,
+        running_seconds: float | None = None,
+        final_status: str = "SUCCEEDED",
+        error_string: str | None = None,
+    ) -> None:
+        """Queue the behaviour of the next run to start (FIFO).
+
+        Durations left out take the controller's current defaults;
+        ``error_string`` is reported when ``final_status`` is ``FAILED``.
+        """
+        if final_status not in SCRIPTABLE_FINAL_STATUSES:
+            raise ValueError(f"final_status must be one of {sorted(SCRIPTABLE_FINAL_STATUSES)}")
+        with self._lock:
+            self._scripts.append(
+                RunScript(
+                    starting_seconds=(
+                        self.starting_seconds if starting_seconds is None else starting_seconds
+                    ),
+                    running_seconds=(
+                        self.running_seconds if running_seconds is None else running_seconds
+                    ),
+                    final_status=final_status,
+                    error_string=error_string,
+                )
+            )
+
+    def fail_next(self, operation: str, code: str, message: str, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``operation`` fail with AWS error ``code``.
+
+        ``InternalServiceException`` is returned with HTTP 500, any other code
+        (``ThrottlingException``, ``InvalidInputException``, ...) with HTTP 400.
+        """
+        if operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of {OPERATIONS}")
+        with self._lock:
+            failures = self._failures.setdefault(operation, deque())
+            failures.extend(ScriptedGlueError(code, message) for _ in range(times))
+
+    def calls_to(self, operation: str) -> list[dict[str, Any]]:
+        """Request parameters of the calls made to ``operation``, in order."""
+        return [params for name, params in self.calls if name == operation]
+
+    def now(self) -> float:
+        return self.clock()
+
+    def _observe(self, operation: str, params: dict[str, Any]) -> None:
+        """Log a call, then raise the failure scripted for it, if any."""
+        with self._lock:
+            self.calls.append((operation, params))
+            failures = self._failures.get(operation)
+            failure = failures.popleft() if failures else None
+        if failure is not None:
+            raise failure
+
+    def _next_script(self) -> RunScript:
+        with self._lock:
+            if self._scripts:
+                return self._scripts.popleft()
+        return RunScript(self.starting_seconds, self.running_seconds)
+
+
+glue_ml = GlueMLTaskRuns()
+
+
+class _MLTaskRunBackend(GlueBackend):
+    """Task-run state and operations, grafted onto ``GlueBackend`` by ``install()``."""
+
+    @property
+    def ml_task_runs(self) -> dict[str, FakeMLTaskRun]:
+        # GlueBackend.__init__ knows no task runs: create the dict on first use.
+        return cast(dict[str, FakeMLTaskRun], self.__dict__.setdefault("_ml_task_runs", {}))
+
+    def start_import_labels_task_run(
+        self, transform_id: str, input_s3_path: str, replace: bool
+    ) -> str:
+        self.get_ml_transform(transform_id)
+        bucket, key = _parse_s3_uri(input_s3_path)
+        label_rows = _label_file_rows(self.account_id, self.partition, bucket, key)
+        run = FakeMLTaskRun(
+            transform_id=transform_id,
+            task_run_id=f"tsk{mock_random.get_random_hex(32)}",
+            input_s3_path=input_s3_path,
+            replace=replace,
+            started_at=glue_ml.now(),
+            script=_script_for(input_s3_path, label_rows),
+            label_rows=label_rows,
+        )
+        self.ml_task_runs[run.task_run_id] = run
+        return run.task_run_id
+
+    def get_ml_task_run(self, transform_id: str, task_run_id: str) -> FakeMLTaskRun:
+        self.get_ml_transform(transform_id)
+        run = self.ml_task_runs.get(task_run_id)
+        if run is None or run.transform_id != transform_id:
+            raise EntityNotFoundException(f"MLTaskRun {task_run_id} not found")
+        return run
+
+    @paginate(pagination_model=_PAGINATION_MODEL)
+    def get_ml_task_runs(
+        self,
+        transform_id: str,
+        filter_criteria: dict[str, Any],
+        sort_criteria: dict[str, Any],
+    ) -> list[FakeMLTaskRun]:
+        self.get_ml_transform(transform_id)
+        now = glue_ml.now()
+        runs = [
+            run
+            for run in self.ml_task_runs.values()
+            if run.transform_id == transform_id and _matches(run, filter_criteria, now)
+        ]
+        return _sorted_runs(runs, sort_criteria, now)
+
+    def cancel_ml_task_run(self, transform_id: str, task_run_id: str) -> FakeMLTaskRun:
+        run = self.get_ml_task_run(transform_id, task_run_id)
+        now = glue_ml.now()
+        if run.status_at(now) in ACTIVE_STATUSES:
+            run.cancel(now, glue_ml.stopping_seconds)
+        return run
+
+    def apply_completed_label_imports(self) -> None:
+        """Update ``LabelCount`` for runs that have succeeded since last looked at."""
+        now = glue_ml.now()
+        succeeded = [
+            run
+            for run in self.ml_task_runs.values()
+            if not run.labels_applied and run.status_at(now) == "SUCCEEDED"
+        ]
+        for run in sorted(succeeded, key=lambda run: run.phase_at(now)[1]):
+            run.labels_applied = True
+            transform = self.ml_transforms.get(run.transform_id)
+            if transform is not None and run.label_rows is not None:
+                kept = 0 if run.replace else transform.label_count
+                transform.label_count = kept + run.label_rows
+
+
+def _observed(
+    operation: str,
+) -> Callable[[Callable[[Any], ActionResult]], Callable[[Any], ActionResult]]:
+    """Have a response method log its call and honour scripted failures first."""
+
+    def decorate(handler: Callable[[Any], ActionResult]) -> Callable[[Any], ActionResult]:
+        @functools.wraps(handler)
+        def observed(self: GlueResponse) -> ActionResult:
+            glue_ml._observe(operation, self.parameters)
+            return handler(self)
+
+        return observed
+
+    return decorate
+
+
+class _MLTaskRunResponse(GlueResponse):
+    """Request handlers, grafted onto ``GlueResponse`` by ``install()``."""
+
+    @property
+    def ml_backend(self) -> _MLTaskRunBackend:
+        return cast(_MLTaskRunBackend, self.glue_backend)
+
+    @_observed("StartImportLabelsTaskRun")
+    def start_import_labels_task_run(self) -> ActionResult:
+        task_run_id = self.ml_backend.start_import_labels_task_run(
+            transform_id=self._get_param("TransformId"),
+            input_s3_path=self._get_param("InputS3Path"),
+            replace=bool(self._get_param("ReplaceAllLabels", False)),
+        )
+        return ActionResult({"TaskRunId": task_run_id})
+
+    @_observed("GetMLTaskRun")
+    def get_ml_task_run(self) -> ActionResult:
+        run = self.ml_backend.get_ml_task_run(
+            self._get_param("TransformId"), self._get_param("TaskRunId")
+        )
+        return ActionResult(run.as_dict(glue_ml.now()))
+
+    @_observed("GetMLTaskRuns")
+    def get_ml_task_runs(self) -> ActionResult:
+        runs, next_token = self.ml_backend.get_ml_task_runs(
+            transform_id=self._get_param("TransformId"),
+            filter_criteria=self._get_param("Filter", {}),
+            sort_criteria=self._get_param("Sort", {}),
+            next_token=self._get_param("NextToken"),
+            max_results=self._get_param("MaxResults"),
+        )
+        now = glue_ml.now()
+        return ActionResult(
+            {"TaskRuns": [run.as_dict(now) for run in runs], "NextToken": next_token}
+        )
+
+    @_observed("CancelMLTaskRun")
+    def cancel_ml_task_run(self) -> ActionResult:
+        run = self.ml_backend.cancel_ml_task_run(
+            self._get_param("TransformId"), self._get_param("TaskRunId")
+        )
+        return ActionResult(
+            {
+                "TransformId": run.transform_id,
+                "TaskRunId": run.task_run_id,
+                "Status": run.status_at(glue_ml.now()),
+            }
+        )
+
+
+_installed = False
+
+
+def install() -> None:
+    """Add the task-run operations to moto's Glue backend and responses (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    _graft(_MLTaskRunBackend, GlueBackend)
+    _graft(_MLTaskRunResponse, GlueResponse)
+    for name in ("get_ml_transform", "get_ml_transforms"):
+        setattr(GlueBackend, name, _applying_label_imports(getattr(GlueBackend, name)))
+    _installed = True
+
+
+def _graft(source: type, target: type) -> None:
+    """Copy the attributes ``source`` defines itself onto ``target``."""
+    for name, value in vars(source).items():
+        if not name.startswith("__"):
+            setattr(target, name, value)
+
+
+def _applying_label_imports(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Wrap a backend method so label imports that finished are applied first."""
+
+    @functools.wraps(method)
+    def wrapper(self: _MLTaskRunBackend, *args: Any, **kwargs: Any) -> _T:
+        self.apply_completed_label_imports()
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _parse_s3_uri(uri: str) -> tuple[str, str]:
+    match = _S3_URI.fullmatch(uri)
+    if match is None:
+        raise InvalidInputException(
+            "StartImportLabelsTaskRun",
+            f"InputS3Path {uri} is not a valid S3 path of the form s3://bucket/key",
+        )
+    return match["bucket"], match["key"]
+
+
+def _label_file_rows(account_id: str, partition: str, bucket: str, key: str) -> int | None:
+    """Data rows (excluding the header) of a CSV label file in moto's S3, if present."""
+    try:
+        label_file = s3_backends[account_id][partition].get_object(bucket, key)
+    except MissingBucket:
+        return None
+    if label_file is None:
+        return None
+    rows = csv.reader(io.StringIO(label_file.value.decode("utf-8-sig")))
+    non_blank = sum(1 for row in rows if any(cell.strip() for cell in row))
+    return max(non_blank - 1, 0)
+
+
+def _script_for(input_s3_path: str, label_rows: int | None) -> RunScript:
+    """The next scripted run, failing it as Glue would if its label file is missing."""
+    script = glue_ml._next_script()
+    if label_rows is None and glue_ml.check_s3_objects and script.final_status == "SUCCEEDED":
+        return replace(
+            script,
+            final_status="FAILED",
+            error_string=f"Input S3 path {input_s3_path} does not exist",
+        )
+    return script
+
+
+def _matches(run: FakeMLTaskRun, criteria: dict[str, Any], now: float) -> bool:
+    """Whether ``run`` satisfies a ``TaskRunFilterCriteria`` structure."""
+    return (
+        criteria.get("TaskRunType") in (None, run.task_run_type)
+        and criteria.get("Status") in (None, run.status_at(now))
+        and run.started_at < criteria.get("StartedBefore", float("inf"))
+        and run.started_at > criteria.get("StartedAfter", float("-inf"))
+    )
+
+
+_SORT_KEYS: dict[str, Callable[[FakeMLTaskRun, float], Any]] = {
+    "TASK_RUN_TYPE": lambda run, now: run.task_run_type,
+    "STATUS": lambda run, now: run.status_at(now),
+    "STARTED": lambda run, now: run.started_at,
+}
+
+
+def _sorted_runs(
+    runs: list[FakeMLTaskRun], criteria: dict[str, Any], now: float
+) -> list[FakeMLTaskRun]:
+    """Order runs by a ``TaskRunSortCriteria`` structure; newest first by default."""
+    newest_first = sorted(runs, key=lambda run: run.started_at, reverse=True)
+    if not criteria:
+        return newest_first
+    sort_key = _SORT_KEYS[criteria["Column"]]
+    return sorted(
+        newest_first,
+        key=lambda run: sort_key(run, now),
+        reverse=criteria["SortDirection"] == "DESCENDING",
+    )
+
+
+def _timestamp(epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
