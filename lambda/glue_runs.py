@@ -65,30 +65,30 @@ class ImportRuns:
 
     def __init__(self, glue: Any, *, clock: Clock = time.time, sleep: Sleep = time.sleep) -> None:
         self._glue = glue
-        self._clock = clock
-        self._sleep = sleep
+        self.clock = clock
+        self.sleep = sleep
 
     def start(self, request: ImportRequest, *, retry_until: float) -> str:
-        """Start the import, or adopt the same import already in flight (a duplicate delivery)."""
-        in_flight = self.find_in_flight(request, retry_until=retry_until)
-        if in_flight:
-            LOGGER.info({"action": "adopt", "TransformId": request.transform_id, "TaskRunId": in_flight})
-            return in_flight
+        """Start the import, or adopt the same import already in flight (a duplicate delivery).
+
+        :raises ImportFailed: Glue refused, with its error code, its message and the transform id.
+        """
         try:
-            response = self._call(
-                "start_import_labels_task_run",
-                retry_until=retry_until,
-                TransformId=request.transform_id,
-                InputS3Path=request.input_s3_path,
-                ReplaceAllLabels=request.replace_all_labels,
-            )
+            run_id = self.find_in_flight(request, retry_until=retry_until)
+            action = "adopt"
+            if run_id is None:
+                response = self._call(
+                    "start_import_labels_task_run",
+                    retry_until=retry_until,
+                    TransformId=request.transform_id,
+                    InputS3Path=request.input_s3_path,
+                    ReplaceAllLabels=request.replace_all_labels,
+                )
+                run_id, action = str(response["TaskRunId"]), "start"
         except ClientError as error:
             message = error.response.get("Error", {}).get("Message", str(error))
-            raise ImportFailed(
-                f"{_error_code(error)}: {message} (transform {request.transform_id})"
-            ) from error
-        run_id: str = response["TaskRunId"]
-        LOGGER.info({"action": "start", "TransformId": request.transform_id, "TaskRunId": run_id})
+            raise ImportFailed(f"{_error_code(error)}: {message} (transform {request.transform_id})") from error
+        LOGGER.info({"action": action, "TransformId": request.transform_id, "TaskRunId": run_id})
         return run_id
 
     def find_in_flight(self, request: ImportRequest, *, retry_until: float) -> str | None:
@@ -117,10 +117,10 @@ class ImportRuns:
                 LOGGER.info({"action": "status", "TransformId": transform_id, "TaskRunId": run_id, "Status": status})
             if status in FINAL_STATUSES:
                 return run
-            now = self._clock()
+            now = self.clock()
             if now >= stop_at:
                 return None
-            self._sleep(min(poll_interval(now - started_at), stop_at - now))
+            self.sleep(min(poll_interval(now - started_at), stop_at - now))
 
     def cancel(self, transform_id: str, run_id: str, *, retry_until: float) -> None:
         """Ask Glue to stop the run; its status goes to STOPPING, then STOPPED."""
@@ -140,10 +140,10 @@ class ImportRuns:
                 response: dict[str, Any] = getattr(self._glue, operation)(**params)
                 return response
             except ClientError as error:
-                if _error_code(error) not in RETRYABLE_ERRORS or self._clock() + delay > retry_until:
+                if _error_code(error) not in RETRYABLE_ERRORS or self.clock() + delay > retry_until:
                     raise
                 LOGGER.warning({"action": "retry", "operation": operation, "error": _error_code(error), "delay_s": delay})
-            self._sleep(delay)
+            self.sleep(delay)
             delay = min(RETRY_MAX_S, delay * 2) * random.uniform(0.8, 1.0)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from typing import Any
 
 import boto3
@@ -75,7 +74,7 @@ def import_labels(event: dict[str, Any], context: Any) -> str:
     helper.PhysicalResourceId = resource_id  # a FAILED answer keeps it too
     request = ImportRequest.from_properties(properties)
 
-    now = time.time()
+    now = runs.clock()
     handover = event.get(HANDOVER_KEY)
     if handover:
         run_id, started_at = str(handover["TaskRunId"]), float(handover["StartedAt"])
@@ -86,7 +85,7 @@ def import_labels(event: dict[str, Any], context: Any) -> str:
 
     run = runs.wait(request.transform_id, run_id, started_at=started_at, stop_at=min(deadline, invocation_end))
     if run is None and deadline <= invocation_end:
-        runs.cancel(request.transform_id, run_id, retry_until=time.time() + CANCEL_RETRY_S)
+        runs.cancel(request.transform_id, run_id, retry_until=runs.clock() + CANCEL_RETRY_S)
         raise ImportFailed(
             f"timed out after {request.service_timeout_s / 60:g} minutes; task run {run_id} cancelled"
         )
@@ -107,7 +106,7 @@ def cancel_import(event: dict[str, Any], context: Any) -> None:
     except InvalidProperty as error:
         LOGGER.info({"action": "delete", "result": f"nothing to cancel: {error}"})
         return
-    retry_until = time.time() + DELETE_BUDGET_S
+    retry_until = runs.clock() + DELETE_BUDGET_S
     try:
         run_id = runs.find_in_flight(request, retry_until=retry_until)
         if run_id:

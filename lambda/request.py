@@ -15,6 +15,7 @@ from typing import Any
 
 MAX_TRANSFORM_ID_LENGTH = 255
 DEFAULT_SERVICE_TIMEOUT_S = 3600
+MAX_SHOWN_VALUE = 120
 _BUCKET_NAME = re.compile(r"(?!\d{1,3}(\.\d{1,3}){3}$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _BOOLEANS = {"true": True, "false": False}
 
@@ -76,7 +77,7 @@ def _checked_string(
     value = properties.get(name)
     problem = problem_of(value) if isinstance(value, str) else "must be a string"
     if problem or not isinstance(value, str):
-        raise InvalidProperty(f"{name} {value!r} {problem}")
+        raise InvalidProperty(f"{name} {_shown(value)} {problem}")
     return value
 
 
@@ -85,14 +86,20 @@ def _parse_boolean(name: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.lower() in _BOOLEANS:
         return _BOOLEANS[value.lower()]
-    raise InvalidProperty(f"{name} {value!r} must be true or false")
+    raise InvalidProperty(f"{name} {_shown(value)} must be true or false")
 
 
 def _parse_seconds(name: str, value: Any) -> int:
     try:
         seconds = int(value)
     except (TypeError, ValueError):
-        raise InvalidProperty(f"{name} {value!r} must be a whole number of seconds") from None
+        raise InvalidProperty(f"{name} {_shown(value)} must be a whole number of seconds") from None
     if seconds < 1:
-        raise InvalidProperty(f"{name} {value!r} must be at least 1 second")
+        raise InvalidProperty(f"{name} {_shown(value)} must be at least 1 second")
     return seconds
+
+
+def _shown(value: Any) -> str:
+    """The value as a reason shows it: short enough that the property's name survives 256 characters."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_VALUE else f"{text[:MAX_SHOWN_VALUE - 4]}...{text[-1]}"

@@ -1,0 +1,29 @@
+"""Shared test set-up: fake AWS credentials and region, and moto's Glue with ML task runs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from glue_ml_moto import GlueMLTaskRuns, glue_ml, install
+
+# Set before any test module imports the handler: crhelper creates its boto3 clients on import.
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}.items():
+    os.environ[_name] = _value
+os.environ.pop("AWS_PROFILE", None)
+install()
+
+
+@pytest.fixture
+def task_runs() -> Iterator[GlueMLTaskRuns]:
+    """moto's Glue task runs, reset before and after the test."""
+    glue_ml.reset()
+    yield glue_ml
+    glue_ml.reset()

@@ -1,0 +1,380 @@
+"""The handler on moto, in process, on a clock the test controls: every answer CloudFormation gets.
+
+The Glue calls go to moto's Glue (with the ML task-run extension), the answer goes through
+crhelper's real response code to a recording HTTPS connection, and the hand-over goes to a
+recording Lambda client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from botocore.config import Config
+from glue_ml_moto import GlueMLTaskRuns
+from handler_harness import SECRET, LambdaContext, cfn_event
+from moto import mock_aws
+
+import index
+from glue_runs import ImportRuns
+
+BUCKET = "labels-bucket"
+LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
+PATH = f"s3://{BUCKET}/round-1.csv"
+
+
+class Clock:
+    """Fake time: sleeping moves it on at once."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RecordingConnection:
+    """Stands in for http.client.HTTPSConnection in crhelper: records each PUT to the ResponseURL."""
+
+    answers: list[dict[str, Any]] = []
+
+    def __init__(self, host: str, context: Any = None) -> None:
+        self.host = host
+
+    def request(self, method: str, url: str, body: str, headers: dict[str, str]) -> None:
+        assert method == "PUT"
+        self.answers.append({"path": url, "body": json.loads(body)})
+
+    def getresponse(self) -> Any:
+        return type("Response", (), {"reason": "OK", "status": 200})()
+
+
+class RecordingLambda:
+    """Stands in for the Lambda client: records asynchronous self-invocations (hand-overs)."""
+
+    def __init__(self) -> None:
+        self.invocations: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.invocations.append({**kwargs, "Payload": json.loads(kwargs["Payload"])})
+        return {"StatusCode": 202}
+
+
+class Handler:
+    """Runs CloudFormation requests through the real handler and reads back its answers."""
+
+    def __init__(self, clock: Clock, lambda_client: RecordingLambda, glue: Any) -> None:
+        self.clock = clock
+        self.lambda_client = lambda_client
+        self.glue = glue
+
+    def __call__(self, event: dict[str, Any], remaining_s: float = 900) -> dict[str, Any] | None:
+        """Invoke the handler; return its one answer to this request, or None if it answered nothing."""
+        before = len(RecordingConnection.answers)
+        index.handler(event, LambdaContext(remaining_s, self.clock))
+        answers = RecordingConnection.answers[before:]
+        assert len(answers) <= 1, answers
+        for answer in answers:
+            assert answer["path"] == urlsplit(event["ResponseURL"]).path + "?" + SECRET
+        return answers[0]["body"] if answers else None
+
+    def transform(self, name: str = "customers") -> str:
+        response = self.glue.create_ml_transform(
+            Name=name,
+            InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
+            Parameters={"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"}},
+            Role="arn:aws:iam::123456789012:role/GlueFindMatches",
+        )
+        return str(response["TransformId"])
+
+
+@pytest.fixture
+def handler(task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch) -> Iterator[Handler]:
+    clock = Clock()
+    task_runs.clock = clock
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="round-1.csv", Body=LABELS.encode())
+        s3.put_object(Bucket=BUCKET, Key="round-2.csv", Body=LABELS.encode())
+        glue = boto3.client("glue", config=Config(retries={"total_max_attempts": 1}))
+        lambda_client = RecordingLambda()
+        monkeypatch.setattr(index, "runs", ImportRuns(glue, clock=clock, sleep=clock.sleep))
+        monkeypatch.setattr(index, "lambda_client", lambda_client)
+        monkeypatch.setattr("crhelper.utils.HTTPSConnection", RecordingConnection)
+        yield Handler(clock, lambda_client, glue)
+
+
+def props(transform_id: str, path: str = PATH, replace: bool = False, timeout: int = 3600) -> dict[str, Any]:
+    return {"TransformId": transform_id, "InputS3Path": path, "ReplaceAllLabels": replace, "ServiceTimeout": timeout}
+
+
+def test_create_imports_and_answers_success_with_the_run_id(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    answer = handler(cfn_event("Create", props(transform_id, replace=True)))
+
+    assert answer is not None and answer["Status"] == "SUCCESS", answer
+    (start,) = task_runs.calls_to("StartImportLabelsTaskRun")
+    assert start == {"TransformId": transform_id, "InputS3Path": PATH, "ReplaceAllLabels": True}
+    assert answer["Data"] == {"TaskRunId": task_runs.calls_to("GetMLTaskRun")[0]["TaskRunId"], "LabelCount": 3}
+    assert handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=answer["Data"]["TaskRunId"])["Status"] == "SUCCEEDED"
+
+
+def test_create_physical_id_is_short_and_the_same_for_the_same_resource(handler: Handler) -> None:
+    transform_id = handler.transform()
+    first = handler(cfn_event("Create", props(transform_id), logical_id="CustomerLabels"))
+    second = handler(cfn_event("Create", props(transform_id), logical_id="CustomerLabels"))
+    other = handler(cfn_event("Create", props(transform_id), logical_id="OtherLabels"))
+    assert first and second and other
+    assert first["PhysicalResourceId"] == second["PhysicalResourceId"] != other["PhysicalResourceId"]
+    assert first["PhysicalResourceId"].startswith("CustomerLabels-") and len(first["PhysicalResourceId"]) <= 60
+
+
+def test_update_imports_the_new_file_and_keeps_the_physical_id(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    new_path = f"s3://{BUCKET}/round-2.csv"
+    answer = handler(
+        cfn_event("Update", props(transform_id, new_path), physical_id="given-by-cfn", old_properties=props(transform_id))
+    )
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert answer["PhysicalResourceId"] == "given-by-cfn"
+    assert [c["InputS3Path"] for c in task_runs.calls_to("StartImportLabelsTaskRun")] == [new_path]
+    assert [c["ReplaceAllLabels"] for c in task_runs.calls_to("StartImportLabelsTaskRun")] == [False]
+
+
+def test_failed_run_fails_with_glues_reason_run_id_and_log_group(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(final_status="FAILED", error_string="Labeling file has no column customer_id")
+    answer = handler(cfn_event("Update", props(transform_id), physical_id="kept"))
+    assert answer is not None
+    run_id = task_runs.calls_to("GetMLTaskRun")[0]["TaskRunId"]
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == (
+        f"FAILED: Labeling file has no column customer_id (task run {run_id}, log group /aws-glue/ml-transforms)"
+    )
+    assert answer["PhysicalResourceId"] == "kept"
+
+
+def test_long_glue_error_keeps_its_start_and_the_run_id(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    message = "Label file is invalid: " + "column mismatch; " * 40
+    task_runs.script_next_run(final_status="FAILED", error_string=message)
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    run_id = task_runs.calls_to("GetMLTaskRun")[0]["TaskRunId"]
+    assert len(answer["Reason"]) <= 256
+    assert answer["Reason"].startswith("FAILED: Label file is invalid: column mismatch;")
+    assert answer["Reason"].endswith(f"... (task run {run_id}, log group /aws-glue/ml-transforms)")
+
+
+def test_timeout_status_fails_the_deploy(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(final_status="TIMEOUT")
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("TIMEOUT: Glue gave no error message (task run tsk")
+
+
+def test_a_missing_label_file_fails_with_glues_message(handler: Handler) -> None:
+    transform_id = handler.transform()
+    answer = handler(cfn_event("Create", props(transform_id, f"s3://{BUCKET}/missing.csv")))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert f"s3://{BUCKET}/missing.csv does not exist" in answer["Reason"]
+
+
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        ({"TransformId": "", "InputS3Path": PATH}, "TransformId '' must be 1 to 255 characters long, got 0"),
+        ({"TransformId": "t" * 256, "InputS3Path": PATH}, "TransformId 'tttt"),
+        ({"InputS3Path": PATH}, "TransformId None must be a string"),
+        ({"TransformId": "tfm-1", "InputS3Path": "labels.csv"}, "InputS3Path 'labels.csv' must start with s3://"),
+        ({"TransformId": "tfm-1", "InputS3Path": "s3://bucket"}, "InputS3Path 's3://bucket' has no object key"),
+        ({"TransformId": "tfm-1", "InputS3Path": PATH, "ReplaceAllLabels": "yes"}, "ReplaceAllLabels 'yes' must be true or false"),
+        ({"TransformId": "tfm-1", "InputS3Path": PATH, "ServiceTimeout": "soon"}, "ServiceTimeout 'soon' must be a whole number"),
+    ],
+)
+def test_bad_property_fails_before_any_glue_call(
+    handler: Handler, task_runs: GlueMLTaskRuns, properties: dict[str, Any], reason: str
+) -> None:
+    answer = handler(cfn_event("Create", properties))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith(reason)
+    assert task_runs.calls == []
+
+
+@pytest.mark.parametrize("value", ["true", "True", "false", True, False])
+def test_replace_all_labels_accepts_strings_and_booleans(handler: Handler, task_runs: GlueMLTaskRuns, value: Any) -> None:
+    transform_id = handler.transform()
+    event = cfn_event("Create", props(transform_id))
+    event["ResourceProperties"]["ReplaceAllLabels"] = value
+    answer = handler(event)
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert task_runs.calls_to("StartImportLabelsTaskRun")[0]["ReplaceAllLabels"] is (str(value).lower() == "true")
+
+
+def test_replace_all_labels_may_be_absent(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    answer = handler(cfn_event("Create", {"TransformId": transform_id, "InputS3Path": PATH}))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert task_runs.calls_to("StartImportLabelsTaskRun")[0]["ReplaceAllLabels"] is False
+
+
+def test_unknown_transform_fails_at_once_naming_it(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    answer = handler(cfn_event("Create", props("tfm-does-not-exist")))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("EntityNotFoundException: ")
+    assert answer["Reason"].endswith("(transform tfm-does-not-exist)")
+    assert task_runs.calls_to("StartImportLabelsTaskRun") == []  # the look-up for a duplicate found no transform
+
+
+@pytest.mark.parametrize("code", ["InvalidInputException", "ResourceNumberLimitExceededException", "EntityNotFoundException"])
+def test_start_errors_that_retrying_cannot_mend_fail_at_once(handler: Handler, task_runs: GlueMLTaskRuns, code: str) -> None:
+    transform_id = handler.transform()
+    task_runs.fail_next("StartImportLabelsTaskRun", code, "Glue says no")
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"] == f"{code}: Glue says no (transform {transform_id})"
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "InternalServiceException", "OperationTimeoutException"])
+def test_transient_start_errors_are_retried_with_backoff(handler: Handler, task_runs: GlueMLTaskRuns, code: str) -> None:
+    transform_id = handler.transform()
+    task_runs.fail_next("StartImportLabelsTaskRun", code, "slow down", times=3)
+    task_runs.fail_next("GetMLTaskRun", code, "slow down", times=2)
+    started = handler.clock()
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "SUCCESS", answer
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 4
+    assert handler.clock() - started >= 0.2 + 0.4 + 0.8  # backed off, roughly doubling
+
+
+def test_throttling_that_never_ends_fails_with_the_code(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    task_runs.fail_next("StartImportLabelsTaskRun", "ThrottlingException", "Rate exceeded", times=1000)
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"] == f"ThrottlingException: Rate exceeded (transform {transform_id})"
+    assert 3 < len(task_runs.calls_to("StartImportLabelsTaskRun")) < 20
+
+
+def test_duplicate_delivery_adopts_the_run_in_flight(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    run_id = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
+    handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv")
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert answer["Data"]["TaskRunId"] == run_id
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 2  # the two above, none from the handler
+
+
+def test_a_run_ending_during_the_invocation_is_answered_within_5_seconds(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    for running_s in (2, 9, 19, 35):
+        task_runs.script_next_run(starting_seconds=1, running_seconds=running_s)
+        started = handler.clock()
+        answer = handler(cfn_event("Create", props(transform_id)))
+        assert answer is not None and answer["Status"] == "SUCCESS"
+        assert handler.clock() - (started + 1 + running_s) <= 5
+
+
+def test_a_ten_minute_run_costs_at_most_60_get_ml_task_run_calls(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(starting_seconds=30, running_seconds=570)
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert len(task_runs.calls_to("GetMLTaskRun")) <= 60
+
+
+def test_a_long_run_is_handed_over_and_answered_once_by_the_next_invocation(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(starting_seconds=5, running_seconds=1800)  # 30 minutes: two hand-overs
+    event = cfn_event("Create", props(transform_id))
+
+    answers = [handler(event)]
+    while answers[-1] is None:
+        (invocation,) = handler.lambda_client.invocations
+        handler.lambda_client.invocations.clear()
+        assert invocation["FunctionName"].endswith(":function:Labels-GlueLabelImportHandler")
+        assert invocation["InvocationType"] == "Event"
+        answers.append(handler(invocation["Payload"]))
+
+    assert len(answers) == 3
+    final = answers[-1]
+    assert final is not None and final["Status"] == "SUCCESS"
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
+    assert final["Data"]["TaskRunId"] == task_runs.calls_to("GetMLTaskRun")[0]["TaskRunId"]
+
+
+def test_deadline_cancels_the_run_and_fails_before_cloudformation_gives_up(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(running_seconds=3600)
+    started = handler.clock()
+    answer = handler(cfn_event("Create", props(transform_id, timeout=300)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    (cancel,) = task_runs.calls_to("CancelMLTaskRun")
+    assert answer["Reason"] == f"timed out after 5 minutes; task run {cancel['TaskRunId']} cancelled"
+    assert handler.clock() - started < 300
+    assert handler.lambda_client.invocations == []
+
+
+def test_deadline_across_a_hand_over(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(running_seconds=7200)
+    started = handler.clock()
+    assert handler(cfn_event("Create", props(transform_id, timeout=1200))) is None
+    (invocation,) = handler.lambda_client.invocations
+    answer = handler(invocation["Payload"])
+    assert answer is not None and answer["Reason"].startswith("timed out after 20 minutes; task run tsk")
+    assert 1100 < handler.clock() - started < 1200
+
+
+def test_delete_cancels_this_resources_run_in_flight(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    mine = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
+    other = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv")
+    answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
+    assert answer is not None and answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == "labels-1"
+    assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": mine}]
+    assert handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=other["TaskRunId"])["Status"] != "STOPPING"
+
+
+def test_delete_with_nothing_in_flight_cancels_nothing(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    assert handler(cfn_event("Create", props(transform_id)))
+    answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert task_runs.calls_to("CancelMLTaskRun") == []
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [props("tfm-gone"), {"TransformId": "", "InputS3Path": "nowhere"}],
+    ids=["missing transform", "bad properties"],
+)
+def test_delete_never_fails(handler: Handler, properties: dict[str, Any]) -> None:
+    answer = handler(cfn_event("Delete", properties, physical_id="labels-1"))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("operation", ["GetMLTaskRuns", "CancelMLTaskRun"])
+def test_delete_succeeds_when_glue_keeps_failing(handler: Handler, task_runs: GlueMLTaskRuns, operation: str) -> None:
+    transform_id = handler.transform()
+    handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)
+    task_runs.fail_next(operation, "ThrottlingException", "Rate exceeded", times=1000)
+    started = handler.clock()
+    answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert handler.clock() - started <= 3
