@@ -53,10 +53,11 @@ helper = _Resource(
     boto_level="WARNING",
     sleep_on_delete=0,
 )
-# The event (presigned ResponseURL included) reaches crhelper's and botocore's DEBUG lines:
+# The event, presigned ResponseURL included, reaches crhelper's and botocore's DEBUG lines:
 # keep those loggers above DEBUG whatever LOG_LEVEL says.
-for _name in ("crhelper", "botocore", "boto3", "urllib3"):
-    logging.getLogger(_name).setLevel(max(logging.INFO, logging.getLogger().level))
+logging.getLogger("crhelper").setLevel(logging.INFO)
+for _name in ("boto3", "botocore", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 _CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
 runs = ImportRuns(boto3.client("glue", config=_CLIENT_CONFIG))
@@ -130,7 +131,7 @@ def _hand_over(event: dict[str, Any], context: Any, run_id: str, started_at: flo
         FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=json.dumps(payload).encode()
     )
     helper.handed_over = True
-    LOGGER.info({"action": "hand-over", "TaskRunId": run_id})
+    LOGGER.info({"action": "hand-over", "TransformId": event["ResourceProperties"]["TransformId"], "TaskRunId": run_id})
 
 
 def _outputs(transform_id: str, run_id: str) -> dict[str, Any]:

@@ -1,0 +1,158 @@
+"""The handler as deployed, over real HTTP: its synthesized asset run in a Lambda-like subprocess.
+
+AWS is moto's server (with the Glue ML task-run extension), CloudFormation's ResponseURL a
+local HTTPS server, Lambda's Invoke API a local recorder. The end-to-end tests and the
+benchmark both drive the handler through `LambdaSandbox`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from glue_ml_moto import glue_ml
+from handler_harness import SECRET, cfn_event
+from local_endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
+from moto.server import ThreadedMotoServer
+from stacks import handler_asset_path, new_stack
+
+from glue_label_import import LabelImport, LabelSource
+
+RUNNER = Path(__file__).parent / "lambda_runner.py"
+BUCKET = "labels-bucket"
+# What the Lambda Python runtime provides besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+
+
+@dataclass
+class Invocation:
+    """One run of the handler: what it printed and how long it took."""
+
+    output: str
+    seconds: float
+
+
+def synthesize_handler_asset(outdir: Path) -> Path:
+    """Synthesize a stack with a LabelImport and return the handler's asset folder in cdk.out."""
+    stack = new_stack(str(outdir))
+    labels = outdir.parent / "labels.csv"
+    labels.write_text("labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\n")
+    LabelImport(stack, "Labels", transform="tfm-synth", source=LabelSource.from_asset(str(labels)))
+    stack.node.root.synth()
+    return handler_asset_path(outdir, stack.stack_name)
+
+
+def runtime_packages(folder: Path) -> Path:
+    """A folder holding only boto3 and its dependencies (links into this environment)."""
+    import boto3 as installed  # noqa: PLC0415
+
+    site_packages = Path(installed.__file__).parent.parent
+    folder.mkdir()
+    for name in RUNTIME_PACKAGES:
+        (folder / name).symlink_to(site_packages / name)
+    return folder
+
+
+class LambdaSandbox:
+    """Runs CloudFormation requests through the synthesized handler against local endpoints."""
+
+    def __init__(self, workdir: Path, asset: Path, moto_url: str, responses: ResponseEndpoint, invokes: InvokeEndpoint, cert: Path) -> None:
+        self.asset = asset
+        self.responses = responses
+        self.invokes = invokes
+        self._deps = runtime_packages(workdir / "runtime")
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto_url,
+            "AWS_ENDPOINT_URL_LAMBDA": invokes.url,
+            "SSL_CERT_FILE": str(cert),
+            "LOG_LEVEL": "DEBUG",
+        }
+        self.events = boto3.client("events", endpoint_url=moto_url, region_name="us-east-1")
+        self.glue = boto3.client("glue", endpoint_url=moto_url, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
+        self.s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+        self.s3.create_bucket(Bucket=BUCKET)
+
+    def event(self, request_type: str, properties: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """A CloudFormation request whose ResponseURL is the local HTTPS endpoint."""
+        return cfn_event(request_type, properties, response_base=self.responses.base_url, **kwargs)
+
+    def start(self, event: dict[str, Any], remaining_s: float = 900) -> subprocess.Popen[str]:
+        """Invoke the handler without waiting for it."""
+        with tempfile.TemporaryFile("w+") as event_file:
+            json.dump(event, event_file)
+            event_file.seek(0)
+            return subprocess.Popen(
+                [sys.executable, "-I", "-S", str(RUNNER), str(self.asset), str(self._deps), str(remaining_s)],
+                stdin=event_file,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=self.env,
+            )
+
+    def invoke(self, event: dict[str, Any], remaining_s: float = 900) -> Invocation:
+        """Invoke the handler and wait; fail if it crashed or printed the ResponseURL's secret."""
+        started = time.monotonic()
+        process = self.start(event, remaining_s)
+        return self.finish(process, started)
+
+    def finish(self, process: subprocess.Popen[str], started: float | None = None) -> Invocation:
+        """Wait for an invocation made with `start`."""
+        output, _ = process.communicate(timeout=120)
+        seconds = time.monotonic() - started if started is not None else float("nan")
+        assert process.returncode == 0, output
+        assert SECRET not in output and "X-Amz-Signature" not in output, "the ResponseURL was logged"
+        return Invocation(output, seconds)
+
+    def answer(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The one answer CloudFormation got for this request."""
+        answers = self.responses.answers(event["RequestId"])
+        assert len(answers) == 1, answers
+        return answers[0]
+
+    def transform(self, name: str = "customers") -> str:
+        response = self.glue.create_ml_transform(
+            Name=name,
+            InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
+            Parameters={"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"}},
+            Role="arn:aws:iam::123456789012:role/GlueFindMatches",
+        )
+        return str(response["TransformId"])
+
+    def upload(self, key: str, body: str) -> str:
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=body.encode())
+        return f"s3://{BUCKET}/{key}"
+
+
+@contextmanager
+def lambda_sandbox(workdir: Path) -> Iterator[LambdaSandbox]:
+    """Synthesize the asset, start moto's server and the two local endpoints, and yield the sandbox."""
+    asset = synthesize_handler_asset(workdir / "cdk.out")
+    cert, key = self_signed_certificate(workdir)
+    with ExitStack() as stack:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto.start()
+        stack.callback(moto.stop)
+        host, port = moto.get_host_and_port()
+        responses = stack.enter_context(ResponseEndpoint(cert, key).running())
+        invokes = stack.enter_context(InvokeEndpoint().running())
+        glue_ml.reset()
+        yield LambdaSandbox(workdir, asset, f"http://{host}:{port}", responses, invokes, cert)

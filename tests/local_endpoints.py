@@ -1,0 +1,148 @@
+"""Local stand-ins for the two endpoints the handler talks to besides Glue.
+
+- `ResponseEndpoint`: CloudFormation's presigned ResponseURL, over HTTPS with a self-signed
+  certificate that the handler trusts through SSL_CERT_FILE (crhelper answers over HTTPS only).
+- `InvokeEndpoint`: Lambda's Invoke API, recording the asynchronous self-invocations that hand a
+  wait over, so that a test can replay them as Lambda would.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for localhost and 127.0.0.1 that is its own CA; returns (cert, key) files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, crl_sign=False, content_commitment=False,
+                key_encipherment=False, data_encipherment=False, key_agreement=False,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "localhost.pem", folder / "localhost.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+class _Recorder(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _RecordingHandler)
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def record(self, method: str, path: str, body: bytes) -> None:
+        with self.lock:
+            self.requests.append({"method": method, "path": path, "body": json.loads(body) if body else None})
+
+
+class _RecordingHandler(BaseHTTPRequestHandler):
+    server: _Recorder
+
+    def _record(self, status: int) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.server.record(self.command, self.path, body)
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def do_PUT(self) -> None:  # noqa: N802  (http.server's naming)
+        self._record(200)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._record(202)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Quiet: the tests read what was recorded, not the access log."""
+
+
+class ResponseEndpoint:
+    """HTTPS server recording CloudFormation answers (PUT bodies) by request id."""
+
+    def __init__(self, cert_file: Path, key_file: Path) -> None:
+        self._server = _Recorder()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.base_url = f"https://localhost:{self._server.server_port}/cfn"
+
+    def answers(self, request_id: str) -> list[dict[str, Any]]:
+        """Every answer sent to the ResponseURL of this request, in order."""
+        with self._server.lock:
+            return [r["body"] for r in self._server.requests if r["path"].startswith(f"/cfn/{request_id}?")]
+
+    @contextmanager
+    def running(self) -> Iterator[ResponseEndpoint]:
+        with _serving(self._server):
+            yield self
+
+
+class InvokeEndpoint:
+    """HTTP server standing in for Lambda's Invoke API: records each invocation's payload."""
+
+    def __init__(self) -> None:
+        self._server = _Recorder()
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def take(self) -> list[dict[str, Any]]:
+        """The invocations so far (function name, invocation type, payload), forgetting them."""
+        with self._server.lock:
+            taken, self._server.requests[:] = list(self._server.requests), []
+        return [
+            {"path": r["path"], "payload": r["body"]}
+            for r in taken
+        ]
+
+    @contextmanager
+    def running(self) -> Iterator[InvokeEndpoint]:
+        with _serving(self._server):
+            yield self
+
+
+@contextmanager
+def _serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()

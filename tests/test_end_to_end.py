@@ -1,0 +1,192 @@
+"""End to end over real HTTP: the synthesized handler asset, moto's server, an HTTPS ResponseURL.
+
+Every case checks that each request got exactly one answer and that the presigned ResponseURL
+never appeared in the handler's output (which runs at LOG_LEVEL=DEBUG).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_harness import LambdaSandbox, lambda_sandbox
+from glue_ml_moto import GlueMLTaskRuns
+
+LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
+HANDOVER_REMAINING_S = 23  # the handler keeps 20 s to hand over: this invocation waits about 3 s
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LambdaSandbox]:
+    with lambda_sandbox(tmp_path_factory.mktemp("e2e")) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def runs(sandbox: LambdaSandbox, task_runs: GlueMLTaskRuns) -> GlueMLTaskRuns:
+    task_runs.starting_seconds = 0.5
+    task_runs.running_seconds = 1.0
+    return task_runs
+
+
+def props(transform_id: str, path: str, replace: bool = False) -> dict[str, Any]:
+    return {"TransformId": transform_id, "InputS3Path": path, "ReplaceAllLabels": replace, "ServiceTimeout": 3600}
+
+
+def log_lines(output: str) -> list[dict[str, Any]]:
+    """The handler's JSON log lines about the request (not the container's start)."""
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["RequestType"] != "ContainerInit"]
+
+
+def test_create_update_delete(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    transform_id = sandbox.transform()
+    first, second = sandbox.upload("r1.csv", LABELS), sandbox.upload("r2.csv", LABELS + "s2,C,4\ns2,C,5\n")
+
+    create = sandbox.event("Create", props(transform_id, first, replace=True))
+    invocation = sandbox.invoke(create)
+    created = sandbox.answer(create)
+    assert created["Status"] == "SUCCESS", created
+    assert created["Data"] == {"TaskRunId": runs.calls_to("GetMLTaskRun")[-1]["TaskRunId"], "LabelCount": 3}
+
+    lines = log_lines(invocation.output)
+    statuses = [line["message"]["Status"] for line in lines if isinstance(line["message"], dict) and line["message"].get("action") == "status"]
+    assert statuses == ["STARTING", "RUNNING", "SUCCEEDED"]
+    assert all(line["RequestType"] == "Create" and line["LogicalResourceId"] == "Labels" for line in lines)
+    assert any(line["message"] == {"action": "start", "TransformId": transform_id, "TaskRunId": created["Data"]["TaskRunId"]} for line in lines)
+
+    update = sandbox.event("Update", props(transform_id, second), physical_id=created["PhysicalResourceId"])
+    sandbox.invoke(update)
+    updated = sandbox.answer(update)
+    assert updated["Status"] == "SUCCESS" and updated["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert updated["Data"]["LabelCount"] == 3 + 5
+
+    delete = sandbox.event("Delete", props(transform_id, second), physical_id=created["PhysicalResourceId"])
+    sandbox.invoke(delete)
+    assert sandbox.answer(delete)["Status"] == "SUCCESS"
+    assert runs.calls_to("CancelMLTaskRun") == []
+
+
+def test_failed_run(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    transform_id = sandbox.transform()
+    runs.script_next_run(final_status="FAILED", error_string="The labeling file is missing the column customer_id")
+    create = sandbox.event("Create", props(transform_id, sandbox.upload("bad.csv", LABELS)))
+    sandbox.invoke(create)
+    answer = sandbox.answer(create)
+    run_id = runs.calls_to("GetMLTaskRun")[-1]["TaskRunId"]
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == (
+        f"FAILED: The labeling file is missing the column customer_id (task run {run_id}, log group /aws-glue/ml-transforms)"
+    )
+
+
+def test_failed_update_and_its_rollback(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    transform_id = sandbox.transform()
+    good, bad = sandbox.upload("good.csv", LABELS), sandbox.upload("typo.csv", LABELS)
+    runs.script_next_run(final_status="FAILED", error_string="Label column has an empty value on line 3")
+    update = sandbox.event("Update", props(transform_id, bad), physical_id="Labels-1", old_properties=props(transform_id, good))
+    sandbox.invoke(update)
+    assert sandbox.answer(update)["Status"] == "FAILED"
+
+    rollback = sandbox.event("Update", props(transform_id, good), physical_id="Labels-1", old_properties=props(transform_id, bad))
+    sandbox.invoke(rollback)
+    answer = sandbox.answer(rollback)
+    assert answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == "Labels-1"
+    assert [call["InputS3Path"] for call in runs.calls_to("StartImportLabelsTaskRun")] == [bad, good]
+
+
+def test_delete_during_a_run_cancels_it(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    transform_id = sandbox.transform()
+    path = sandbox.upload("slow.csv", LABELS)
+    runs.script_next_run(running_seconds=30)
+    create = sandbox.event("Create", props(transform_id, path))
+    creating = sandbox.start(create)
+    _wait_for(lambda: runs.calls_to("StartImportLabelsTaskRun"))
+
+    delete = sandbox.event("Delete", props(transform_id, path), physical_id="Labels-1")
+    deletion = sandbox.invoke(delete)
+    assert sandbox.answer(delete)["Status"] == "SUCCESS"
+    assert deletion.seconds < 3
+    (cancel,) = runs.calls_to("CancelMLTaskRun")
+
+    sandbox.finish(creating)
+    created = sandbox.answer(create)
+    assert created["Status"] == "FAILED"
+    assert created["Reason"].startswith("STOPPED: ") and cancel["TaskRunId"] in created["Reason"]
+
+
+def test_a_run_that_outlasts_one_invocation_is_handed_over(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    transform_id = sandbox.transform()
+    runs.script_next_run(running_seconds=5)
+    logical_id = "L" * 255
+    create = sandbox.event("Create", props(transform_id, sandbox.upload("long.csv", LABELS)), logical_id=logical_id)
+
+    event, invocations = create, 0
+    while not sandbox.responses.answers(create["RequestId"]):
+        invocation = sandbox.invoke(event, remaining_s=HANDOVER_REMAINING_S)
+        assert "Execution timed out" not in invocation.output
+        invocations += 1
+        if not sandbox.responses.answers(create["RequestId"]):
+            (handed_over,) = sandbox.invokes.take()
+            assert handed_over["path"].endswith(f"/functions/{_function_arn_quoted()}/invocations")
+            event = handed_over["payload"]
+    answer = sandbox.answer(create)
+    assert answer["Status"] == "SUCCESS" and invocations >= 2
+    assert answer["LogicalResourceId"] == logical_id and len(answer["PhysicalResourceId"]) <= 60
+    assert len(runs.calls_to("StartImportLabelsTaskRun")) == 1
+    assert sandbox.invokes.take() == []
+    assert sandbox.events.list_rules()["Rules"] == []  # the hand-over leaves no rule, target or permission
+
+
+def test_duplicate_delivery_adopts_the_run(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    transform_id = sandbox.transform()
+    runs.script_next_run(running_seconds=3)
+    create = sandbox.event("Create", props(transform_id, sandbox.upload("dup.csv", LABELS)))
+    first = sandbox.start(create)
+    _wait_for(lambda: runs.calls_to("StartImportLabelsTaskRun"))
+    sandbox.invoke(create)  # the same request delivered again while the run is in flight
+    sandbox.finish(first)
+    answers = sandbox.responses.answers(create["RequestId"])
+    assert len(answers) == 2  # one per delivery
+    assert {a["Status"] for a in answers} == {"SUCCESS"}
+    assert len({a["Data"]["TaskRunId"] for a in answers}) == 1
+    assert len(runs.calls_to("StartImportLabelsTaskRun")) == 1
+
+
+def test_throttling_is_retried(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    transform_id = sandbox.transform()
+    runs.fail_next("StartImportLabelsTaskRun", "ThrottlingException", "Rate exceeded", times=2)
+    runs.fail_next("GetMLTaskRun", "ThrottlingException", "Rate exceeded", times=1)
+    create = sandbox.event("Create", props(transform_id, sandbox.upload("throttled.csv", LABELS)))
+    sandbox.invoke(create)
+    assert sandbox.answer(create)["Status"] == "SUCCESS"
+    assert len(runs.calls_to("StartImportLabelsTaskRun")) == 3
+
+
+def test_bad_property(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    create = sandbox.event("Create", {"TransformId": "tfm-1", "InputS3Path": "labels.csv"})
+    sandbox.invoke(create)
+    answer = sandbox.answer(create)
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "InputS3Path 'labels.csv' must start with s3://"
+    assert runs.calls == []
+
+
+def _function_arn_quoted() -> str:
+    return "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3ALabels-GlueLabelImportHandler"
+
+
+def _wait_for(condition: Any, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def test_runner_uses_only_the_asset_and_boto3(sandbox: LambdaSandbox) -> None:
+    assert (sandbox.asset / "crhelper").is_dir()
+    assert not (Path(sandbox.asset) / "boto3").exists()
