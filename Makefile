@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth test clean
+.PHONY: setup synth lint test clean
 
 setup: $(STAMP) node_modules/.installed
 
@@ -22,7 +22,13 @@ node_modules/.installed: package.json package-lock.json
 synth: setup
 	npx cdk synth --no-notices --no-version-reporting
 
-test: setup
+lint: setup
+	ruff check constructs lambda tests scripts app.py
+	ruff format --check constructs lambda tests scripts app.py
+	mypy -p glue_label_import
+	mypy -m index -m glue_runs -m request
+
+test: lint
 	python -m pytest
 
 clean:

@@ -108,7 +108,9 @@ class CustomerMatchingStack(Stack):
             max_retries=0,
             timeout=60,
             input_record_tables=glue.CfnMLTransform.InputRecordTablesProperty(
-                glue_tables=[glue.CfnMLTransform.GlueTablesProperty(database_name="customer_matching", table_name="customers")]
+                glue_tables=[
+                    glue.CfnMLTransform.GlueTablesProperty(database_name="customer_matching", table_name="customers")
+                ]
             ),
             transform_parameters=glue.CfnMLTransform.TransformParametersProperty(
                 transform_type="FIND_MATCHES",

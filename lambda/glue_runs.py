@@ -125,7 +125,9 @@ class ImportRuns:
     def cancel(self, transform_id: str, run_id: str, *, retry_until: float) -> None:
         """Ask Glue to stop the run; its status goes to STOPPING, then STOPPED."""
         response = self._call("cancel_ml_task_run", retry_until=retry_until, TransformId=transform_id, TaskRunId=run_id)
-        LOGGER.info({"action": "cancel", "TransformId": transform_id, "TaskRunId": run_id, "Status": response.get("Status")})
+        LOGGER.info(
+            {"action": "cancel", "TransformId": transform_id, "TaskRunId": run_id, "Status": response.get("Status")}
+        )
 
     def label_count(self, transform_id: str) -> int | None:
         """How many labels the transform holds now, if Glue says."""
@@ -142,7 +144,9 @@ class ImportRuns:
             except ClientError as error:
                 if _error_code(error) not in RETRYABLE_ERRORS or self.clock() + delay > retry_until:
                     raise
-                LOGGER.warning({"action": "retry", "operation": operation, "error": _error_code(error), "delay_s": delay})
+                LOGGER.warning(
+                    {"action": "retry", "operation": operation, "error": _error_code(error), "delay_s": delay}
+                )
             self.sleep(delay)
             delay = min(RETRY_MAX_S, delay * 2) * random.uniform(0.8, 1.0)
 

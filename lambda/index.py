@@ -32,7 +32,7 @@ CANCEL_RETRY_S = 5.0
 DELETE_BUDGET_S = 2.0  # a Delete answers within 3 s, whatever Glue does
 
 
-class _Resource(CfnResource):  # type: ignore[misc]  # crhelper is untyped
+class _Resource(CfnResource):
     """crhelper's CfnResource, silent for a request whose wait went to another invocation."""
 
     handed_over = False
@@ -44,7 +44,7 @@ class _Resource(CfnResource):  # type: ignore[misc]  # crhelper is untyped
     def _send(self, *args: Any, **kwargs: Any) -> None:
         # Every crhelper answer goes through _send, the one of its "Execution timed out" timer too.
         if not self.handed_over:
-            super()._send(*args, **kwargs)
+            super()._send(*args, **kwargs)  # type: ignore[misc]  # private: not in crhelper's stubs
 
 
 helper = _Resource(
@@ -68,12 +68,9 @@ lambda_client = boto3.client("lambda", config=_CLIENT_CONFIG)
 @helper.update
 def import_labels(event: dict[str, Any], context: Any) -> str:
     """Start or adopt the import, wait for its end, hand the wait over, or time it out."""
-    properties = event["ResourceProperties"]
-    resource_id = event.get("PhysicalResourceId") or physical_id(
-        str(properties.get("TransformId")), event["LogicalResourceId"]
-    )
+    resource_id = _resource_id(event)
     helper.PhysicalResourceId = resource_id  # a FAILED answer keeps it too
-    request = ImportRequest.from_properties(properties)
+    request = ImportRequest.from_properties(event["ResourceProperties"])
 
     now = runs.clock()
     handover = event.get(HANDOVER_KEY)
@@ -87,9 +84,7 @@ def import_labels(event: dict[str, Any], context: Any) -> str:
     run = runs.wait(request.transform_id, run_id, started_at=started_at, stop_at=min(deadline, invocation_end))
     if run is None and deadline <= invocation_end:
         runs.cancel(request.transform_id, run_id, retry_until=runs.clock() + CANCEL_RETRY_S)
-        raise ImportFailed(
-            f"timed out after {request.service_timeout_s / 60:g} minutes; task run {run_id} cancelled"
-        )
+        raise ImportFailed(f"timed out after {request.service_timeout_s / 60:g} minutes; task run {run_id} cancelled")
     if run is None:
         _hand_over(event, context, run_id, started_at)
     elif run["Status"] != "SUCCEEDED":
@@ -122,6 +117,13 @@ def cancel_import(event: dict[str, Any], context: Any) -> None:
 def handler(event: dict[str, Any], context: Any) -> None:
     """The Lambda handler: one answer to CloudFormation per request, from crhelper."""
     helper(event, context)
+
+
+def _resource_id(event: dict[str, Any]) -> str:
+    """The id CloudFormation sent (Update), or this resource's deterministic one (Create)."""
+    if "PhysicalResourceId" in event:
+        return str(event["PhysicalResourceId"])
+    return physical_id(str(event["ResourceProperties"].get("TransformId")), event["LogicalResourceId"])
 
 
 def _hand_over(event: dict[str, Any], context: Any, run_id: str, started_at: float) -> None:

@@ -71,9 +71,7 @@ def physical_id(transform_id: str, logical_id: str) -> str:
     return f"{logical_id[:40]}-{digest}"
 
 
-def _checked_string(
-    properties: Mapping[str, Any], name: str, problem_of: Callable[[str], str | None]
-) -> str:
+def _checked_string(properties: Mapping[str, Any], name: str, problem_of: Callable[[str], str | None]) -> str:
     value = properties.get(name)
     problem = problem_of(value) if isinstance(value, str) else "must be a string"
     if problem or not isinstance(value, str):
@@ -102,4 +100,4 @@ def _parse_seconds(name: str, value: Any) -> int:
 def _shown(value: Any) -> str:
     """The value as a reason shows it: short enough that the property's name survives 256 characters."""
     text = repr(value)
-    return text if len(text) <= MAX_SHOWN_VALUE else f"{text[:MAX_SHOWN_VALUE - 4]}...{text[-1]}"
+    return text if len(text) <= MAX_SHOWN_VALUE else f"{text[: MAX_SHOWN_VALUE - 4]}...{text[-1]}"

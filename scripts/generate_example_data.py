@@ -97,35 +97,179 @@ NICKNAMES: dict[str, list[str]] = {
     "Dorothy": ["Dot", "Dottie"],
 }
 OTHER_FIRST_NAMES = [
-    "Olivia", "Emma", "Ava", "Sophia", "Mia", "Harper", "Evelyn", "Abigail",
-    "Ella", "Grace", "Lucas", "Mason", "Ethan", "Logan", "Owen", "Caleb",
-    "Nathan", "Isaac", "Wyatt", "Hunter", "Aaron", "Brian", "Karen", "Linda",
-    "Nancy", "Sandra", "Carol", "Diane", "Gloria", "Teresa", "José", "Zoë",
-    "Renée", "André", "Chloé", "Inés", "Noël", "Priya", "Arjun", "Mei",
-    "Hiroshi", "Fatima", "Omar", "Kwame", "Ingrid", "Soren", "Dmitri", "Yara",
+    "Olivia",
+    "Emma",
+    "Ava",
+    "Sophia",
+    "Mia",
+    "Harper",
+    "Evelyn",
+    "Abigail",
+    "Ella",
+    "Grace",
+    "Lucas",
+    "Mason",
+    "Ethan",
+    "Logan",
+    "Owen",
+    "Caleb",
+    "Nathan",
+    "Isaac",
+    "Wyatt",
+    "Hunter",
+    "Aaron",
+    "Brian",
+    "Karen",
+    "Linda",
+    "Nancy",
+    "Sandra",
+    "Carol",
+    "Diane",
+    "Gloria",
+    "Teresa",
+    "José",
+    "Zoë",
+    "Renée",
+    "André",
+    "Chloé",
+    "Inés",
+    "Noël",
+    "Priya",
+    "Arjun",
+    "Mei",
+    "Hiroshi",
+    "Fatima",
+    "Omar",
+    "Kwame",
+    "Ingrid",
+    "Soren",
+    "Dmitri",
+    "Yara",
 ]
 FIRST_NAMES = [*NICKNAMES, *OTHER_FIRST_NAMES]
 LAST_NAMES = [
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis",
-    "Wilson", "Anderson", "Taylor", "Thomas", "Moore", "Martin", "Jackson",
-    "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson", "Walker",
-    "Young", "Allen", "King", "Wright", "Scott", "Hill", "Green", "Adams",
-    "Baker", "Nelson", "Carter", "Mitchell", "Roberts", "Turner", "Phillips",
-    "Campbell", "Parker", "Evans", "Edwards", "Collins", "Stewart", "Morris",
-    "Murphy", "Cook", "Rogers", "Morgan", "Peterson", "Cooper", "Reed",
-    "Bailey", "Kelly", "Howard", "Ward", "Cox", "Richardson", "Wood",
-    "Watson", "Brooks", "Bennett", "Gray", "Hughes", "Price", "Sanders",
-    "Myers", "Long", "Ross", "Foster", "O'Brien", "McDonald", "Muñoz",
-    "Peña", "Núñez", "Schröder", "Nguyen", "Patel", "Kim", "Okafor",
-    "Lindqvist", "Kowalski", "Fitzgerald", "Hernandez", "Gallagher",
-    "Smith-Jones", "Van Dyke",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Martin",
+    "Jackson",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Hill",
+    "Green",
+    "Adams",
+    "Baker",
+    "Nelson",
+    "Carter",
+    "Mitchell",
+    "Roberts",
+    "Turner",
+    "Phillips",
+    "Campbell",
+    "Parker",
+    "Evans",
+    "Edwards",
+    "Collins",
+    "Stewart",
+    "Morris",
+    "Murphy",
+    "Cook",
+    "Rogers",
+    "Morgan",
+    "Peterson",
+    "Cooper",
+    "Reed",
+    "Bailey",
+    "Kelly",
+    "Howard",
+    "Ward",
+    "Cox",
+    "Richardson",
+    "Wood",
+    "Watson",
+    "Brooks",
+    "Bennett",
+    "Gray",
+    "Hughes",
+    "Price",
+    "Sanders",
+    "Myers",
+    "Long",
+    "Ross",
+    "Foster",
+    "O'Brien",
+    "McDonald",
+    "Muñoz",
+    "Peña",
+    "Núñez",
+    "Schröder",
+    "Nguyen",
+    "Patel",
+    "Kim",
+    "Okafor",
+    "Lindqvist",
+    "Kowalski",
+    "Fitzgerald",
+    "Hernandez",
+    "Gallagher",
+    "Smith-Jones",
+    "Van Dyke",
 ]
 STREET_NAMES = [
-    "Oak", "Maple", "Cedar", "Pine", "Elm", "Washington", "Lake", "Hill",
-    "Park", "Main", "Sunset", "Ridge", "River", "Meadow", "Church", "Mill",
-    "Spring", "Highland", "Forest", "Willow", "Chestnut", "Birch", "Lincoln",
-    "Franklin", "Jefferson", "Walnut", "Sycamore", "Hickory", "Magnolia",
-    "Dogwood", "Orchard", "Valley", "Prospect", "Railroad", "Cherry",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Pine",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Main",
+    "Sunset",
+    "Ridge",
+    "River",
+    "Meadow",
+    "Church",
+    "Mill",
+    "Spring",
+    "Highland",
+    "Forest",
+    "Willow",
+    "Chestnut",
+    "Birch",
+    "Lincoln",
+    "Franklin",
+    "Jefferson",
+    "Walnut",
+    "Sycamore",
+    "Hickory",
+    "Magnolia",
+    "Dogwood",
+    "Orchard",
+    "Valley",
+    "Prospect",
+    "Railroad",
+    "Cherry",
 ]
 # (long form, abbreviation) pairs for the last word of a street address.
 STREET_SUFFIXES = [
@@ -344,9 +488,7 @@ def misspell_name(customer: Customer, rng: random.Random) -> Customer:
 
 
 def swap_names(customer: Customer, rng: random.Random) -> Customer:
-    return dataclasses.replace(
-        customer, first_name=customer.last_name, last_name=customer.first_name
-    )
+    return dataclasses.replace(customer, first_name=customer.last_name, last_name=customer.first_name)
 
 
 def use_nickname(customer: Customer, rng: random.Random) -> Customer:
@@ -439,9 +581,7 @@ def drop_postal_code(customer: Customer, rng: random.Random) -> Customer:
 def extend_postal_code(customer: Customer, rng: random.Random) -> Customer:
     if len(customer.postal_code) != 5:
         return customer
-    return dataclasses.replace(
-        customer, postal_code=f"{customer.postal_code}-{rng.randint(1, 9999):04d}"
-    )
+    return dataclasses.replace(customer, postal_code=f"{customer.postal_code}-{rng.randint(1, 9999):04d}")
 
 
 def is_iso_date(value: str) -> bool:
@@ -489,9 +629,7 @@ PERTURBATIONS: list[Perturbation] = [
 ]
 
 
-def near_duplicate(
-    original: Customer, existing: Sequence[Customer], rng: random.Random
-) -> Customer:
+def near_duplicate(original: Customer, existing: Sequence[Customer], rng: random.Random) -> Customer:
     """Apply 1-3 effective perturbations, yielding a record not seen before."""
     while True:
         wanted = rng.choice([1, 1, 2, 2, 2, 3])
@@ -580,9 +718,7 @@ def label_rows(set_id: str, rows: list[Row]) -> list[list[str]]:
     return [[set_id, labels[row.person], *row.values] for row in rows]
 
 
-def generate_labels(
-    rows: list[Row], households: dict[int, list[int]], rng: random.Random
-) -> list[list[str]]:
+def generate_labels(rows: list[Row], households: dict[int, list[int]], rng: random.Random) -> list[list[str]]:
     """Build all labeling sets without reusing a person across sets."""
     rows_by_person: dict[int, list[Row]] = {}
     for row in rows:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
 from glue_ml_moto import GlueMLTaskRuns, glue_ml, install
 
 # Set before any test module imports the handler: crhelper creates its boto3 clients on import.

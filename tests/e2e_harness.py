@@ -22,13 +22,13 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from glue_label_import import LabelImport, LabelSource
 from glue_ml_moto import glue_ml
 from handler_harness import SECRET, cfn_event
 from local_endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
-from moto.server import ThreadedMotoServer
 from stacks import handler_asset_path, new_stack
-
-from glue_label_import import LabelImport, LabelSource
 
 RUNNER = Path(__file__).parent / "lambda_runner.py"
 BUCKET = "labels-bucket"
@@ -56,7 +56,7 @@ def synthesize_handler_asset(outdir: Path) -> Path:
 
 def runtime_packages(folder: Path) -> Path:
     """A folder holding only boto3 and its dependencies (links into this environment)."""
-    import boto3 as installed  # noqa: PLC0415
+    import boto3 as installed
 
     site_packages = Path(installed.__file__).parent.parent
     folder.mkdir()
@@ -68,7 +68,15 @@ def runtime_packages(folder: Path) -> Path:
 class LambdaSandbox:
     """Runs CloudFormation requests through the synthesized handler against local endpoints."""
 
-    def __init__(self, workdir: Path, asset: Path, moto_url: str, responses: ResponseEndpoint, invokes: InvokeEndpoint, cert: Path) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        asset: Path,
+        moto_url: str,
+        responses: ResponseEndpoint,
+        invokes: InvokeEndpoint,
+        cert: Path,
+    ) -> None:
         self.asset = asset
         self.responses = responses
         self.invokes = invokes
@@ -85,7 +93,9 @@ class LambdaSandbox:
             "LOG_LEVEL": "DEBUG",
         }
         self.events = boto3.client("events", endpoint_url=moto_url, region_name="us-east-1")
-        self.glue = boto3.client("glue", endpoint_url=moto_url, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
+        self.glue = boto3.client(
+            "glue", endpoint_url=moto_url, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+        )
         self.s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
         self.s3.create_bucket(Bucket=BUCKET)
 
@@ -131,7 +141,10 @@ class LambdaSandbox:
         response = self.glue.create_ml_transform(
             Name=name,
             InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
-            Parameters={"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"}},
+            Parameters={
+                "TransformType": "FIND_MATCHES",
+                "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"},
+            },
             Role="arn:aws:iam::123456789012:role/GlueFindMatches",
         )
         return str(response["TransformId"])

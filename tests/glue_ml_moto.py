@@ -219,12 +219,8 @@ class GlueMLTaskRuns:
         with self._lock:
             self._scripts.append(
                 RunScript(
-                    starting_seconds=(
-                        self.starting_seconds if starting_seconds is None else starting_seconds
-                    ),
-                    running_seconds=(
-                        self.running_seconds if running_seconds is None else running_seconds
-                    ),
+                    starting_seconds=(self.starting_seconds if starting_seconds is None else starting_seconds),
+                    running_seconds=(self.running_seconds if running_seconds is None else running_seconds),
                     final_status=final_status,
                     error_string=error_string,
                 )
@@ -276,9 +272,7 @@ class _MLTaskRunBackend(GlueBackend):
         # GlueBackend.__init__ knows no task runs: create the dict on first use.
         return cast(dict[str, FakeMLTaskRun], self.__dict__.setdefault("_ml_task_runs", {}))
 
-    def start_import_labels_task_run(
-        self, transform_id: str, input_s3_path: str, replace: bool
-    ) -> str:
+    def start_import_labels_task_run(self, transform_id: str, input_s3_path: str, replace: bool) -> str:
         self.get_ml_transform(transform_id)
         bucket, key = _parse_s3_uri(input_s3_path)
         label_rows = _label_file_rows(self.account_id, self.partition, bucket, key)
@@ -328,9 +322,7 @@ class _MLTaskRunBackend(GlueBackend):
         """Update ``LabelCount`` for runs that have succeeded since last looked at."""
         now = glue_ml.now()
         succeeded = [
-            run
-            for run in self.ml_task_runs.values()
-            if not run.labels_applied and run.status_at(now) == "SUCCEEDED"
+            run for run in self.ml_task_runs.values() if not run.labels_applied and run.status_at(now) == "SUCCEEDED"
         ]
         for run in sorted(succeeded, key=lambda run: run.phase_at(now)[1]):
             run.labels_applied = True
@@ -374,9 +366,7 @@ class _MLTaskRunResponse(GlueResponse):
 
     @_observed("GetMLTaskRun")
     def get_ml_task_run(self) -> ActionResult:
-        run = self.ml_backend.get_ml_task_run(
-            self._get_param("TransformId"), self._get_param("TaskRunId")
-        )
+        run = self.ml_backend.get_ml_task_run(self._get_param("TransformId"), self._get_param("TaskRunId"))
         return ActionResult(run.as_dict(glue_ml.now()))
 
     @_observed("GetMLTaskRuns")
@@ -389,15 +379,11 @@ class _MLTaskRunResponse(GlueResponse):
             max_results=self._get_param("MaxResults"),
         )
         now = glue_ml.now()
-        return ActionResult(
-            {"TaskRuns": [run.as_dict(now) for run in runs], "NextToken": next_token}
-        )
+        return ActionResult({"TaskRuns": [run.as_dict(now) for run in runs], "NextToken": next_token})
 
     @_observed("CancelMLTaskRun")
     def cancel_ml_task_run(self) -> ActionResult:
-        run = self.ml_backend.cancel_ml_task_run(
-            self._get_param("TransformId"), self._get_param("TaskRunId")
-        )
+        run = self.ml_backend.cancel_ml_task_run(self._get_param("TransformId"), self._get_param("TaskRunId"))
         return ActionResult(
             {
                 "TransformId": run.transform_id,
@@ -407,19 +393,13 @@ class _MLTaskRunResponse(GlueResponse):
         )
 
 
-_installed = False
-
-
+@functools.cache
 def install() -> None:
     """Add the task-run operations to moto's Glue backend and responses (idempotent)."""
-    global _installed
-    if _installed:
-        return
     _graft(_MLTaskRunBackend, GlueBackend)
     _graft(_MLTaskRunResponse, GlueResponse)
     for name in ("get_ml_transform", "get_ml_transforms"):
         setattr(GlueBackend, name, _applying_label_imports(getattr(GlueBackend, name)))
-    _installed = True
 
 
 def _graft(source: type, target: type) -> None:
@@ -492,9 +472,7 @@ _SORT_KEYS: dict[str, Callable[[FakeMLTaskRun, float], Any]] = {
 }
 
 
-def _sorted_runs(
-    runs: list[FakeMLTaskRun], criteria: dict[str, Any], now: float
-) -> list[FakeMLTaskRun]:
+def _sorted_runs(runs: list[FakeMLTaskRun], criteria: dict[str, Any], now: float) -> list[FakeMLTaskRun]:
     """Order runs by a ``TaskRunSortCriteria`` structure; newest first by default."""
     newest_first = sorted(runs, key=lambda run: run.started_at, reverse=True)
     if not criteria:

@@ -32,7 +32,7 @@ def main() -> None:
     sys.path[:0] = [asset_dir, deps_dir]
     logging.basicConfig(stream=sys.stdout, level=logging.INFO)
     event = json.load(sys.stdin)
-    import index  # noqa: PLC0415  (the handler is importable only once sys.path holds the asset)
+    import index
 
     crhelper_file = sys.modules["crhelper"].__file__ or ""
     if not crhelper_file.startswith(asset_dir):

@@ -45,9 +45,15 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
         )
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=False, content_commitment=False,
-                key_encipherment=False, data_encipherment=False, key_agreement=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -84,13 +90,13 @@ class _RecordingHandler(BaseHTTPRequestHandler):
         self.send_header("content-length", "0")
         self.end_headers()
 
-    def do_PUT(self) -> None:  # noqa: N802  (http.server's naming)
+    def do_PUT(self) -> None:
         self._record(200)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._record(202)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the tests read what was recorded, not the access log."""
 
 
@@ -126,10 +132,7 @@ class InvokeEndpoint:
         """The invocations so far (function name, invocation type, payload), forgetting them."""
         with self._server.lock:
             taken, self._server.requests[:] = list(self._server.requests), []
-        return [
-            {"path": r["path"], "payload": r["body"]}
-            for r in taken
-        ]
+        return [{"path": r["path"], "payload": r["body"]} for r in taken]
 
     @contextmanager
     def running(self) -> Iterator[InvokeEndpoint]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from e2e_harness import LambdaSandbox, lambda_sandbox
 from glue_ml_moto import GlueMLTaskRuns
 
@@ -54,10 +55,17 @@ def test_create_update_delete(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> N
     assert created["Data"] == {"TaskRunId": runs.calls_to("GetMLTaskRun")[-1]["TaskRunId"], "LabelCount": 3}
 
     lines = log_lines(invocation.output)
-    statuses = [line["message"]["Status"] for line in lines if isinstance(line["message"], dict) and line["message"].get("action") == "status"]
+    statuses = [
+        line["message"]["Status"]
+        for line in lines
+        if isinstance(line["message"], dict) and line["message"].get("action") == "status"
+    ]
     assert statuses == ["STARTING", "RUNNING", "SUCCEEDED"]
     assert all(line["RequestType"] == "Create" and line["LogicalResourceId"] == "Labels" for line in lines)
-    assert any(line["message"] == {"action": "start", "TransformId": transform_id, "TaskRunId": created["Data"]["TaskRunId"]} for line in lines)
+    assert any(
+        line["message"] == {"action": "start", "TransformId": transform_id, "TaskRunId": created["Data"]["TaskRunId"]}
+        for line in lines
+    )
 
     update = sandbox.event("Update", props(transform_id, second), physical_id=created["PhysicalResourceId"])
     sandbox.invoke(update)
@@ -80,7 +88,8 @@ def test_failed_run(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
     run_id = runs.calls_to("GetMLTaskRun")[-1]["TaskRunId"]
     assert answer["Status"] == "FAILED"
     assert answer["Reason"] == (
-        f"FAILED: The labeling file is missing the column customer_id (task run {run_id}, log group /aws-glue/ml-transforms)"
+        "FAILED: The labeling file is missing the column customer_id"
+        f" (task run {run_id}, log group /aws-glue/ml-transforms)"
     )
 
 
@@ -88,11 +97,15 @@ def test_failed_update_and_its_rollback(sandbox: LambdaSandbox, runs: GlueMLTask
     transform_id = sandbox.transform()
     good, bad = sandbox.upload("good.csv", LABELS), sandbox.upload("typo.csv", LABELS)
     runs.script_next_run(final_status="FAILED", error_string="Label column has an empty value on line 3")
-    update = sandbox.event("Update", props(transform_id, bad), physical_id="Labels-1", old_properties=props(transform_id, good))
+    update = sandbox.event(
+        "Update", props(transform_id, bad), physical_id="Labels-1", old_properties=props(transform_id, good)
+    )
     sandbox.invoke(update)
     assert sandbox.answer(update)["Status"] == "FAILED"
 
-    rollback = sandbox.event("Update", props(transform_id, good), physical_id="Labels-1", old_properties=props(transform_id, bad))
+    rollback = sandbox.event(
+        "Update", props(transform_id, good), physical_id="Labels-1", old_properties=props(transform_id, bad)
+    )
     sandbox.invoke(rollback)
     answer = sandbox.answer(rollback)
     assert answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == "Labels-1"

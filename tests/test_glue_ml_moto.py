@@ -91,12 +91,8 @@ def create_transform(glue: Any) -> str:
     return str(response["TransformId"])
 
 
-def start(
-    glue: Any, transform_id: str, path: str = f"s3://{BUCKET}/labels.csv", **kwargs: Any
-) -> str:
-    response = glue.start_import_labels_task_run(
-        TransformId=transform_id, InputS3Path=path, **kwargs
-    )
+def start(glue: Any, transform_id: str, path: str = f"s3://{BUCKET}/labels.csv", **kwargs: Any) -> str:
+    response = glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=path, **kwargs)
     return str(response["TaskRunId"])
 
 
@@ -160,9 +156,7 @@ def test_scripted_run_fails_with_its_error_string(
     assert (run["Status"], run["ErrorString"]) == ("FAILED", "bad labels")
 
 
-def test_scripted_timeout(
-    ml: GlueMLTaskRuns, glue: Any, transform_id: str, clock: FakeClock
-) -> None:
+def test_scripted_timeout(ml: GlueMLTaskRuns, glue: Any, transform_id: str, clock: FakeClock) -> None:
     ml.check_s3_objects = False
     ml.script_next_run(starting_seconds=0, running_seconds=1, final_status="TIMEOUT")
     task_run_id = start(glue, transform_id)
@@ -230,9 +224,7 @@ def test_get_ml_task_runs_filters_sorts_and_paginates(
 
     ascending = {"Column": "STARTED", "SortDirection": "ASCENDING"}
     first = glue.get_ml_task_runs(TransformId=transform_id, Sort=ascending, MaxResults=3)
-    second = glue.get_ml_task_runs(
-        TransformId=transform_id, Sort=ascending, MaxResults=3, NextToken=first["NextToken"]
-    )
+    second = glue.get_ml_task_runs(TransformId=transform_id, Sort=ascending, MaxResults=3, NextToken=first["NextToken"])
     assert [run["TaskRunId"] for run in first["TaskRuns"]] == runs
     assert [run["TaskRunId"] for run in second["TaskRuns"]] == [latest]
     assert "NextToken" not in second
@@ -247,9 +239,7 @@ def test_get_ml_task_runs_filters_sorts_and_paginates(
         ("cancel_ml_task_run", {"TaskRunId": "tsk0"}),
     ],
 )
-def test_unknown_transform_is_entity_not_found(
-    glue: Any, operation: str, kwargs: dict[str, str]
-) -> None:
+def test_unknown_transform_is_entity_not_found(glue: Any, operation: str, kwargs: dict[str, str]) -> None:
     with pytest.raises(ClientError) as error:
         getattr(glue, operation)(TransformId="tfm-unknown", **kwargs)
     assert error_code(error) == "EntityNotFoundException"
@@ -270,9 +260,7 @@ def test_malformed_input_path_is_invalid_input(glue: Any, transform_id: str, pat
     assert error_code(error) == "InvalidInputException"
 
 
-def test_scripted_throttling_reaches_boto3_as_throttling(
-    ml: GlueMLTaskRuns, glue: Any, transform_id: str
-) -> None:
+def test_scripted_throttling_reaches_boto3_as_throttling(ml: GlueMLTaskRuns, glue: Any, transform_id: str) -> None:
     ml.fail_next("StartImportLabelsTaskRun", "ThrottlingException", "Rate exceeded", times=2)
     for _ in range(2):
         with pytest.raises(ClientError) as error:
@@ -333,9 +321,7 @@ def test_calls_are_logged_in_order(ml: GlueMLTaskRuns, glue: Any, transform_id: 
     assert ml.calls_to("GetMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": task_run_id}]
 
 
-def test_successful_imports_update_label_count(
-    glue: Any, s3: Any, transform_id: str, clock: FakeClock
-) -> None:
+def test_successful_imports_update_label_count(glue: Any, s3: Any, transform_id: str, clock: FakeClock) -> None:
     s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
     s3.put_object(Bucket=BUCKET, Key="more.csv", Body=b"labeling_set_id,label,id\ns,A,9\n\n")
 
@@ -376,17 +362,13 @@ def test_missing_label_file_is_ignored_without_s3_checks(
     assert label_count(glue, transform_id) == 0
 
 
-def test_operations_are_served_by_threaded_moto_server(
-    ml: GlueMLTaskRuns, clock: FakeClock
-) -> None:
+def test_operations_are_served_by_threaded_moto_server(ml: GlueMLTaskRuns, clock: FakeClock) -> None:
     ml.check_s3_objects = False
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
         host, port = server.get_host_and_port()
-        glue = boto3.client(
-            "glue", region_name=REGION, endpoint_url=f"http://{host}:{port}", config=NO_RETRIES
-        )
+        glue = boto3.client("glue", region_name=REGION, endpoint_url=f"http://{host}:{port}", config=NO_RETRIES)
         transform_id = create_transform(glue)
         task_run_id = start(glue, transform_id)
         clock.advance(1)

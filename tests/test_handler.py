@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from botocore.config import Config
-from glue_ml_moto import GlueMLTaskRuns
-from handler_harness import SECRET, LambdaContext, cfn_event
 from moto import mock_aws
 
 import index
+from glue_ml_moto import GlueMLTaskRuns
 from glue_runs import ImportRuns
+from handler_harness import SECRET, LambdaContext, cfn_event
 
 BUCKET = "labels-bucket"
 LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
@@ -43,7 +43,7 @@ class Clock:
 class RecordingConnection:
     """Stands in for http.client.HTTPSConnection in crhelper: records each PUT to the ResponseURL."""
 
-    answers: list[dict[str, Any]] = []
+    answers: ClassVar[list[dict[str, Any]]] = []
 
     def __init__(self, host: str, context: Any = None) -> None:
         self.host = host
@@ -89,7 +89,10 @@ class Handler:
         response = self.glue.create_ml_transform(
             Name=name,
             InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
-            Parameters={"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"}},
+            Parameters={
+                "TransformType": "FIND_MATCHES",
+                "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"},
+            },
             Role="arn:aws:iam::123456789012:role/GlueFindMatches",
         )
         return str(response["TransformId"])
@@ -124,7 +127,10 @@ def test_create_imports_and_answers_success_with_the_run_id(handler: Handler, ta
     (start,) = task_runs.calls_to("StartImportLabelsTaskRun")
     assert start == {"TransformId": transform_id, "InputS3Path": PATH, "ReplaceAllLabels": True}
     assert answer["Data"] == {"TaskRunId": task_runs.calls_to("GetMLTaskRun")[0]["TaskRunId"], "LabelCount": 3}
-    assert handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=answer["Data"]["TaskRunId"])["Status"] == "SUCCEEDED"
+    assert (
+        handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=answer["Data"]["TaskRunId"])["Status"]
+        == "SUCCEEDED"
+    )
 
 
 def test_create_physical_id_is_short_and_the_same_for_the_same_resource(handler: Handler) -> None:
@@ -141,7 +147,9 @@ def test_update_imports_the_new_file_and_keeps_the_physical_id(handler: Handler,
     transform_id = handler.transform()
     new_path = f"s3://{BUCKET}/round-2.csv"
     answer = handler(
-        cfn_event("Update", props(transform_id, new_path), physical_id="given-by-cfn", old_properties=props(transform_id))
+        cfn_event(
+            "Update", props(transform_id, new_path), physical_id="given-by-cfn", old_properties=props(transform_id)
+        )
     )
     assert answer is not None and answer["Status"] == "SUCCESS"
     assert answer["PhysicalResourceId"] == "given-by-cfn"
@@ -197,8 +205,14 @@ def test_a_missing_label_file_fails_with_glues_message(handler: Handler) -> None
         ({"InputS3Path": PATH}, "TransformId None must be a string"),
         ({"TransformId": "tfm-1", "InputS3Path": "labels.csv"}, "InputS3Path 'labels.csv' must start with s3://"),
         ({"TransformId": "tfm-1", "InputS3Path": "s3://bucket"}, "InputS3Path 's3://bucket' has no object key"),
-        ({"TransformId": "tfm-1", "InputS3Path": PATH, "ReplaceAllLabels": "yes"}, "ReplaceAllLabels 'yes' must be true or false"),
-        ({"TransformId": "tfm-1", "InputS3Path": PATH, "ServiceTimeout": "soon"}, "ServiceTimeout 'soon' must be a whole number"),
+        (
+            {"TransformId": "tfm-1", "InputS3Path": PATH, "ReplaceAllLabels": "yes"},
+            "ReplaceAllLabels 'yes' must be true or false",
+        ),
+        (
+            {"TransformId": "tfm-1", "InputS3Path": PATH, "ServiceTimeout": "soon"},
+            "ServiceTimeout 'soon' must be a whole number",
+        ),
     ],
 )
 def test_bad_property_fails_before_any_glue_call(
@@ -211,7 +225,9 @@ def test_bad_property_fails_before_any_glue_call(
 
 
 @pytest.mark.parametrize("value", ["true", "True", "false", True, False])
-def test_replace_all_labels_accepts_strings_and_booleans(handler: Handler, task_runs: GlueMLTaskRuns, value: Any) -> None:
+def test_replace_all_labels_accepts_strings_and_booleans(
+    handler: Handler, task_runs: GlueMLTaskRuns, value: Any
+) -> None:
     transform_id = handler.transform()
     event = cfn_event("Create", props(transform_id))
     event["ResourceProperties"]["ReplaceAllLabels"] = value
@@ -235,8 +251,12 @@ def test_unknown_transform_fails_at_once_naming_it(handler: Handler, task_runs: 
     assert task_runs.calls_to("StartImportLabelsTaskRun") == []  # the look-up for a duplicate found no transform
 
 
-@pytest.mark.parametrize("code", ["InvalidInputException", "ResourceNumberLimitExceededException", "EntityNotFoundException"])
-def test_start_errors_that_retrying_cannot_mend_fail_at_once(handler: Handler, task_runs: GlueMLTaskRuns, code: str) -> None:
+@pytest.mark.parametrize(
+    "code", ["InvalidInputException", "ResourceNumberLimitExceededException", "EntityNotFoundException"]
+)
+def test_start_errors_that_retrying_cannot_mend_fail_at_once(
+    handler: Handler, task_runs: GlueMLTaskRuns, code: str
+) -> None:
     transform_id = handler.transform()
     task_runs.fail_next("StartImportLabelsTaskRun", code, "Glue says no")
     answer = handler(cfn_event("Create", props(transform_id)))
@@ -246,7 +266,9 @@ def test_start_errors_that_retrying_cannot_mend_fail_at_once(handler: Handler, t
 
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "InternalServiceException", "OperationTimeoutException"])
-def test_transient_start_errors_are_retried_with_backoff(handler: Handler, task_runs: GlueMLTaskRuns, code: str) -> None:
+def test_transient_start_errors_are_retried_with_backoff(
+    handler: Handler, task_runs: GlueMLTaskRuns, code: str
+) -> None:
     transform_id = handler.transform()
     task_runs.fail_next("StartImportLabelsTaskRun", code, "slow down", times=3)
     task_runs.fail_next("GetMLTaskRun", code, "slow down", times=2)
@@ -276,7 +298,9 @@ def test_duplicate_delivery_adopts_the_run_in_flight(handler: Handler, task_runs
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 2  # the two above, none from the handler
 
 
-def test_a_run_ending_during_the_invocation_is_answered_within_5_seconds(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+def test_a_run_ending_during_the_invocation_is_answered_within_5_seconds(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
     transform_id = handler.transform()
     for running_s in (2, 9, 19, 35):
         task_runs.script_next_run(starting_seconds=1, running_seconds=running_s)
@@ -344,7 +368,9 @@ def test_deadline_across_a_hand_over(handler: Handler, task_runs: GlueMLTaskRuns
 def test_delete_cancels_this_resources_run_in_flight(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
     mine = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
-    other = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv")
+    other = handler.glue.start_import_labels_task_run(
+        TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv"
+    )
     answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
     assert answer is not None and answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == "labels-1"
     assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": mine}]

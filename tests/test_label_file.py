@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from glue_label_import.label_file import (
     MAX_PROBLEMS_IN_ERROR_MESSAGE,
     MAX_REPORTED_PROBLEMS,
@@ -23,9 +24,7 @@ HEADER = b"id,name,labeling_set_id,label\n"
 
 def set_rows(set_id: str, size: int, first_id: int = 1, label: str = "A") -> bytes:
     """Return ``size`` CSV rows of labeling set ``set_id``, all with ``label``."""
-    return b"".join(
-        f"{first_id + n},name {first_id + n},{set_id},{label}\n".encode() for n in range(size)
-    )
+    return b"".join(f"{first_id + n},name {first_id + n},{set_id},{label}\n".encode() for n in range(size))
 
 
 def write(tmp_path: Path, content: bytes, name: str = "labels.csv") -> Path:
@@ -63,9 +62,7 @@ def test_valid_file_passes_with_counts(tmp_path: Path) -> None:
 def test_crlf_line_endings_and_quoted_newlines_keep_physical_line_numbers(
     tmp_path: Path,
 ) -> None:
-    content = (
-        b'id,name,labeling_set_id,label\r\n1,"two\r\nlines",s1,A\r\n2,b,s1,A\r\n3,c,s1\r\n'
-    )
+    content = b'id,name,labeling_set_id,label\r\n1,"two\r\nlines",s1,A\r\n2,b,s1,A\r\n3,c,s1\r\n'
     report = validate(tmp_path, content)
     assert str(only_error(report)) == "line 5: expected 4 fields, got 3"
     assert report.rows == 3
@@ -133,9 +130,7 @@ def test_missing_required_column(tmp_path: Path, header: bytes, column: str) -> 
     assert str(only_error(report)) == f"line 1: header has no '{column}' column"
 
 
-@pytest.mark.parametrize(
-    ("row", "column"), [(b"2,b,,A\n", "labeling_set_id"), (b"2,b,s1, \n", "label")]
-)
+@pytest.mark.parametrize(("row", "column"), [(b"2,b,,A\n", "labeling_set_id"), (b"2,b,s1, \n", "label")])
 def test_empty_required_value(tmp_path: Path, row: bytes, column: str) -> None:
     report = validate(tmp_path, HEADER + set_rows("s1", 2) + row + set_rows("s1", 1, 3))
     assert str(only_error(report)) == f"line 4: empty '{column}'"
@@ -178,10 +173,7 @@ def test_large_set_warns(tmp_path: Path, size: int) -> None:
     report = validate(tmp_path, HEADER + set_rows("s1", 2) + set_rows("big", size, 3))
     assert report.ok
     assert [str(warning) for warning in report.warnings] == [
-        (
-            f"line 4: labeling set 'big' has {size} rows, more than the 2-30 Glue accepts; "
-            "the import may fail"
-        )
+        (f"line 4: labeling set 'big' has {size} rows, more than the 2-30 Glue accepts; the import may fail")
     ]
 
 
@@ -190,9 +182,7 @@ def test_set_over_50_rows_is_an_error_at_its_first_row(tmp_path: Path) -> None:
     report = validate(tmp_path, content)
     assert not report.ok
     assert report.warnings == ()
-    assert str(only_error(report)) == (
-        "line 4: labeling set 'huge' has 51 rows; Glue may fail on sets of more than 50"
-    )
+    assert str(only_error(report)) == ("line 4: labeling set 'huge' has 51 rows; Glue may fail on sets of more than 50")
 
 
 def test_interleaved_sets_are_counted_together(tmp_path: Path) -> None:
@@ -262,7 +252,7 @@ def test_check_label_file_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "absent.csv"
     with pytest.raises(FileNotFoundError):
         validate_label_file(path)
-    with pytest.raises(LabelFileError, match="absent.csv") as raised:
+    with pytest.raises(LabelFileError, match=r"absent\.csv") as raised:
         check_label_file(path)
     assert raised.value.report is None
 

@@ -11,9 +11,9 @@ from aws_cdk import CfnOutput, CfnParameter, Duration, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
-from stacks import find_matches_transform, glue_role, new_stack
 
 from glue_label_import import LabelImport, LabelSource
+from stacks import find_matches_transform, glue_role, new_stack
 
 GLUE_ACTIONS = [
     "glue:StartImportLabelsTaskRun",
@@ -132,7 +132,9 @@ def test_glue_access_is_scoped_to_the_imported_transforms(three_imports: tuple[S
     assert glue_statement["Action"] == GLUE_ACTIONS
     arns = [stack.resolve(arn) for arn in glue_statement["Resource"]]
     rendered = json.dumps(arns)
-    assert '"Ref": "First' in rendered and '"Ref": "Second' in rendered and ":mlTransform/tfm-0123456789abcdef" in rendered
+    assert (
+        '"Ref": "First' in rendered and '"Ref": "Second' in rendered and ":mlTransform/tfm-0123456789abcdef" in rendered
+    )
     assert len(arns) == 3
     for arn in arns:
         assert ":glue:" in json.dumps(arn) and ":mlTransform/" in json.dumps(arn)
@@ -144,7 +146,9 @@ def test_hand_over_may_invoke_only_the_handler_itself(three_imports: tuple[Stack
     _, template = three_imports
     (handler_id,) = _resources(template, "AWS::Lambda::Function")
     invoke = [s for s in _handler_statements(template) if s["Action"] == "lambda:InvokeFunction"]
-    assert invoke == [{"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [handler_id, "Arn"]}}]
+    assert invoke == [
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [handler_id, "Arn"]}}
+    ]
     (policy_id,) = [
         logical_id
         for logical_id, policy in _resources(template, "AWS::IAM::Policy").items()
@@ -160,9 +164,9 @@ def test_handler_logs_only_to_its_log_group(three_imports: tuple[Stack, Template
     (logs,) = [s for s in _handler_statements(template) if "logs:PutLogEvents" in s["Action"]]
     assert logs["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}
     template.has_resource_properties("AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": log_group_id}}})
-    assert not _resources(template, "AWS::IAM::Role")[next(iter(_resources(template, "AWS::IAM::Role")))]["Properties"].get(
-        "ManagedPolicyArns"
-    )
+    assert not _resources(template, "AWS::IAM::Role")[next(iter(_resources(template, "AWS::IAM::Role")))][
+        "Properties"
+    ].get("ManagedPolicyArns")
 
 
 def test_transform_role_may_read_exactly_the_label_object(labels_csv: str) -> None:
@@ -172,7 +176,13 @@ def test_transform_role_may_read_exactly_the_label_object(labels_csv: str) -> No
     bucket = s3.Bucket(stack, "Bucket", encryption_key=key)
     LabelImport(stack, "FromAsset", transform=transform, source=LabelSource.from_asset(labels_csv))
     LabelImport(stack, "FromS3", transform=transform, source=LabelSource.from_s3_path("s3://my-labels/a/b.csv"))
-    LabelImport(stack, "FromBucket", transform="tfm-1", source=LabelSource.from_bucket(bucket, "l.csv"), transform_role=glue_role(stack))
+    LabelImport(
+        stack,
+        "FromBucket",
+        transform="tfm-1",
+        source=LabelSource.from_bucket(bucket, "l.csv"),
+        transform_role=glue_role(stack),
+    )
     template = Template.from_stack(stack)
 
     grants = {
@@ -181,7 +191,10 @@ def test_transform_role_may_read_exactly_the_label_object(labels_csv: str) -> No
         if policy["Properties"].get("Roles") == ["GlueFindMatches"]
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
     }
-    assert grants.pop(json.dumps({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::my-labels/a/b.csv"]]})) == "s3:GetObject"
+    assert (
+        grants.pop(json.dumps({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::my-labels/a/b.csv"]]}))
+        == "s3:GetObject"
+    )
     (asset_object,) = [arn for arn in grants if ".csv" in arn and "Bucket" not in arn]
     assert grants.pop(asset_object) == "s3:GetObject" and "cdk-" in asset_object
     (bucket_object,) = [arn for arn in grants if "/l.csv" in arn]
@@ -246,11 +259,14 @@ def test_empty_bucket_key() -> None:
 
 
 @pytest.mark.parametrize(
-    ("timeout", "shown"), [(Duration.seconds(59), "59 seconds"), (Duration.minutes(61), "1 hour 1 minute"), (Duration.hours(2), "2 hours")]
+    ("timeout", "shown"),
+    [(Duration.seconds(59), "59 seconds"), (Duration.minutes(61), "1 hour 1 minute"), (Duration.hours(2), "2 hours")],
 )
 def test_timeout_outside_one_minute_to_one_hour(timeout: Duration, shown: str, labels_csv: str) -> None:
     with pytest.raises(ValueError, match=rf"timeout {shown} must be between 1 minute and 1 hour"):
-        LabelImport(new_stack(), "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv), timeout=timeout)
+        LabelImport(
+            new_stack(), "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv), timeout=timeout
+        )
 
 
 @pytest.mark.parametrize("timeout", [Duration.minutes(1), Duration.hours(1)])

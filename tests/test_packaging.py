@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from stacks import handler_asset_path
 
 REPO = Path(__file__).parent.parent
@@ -30,7 +31,18 @@ app.synth()
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(out), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
         check=True,
         cwd=out,
     )
@@ -62,7 +74,8 @@ def test_wheel_contents(wheel: Path) -> None:
 def test_installed_wheel_synthesizes_an_app_outside_the_repo(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)], check=True
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
+        check=True,
     )
     app_dir = tmp_path / "user-app"
     app_dir.mkdir()

@@ -1,11 +1,30 @@
 """Declarative AWS Glue FindMatches label imports for AWS CDK.
 
-    from glue_label_import import LabelImport, LabelSource
+from glue_label_import import LabelImport, LabelSource
 
-    LabelImport(self, "Labels", transform=transform, source=LabelSource.from_asset("labels.csv"))
+LabelImport(self, "Labels", transform=transform, source=LabelSource.from_asset("labels.csv"))
 """
 
-from glue_label_import.label_import import LabelImport
-from glue_label_import.label_source import LabelLocation, LabelSource
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glue_label_import.label_import import LabelImport
+    from glue_label_import.label_source import LabelLocation, LabelSource
 
 __all__ = ["LabelImport", "LabelLocation", "LabelSource"]
+
+_MODULES = {
+    "LabelImport": "glue_label_import.label_import",
+    "LabelLocation": "glue_label_import.label_source",
+    "LabelSource": "glue_label_import.label_source",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the CDK classes on first use, so `python -m glue_label_import` starts no Node.js."""
+    if name in _MODULES:
+        return getattr(importlib.import_module(_MODULES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

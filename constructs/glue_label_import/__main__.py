@@ -26,9 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Check that FILE is a CSV label file AWS Glue FindMatches can import.",
     )
     validate.add_argument("file", metavar="FILE", help="the label file (CSV)")
-    validate.add_argument(
-        "--primary-key", metavar="COLUMN", help="a column the file must also have"
-    )
+    validate.add_argument("--primary-key", metavar="COLUMN", help="a column the file must also have")
     return parser
 
 

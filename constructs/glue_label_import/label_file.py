@@ -85,10 +85,7 @@ class LabelFileReport:
 
     def format(self) -> str:
         """Return a short human report: a summary line, then one line per problem."""
-        summary = (
-            f"{self.path}: {_count(self.labeling_sets, 'labeling set')}, "
-            f"{_count(self.rows, 'row')}"
-        )
+        summary = f"{self.path}: {_count(self.labeling_sets, 'labeling set')}, {_count(self.rows, 'row')}"
         return "\n".join(
             [
                 summary,
@@ -111,9 +108,7 @@ class LabelFileError(ValueError):
         self.report = report
 
 
-def validate_label_file(
-    path: str | os.PathLike[str], *, primary_key: str | None = None
-) -> LabelFileReport:
+def validate_label_file(path: str | os.PathLike[str], *, primary_key: str | None = None) -> LabelFileReport:
     """Check that ``path`` is a label file Glue can import, and report what is wrong.
 
     ``primary_key``, when given, is a column the header must have. Problems in the file
@@ -127,9 +122,7 @@ def validate_label_file(
     return scan.report(path_text)
 
 
-def check_label_file(
-    path: str | os.PathLike[str], *, primary_key: str | None = None
-) -> LabelFileReport:
+def check_label_file(path: str | os.PathLike[str], *, primary_key: str | None = None) -> LabelFileReport:
     """Validate ``path`` like :func:`validate_label_file`, raising if Glue cannot import it.
 
     Returns the report, warnings included, of a valid file. Raises :class:`LabelFileError`
@@ -139,9 +132,7 @@ def check_label_file(
     try:
         report = validate_label_file(path_text, primary_key=primary_key)
     except OSError as error:
-        raise LabelFileError(
-            f"cannot read label file {path_text}: {error.strerror or error}"
-        ) from error
+        raise LabelFileError(f"cannot read label file {path_text}: {error.strerror or error}") from error
     if not report.ok:
         raise LabelFileError(_error_message(report), report)
     return report
@@ -249,12 +240,11 @@ class _Scan:
 
     def _decoded_lines(self, text: Iterable[str]) -> Iterator[str]:
         """Yield the lines of ``text``, reporting a byte-order mark and bytes not UTF-8."""
-        for number, line in enumerate(text, start=1):
-            if number == 1 and line.startswith(_BYTE_ORDER_MARK):
-                self._errors.add(
-                    number, "file starts with a UTF-8 byte-order mark; Glue needs UTF-8 without one"
-                )
-                line = line[len(_BYTE_ORDER_MARK) :]
+        for number, raw in enumerate(text, start=1):
+            line = raw
+            if number == 1 and raw.startswith(_BYTE_ORDER_MARK):
+                self._errors.add(number, "file starts with a UTF-8 byte-order mark; Glue needs UTF-8 without one")
+                line = raw[len(_BYTE_ORDER_MARK) :]
             undecodable = _UNDECODABLE_BYTE.search(line)
             if undecodable:
                 byte = ord(undecodable.group()) - _SURROGATE_ESCAPE_OFFSET
@@ -305,8 +295,7 @@ class _Scan:
             if size > MAX_ROWS_PER_SET:
                 self._errors.add(
                     line,
-                    f"labeling set {set_id!r} has {rows}; "
-                    f"Glue may fail on sets of more than {MAX_ROWS_PER_SET}",
+                    f"labeling set {set_id!r} has {rows}; Glue may fail on sets of more than {MAX_ROWS_PER_SET}",
                 )
             elif size < ACCEPTABLE_ROWS_PER_SET.start:
                 self._warnings.add(
@@ -317,6 +306,5 @@ class _Scan:
             elif size not in ACCEPTABLE_ROWS_PER_SET:
                 self._warnings.add(
                     line,
-                    f"labeling set {set_id!r} has {rows}, more than the {acceptable} "
-                    "Glue accepts; the import may fail",
+                    f"labeling set {set_id!r} has {rows}, more than the {acceptable} Glue accepts; the import may fail",
                 )

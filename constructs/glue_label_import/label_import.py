@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional, Union
 
-from aws_cdk import CustomResource, Duration, Token
+from aws_cdk import Annotations, CustomResource, Duration, Stack, Token
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from glue_label_import._handler.request import transform_id_problem
+from glue_label_import.label_file import check_label_file
 from glue_label_import.label_source import LabelSource
 from glue_label_import.provider import LabelImportProvider
 
@@ -51,13 +53,16 @@ class LabelImport(Construct):
             When known, it is granted ``s3:GetObject`` on the label object (and ``kms:Decrypt``
             on the key of a ``from_bucket`` bucket) before the import starts.
         :raises ValueError: a resolved TransformId that is empty or over 255 characters, a bad
-            label source, or a timeout outside 1 minute to 1 hour.
+            label source, a local label file Glue would refuse (``LabelFileError``, naming the
+            line), or a timeout outside 1 minute to 1 hour.
         """
         super().__init__(scope, construct_id)
         self.transform_id: str = _transform_id(transform)
         _check_timeout(timeout)
 
         location = source.bind(self)
+        if location.local_path:
+            self._check_label_file(location.local_path, _primary_key(self, transform))
         provider = LabelImportProvider.of(self)
         provider.grant_import(self.transform_id)
         self._resource = CustomResource(
@@ -73,6 +78,9 @@ class LabelImport(Construct):
             },
         )
         self._resource.node.add_dependency(provider.hand_over_policy)
+        provider.queue_import(
+            transform.node.path if isinstance(transform, glue.CfnMLTransform) else transform, self._resource
+        )
 
         role = transform_role or _role_of(self, transform)
         if role:
@@ -83,6 +91,12 @@ class LabelImport(Construct):
             for action, arn in reads:
                 grant = iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=[arn])
                 grant.apply_before(self._resource)
+
+    def _check_label_file(self, path: Path, primary_key: Optional[str]) -> None:
+        """Refuse at synth what Glue would refuse at deploy; warn about what it may not learn from."""
+        report = check_label_file(path, primary_key=primary_key)
+        for warning in report.warnings:
+            Annotations.of(self).add_warning_v2("glue-label-import:label-file", f"{path}: {warning}")
 
     @property
     def task_run_id(self) -> str:
@@ -99,6 +113,17 @@ def _transform_id(transform: Union[glue.CfnMLTransform, str]) -> str:
     if problem:
         raise ValueError(f"transform id {transform!r} {problem}")
     return transform
+
+
+def _primary_key(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -> Optional[str]:
+    """The transform's primary key column, when the stack states it."""
+    if not isinstance(transform, glue.CfnMLTransform):
+        return None
+    parameters = Stack.of(scope).resolve(transform.transform_parameters)
+    if not isinstance(parameters, dict) or not isinstance(parameters.get("findMatchesParameters"), dict):
+        return None
+    key = parameters["findMatchesParameters"].get("primaryKeyColumnName")
+    return key if isinstance(key, str) and not Token.is_unresolved(key) else None
 
 
 def _role_of(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -> Optional[iam.IRole]:

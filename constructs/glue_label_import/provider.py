@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -57,6 +57,7 @@ class LabelImportProvider(Construct):
             log_group=log_group,
             role=role,
         )
+        self._last_import: dict[str, CustomResource] = {}
         self._glue_access = iam.PolicyStatement(actions=list(GLUE_ACTIONS))
         self.function.add_to_role_policy(self._glue_access)
         # A wait that outlasts one invocation goes on in an asynchronous invocation of the same
@@ -65,9 +66,7 @@ class LabelImportProvider(Construct):
         self.hand_over_policy = iam.Policy(
             self,
             "HandOverPolicy",
-            statements=[
-                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
-            ],
+            statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])],
             roles=[role],
         )
 
@@ -78,7 +77,16 @@ class LabelImportProvider(Construct):
 
     def grant_import(self, transform_id: str) -> None:
         """Let the handler import labels into, watch and cancel runs of this transform."""
-        transform_arn = Stack.of(self).format_arn(
-            service="glue", resource="mlTransform", resource_name=transform_id
-        )
+        transform_arn = Stack.of(self).format_arn(service="glue", resource="mlTransform", resource_name=transform_id)
         self._glue_access.add_resources(transform_arn)
+
+    def queue_import(self, transform_key: str, resource: CustomResource) -> None:
+        """Run `resource` after the import declared before it into the same transform, if any.
+
+        A replacing import and a later appending one must not race: CloudFormation runs
+        resources without a dependency between them in parallel.
+        """
+        previous = self._last_import.get(transform_key)
+        if previous is not None:
+            resource.node.add_dependency(previous)
+        self._last_import[transform_key] = resource

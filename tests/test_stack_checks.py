@@ -1,0 +1,85 @@
+"""The checks CDK users already run: cdk-nag's AwsSolutions pack and cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks
+
+from glue_label_import import LabelImport, LabelSource
+from stacks import find_matches_transform
+
+REPO = Path(__file__).parent.parent
+
+
+def nag_errors(outdir: Path, *, with_bare_bucket: bool = False) -> list[str]:
+    """Synthesize a stack holding only LabelImports under AwsSolutionsChecks; list its errors."""
+    app = App(outdir=str(outdir))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = Stack(app, "OnlyLabelImports")
+    transform = find_matches_transform(stack)
+    LabelImport(
+        stack, "FromAsset", transform=transform, source=LabelSource.from_asset(str(REPO / "labels" / "customers.csv"))
+    )
+    LabelImport(stack, "FromS3", transform="tfm-1", source=LabelSource.from_s3_path("s3://team-labels/round-2.csv"))
+    if with_bare_bucket:
+        s3.Bucket(stack, "BareBucket")
+    try:
+        app.synth()
+    except RuntimeError as error:  # synth raises when a plugin reports errors
+        assert "ValidationFailed" in str(error)
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return [
+        f"{rule['ruleName']} {construct['constructPath']}"
+        for plugin in report["pluginReports"]
+        for rule in plugin["violations"]
+        if rule["severity"] == "error"
+        for construct in rule["violatingConstructs"]
+    ]
+
+
+def test_cdk_nag_finds_no_errors_in_what_label_import_creates(tmp_path: Path) -> None:
+    assert nag_errors(tmp_path) == []
+
+
+def test_cdk_nag_is_really_checking(tmp_path: Path) -> None:
+    errors = nag_errors(tmp_path, with_bare_bucket=True)
+    assert errors and all("/BareBucket/" in error for error in errors)
+
+
+@pytest.fixture(scope="module")
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("example")
+    subprocess.run([sys.executable, str(REPO / "app.py")], check=True, env={**os.environ, "CDK_OUTDIR": str(outdir)})
+    return outdir / "GlueLabelImportExample.template.json"
+
+
+def test_cfn_lint_reports_no_errors_on_the_example_template(example_template: Path) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "json", str(example_template)],
+        capture_output=True,
+        text=True,
+        check=False,  # cfn-lint exits non-zero for warnings too
+    )
+    assert result.returncode & 2 == 0, result.stdout + result.stderr  # exit bit 2: errors
+    findings = json.loads(result.stdout or "[]")
+    assert findings, "cfn-lint found nothing at all: is it reading the template?"  # CDK's own W3005 warnings
+    assert [f for f in findings if f["Level"] == "Error"] == []
+
+
+def test_example_template_holds_the_whole_findmatches_setup(example_template: Path) -> None:
+    resources = json.loads(example_template.read_text())["Resources"]
+    types = sorted({r["Type"] for r in resources.values()})
+    for expected in ("AWS::Glue::Database", "AWS::Glue::Table", "AWS::Glue::MLTransform", "Custom::GlueImportLabels"):
+        assert expected in types
+    (transform,) = [r for r in resources.values() if r["Type"] == "AWS::Glue::MLTransform"]
+    assert (
+        transform["Properties"]["TransformParameters"]["FindMatchesParameters"]["PrimaryKeyColumnName"] == "customer_id"
+    )
