@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth lint test clean
+.PHONY: setup synth lint test bench clean
 
 setup: $(STAMP) node_modules/.installed
 
@@ -33,3 +33,6 @@ test: lint
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out
+
+bench: setup
+	python scripts/bench.py

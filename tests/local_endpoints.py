@@ -13,6 +13,7 @@ import ipaddress
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,7 +78,9 @@ class _Recorder(ThreadingHTTPServer):
 
     def record(self, method: str, path: str, body: bytes) -> None:
         with self.lock:
-            self.requests.append({"method": method, "path": path, "body": json.loads(body) if body else None})
+            self.requests.append(
+                {"method": method, "path": path, "body": json.loads(body) if body else None, "at": time.time()}
+            )
 
 
 class _RecordingHandler(BaseHTTPRequestHandler):
@@ -112,8 +115,15 @@ class ResponseEndpoint:
 
     def answers(self, request_id: str) -> list[dict[str, Any]]:
         """Every answer sent to the ResponseURL of this request, in order."""
+        return [request["body"] for request in self._received(request_id)]
+
+    def answered_at(self, request_id: str) -> list[float]:
+        """When each answer to this request arrived (epoch seconds)."""
+        return [request["at"] for request in self._received(request_id)]
+
+    def _received(self, request_id: str) -> list[dict[str, Any]]:
         with self._server.lock:
-            return [r["body"] for r in self._server.requests if r["path"].startswith(f"/cfn/{request_id}?")]
+            return [r for r in self._server.requests if r["path"].startswith(f"/cfn/{request_id}?")]
 
     @contextmanager
     def running(self) -> Iterator[ResponseEndpoint]:

@@ -1,0 +1,154 @@
+"""Benchmarks: what `cdk deploy` and `cdk destroy` wait on us, beyond Glue's own work.
+
+    make bench      (or: python scripts/bench.py)
+
+Prints one `name: value` line per figure. The handler runs from its synthesized asset in a
+Lambda-like subprocess against moto's server with the Glue task-run extension, as in the
+end-to-end tests (tests/e2e_harness.py). The crhelper-default baselines come from the same
+runs and crhelper's own code: a rule that polls every `polling_interval` minutes, and the
+`sleep_on_delete` that `_wait_for_cwlogs` sleeps before a Delete answers.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "lambda")]
+os.environ.update(
+    {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+)
+os.environ.setdefault("AWS_REGION", "us-east-1")
+
+from crhelper import CfnResource  # noqa: E402
+
+from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
+from glue_ml_moto import glue_ml, install  # noqa: E402
+from glue_runs import ImportRuns  # noqa: E402
+
+LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
+RUN_SECONDS = (2.4, 5.3, 8.7, 12.1, 16.6, 19.4)  # each run ends this long after it starts: not on a poll tick
+STARTING_S = 1.0
+SYNTH_REPEATS = 3
+SYNTH_APP = """
+import sys
+from pathlib import Path
+from aws_cdk import App, Stack
+from glue_label_import import LabelImport, LabelSource
+count, folder = int(sys.argv[1]), Path(sys.argv[2])
+app = App(outdir=str(folder / "cdk.out"))
+stack = Stack(app, "Bench")
+for n in range(count):
+    labels = folder / f"labels-{n}.csv"
+    labels.write_text("labeling_set_id,label,customer_id\\n" + "".join(f"s{n},A,{i}\\n" for i in range(12)))
+    LabelImport(stack, f"Labels{n}", transform=f"tfm-{n % 5}", source=LabelSource.from_asset(str(labels)))
+app.synth()
+"""
+
+
+def detection_delays(sandbox: LambdaSandbox) -> tuple[list[float], list[float]]:
+    """Per run: seconds from the run's end to the answer; and when crhelper's default polling would answer."""
+    transform_id = sandbox.transform("bench")
+    path = sandbox.upload("bench.csv", LABELS)
+    polling_s = 60 * CfnResource(sleep_on_delete=0, log_level="WARNING")._polling_interval
+    ours, baseline = [], []
+    for run_s in RUN_SECONDS:
+        glue_ml.script_next_run(starting_seconds=STARTING_S, running_seconds=run_s - STARTING_S)
+        event = sandbox.event("Create", {"TransformId": transform_id, "InputS3Path": path})
+        invoked_at = time.time()
+        sandbox.invoke(event)
+        answer = sandbox.answer(event)
+        run = sandbox.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=answer["Data"]["TaskRunId"])
+        ended_at = run["CompletedOn"].timestamp()
+        ours.append(sandbox.responses.answered_at(event["RequestId"])[0] - ended_at)
+        # crhelper's rule first fires one interval after polling is set up, then every interval.
+        baseline.append(polling_s - ((ended_at - invoked_at) % polling_s))
+    return ours, baseline
+
+
+def delete_seconds(sandbox: LambdaSandbox) -> float:
+    transform_id = sandbox.transform("bench-delete")
+    event = sandbox.event("Delete", {"TransformId": transform_id, "InputS3Path": "s3://labels-bucket/gone.csv"})
+    event["PhysicalResourceId"] = "bench-1"
+    return sandbox.invoke(event).seconds
+
+
+def crhelper_default_delete_sleep_s() -> float:
+    """What crhelper's `_wait_for_cwlogs` sleeps with its default `sleep_on_delete`, in a 15-minute Lambda."""
+    slept: list[float] = []
+    helper = CfnResource(log_level="WARNING")
+    helper._context = type("Context", (), {"get_remaining_time_in_millis": lambda self: 900_000})()
+    helper._wait_for_cwlogs(sleep=slept.append)
+    return sum(slept)
+
+
+class _RunningFor:
+    """A Glue client whose one run is RUNNING for `seconds` on a fake clock, counting GetMLTaskRun."""
+
+    def __init__(self, seconds: float) -> None:
+        self.now, self.end, self.calls = 0.0, seconds, 0
+
+    def get_ml_task_run(self, **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        return {"TaskRunId": "tsk-bench", "Status": "RUNNING" if self.now < self.end else "SUCCEEDED"}
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def get_ml_task_run_calls(run_s: float) -> int:
+    """GetMLTaskRun calls of the handler's real polling code while a run of `run_s` seconds goes on."""
+    glue = _RunningFor(run_s)
+    runs = ImportRuns(glue, clock=lambda: glue.now, sleep=glue.sleep)
+    runs.wait("tfm-bench", "tsk-bench", started_at=0.0, stop_at=run_s + 3600)
+    return glue.calls
+
+
+def synth_seconds(imports: int) -> float:
+    """Median wall time of a whole `python app.py` with `imports` LabelImports (own label file each)."""
+    times = []
+    for _ in range(SYNTH_REPEATS):
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.monotonic()
+            subprocess.run([sys.executable, "-c", SYNTH_APP, str(imports), folder], check=True)
+            times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
+def zipped_kb(folder: Path) -> float:
+    with tempfile.TemporaryFile() as archive:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for file in sorted(folder.rglob("*")):
+                if file.is_file():
+                    zipped.write(file, file.relative_to(folder))
+        return archive.tell() / 1024
+
+
+def main() -> None:
+    install()
+    glue_ml.reset()
+    with tempfile.TemporaryDirectory() as workdir, lambda_sandbox(Path(workdir)) as sandbox:
+        ours, baseline = detection_delays(sandbox)
+        print(f"detection_delay_s: {statistics.median(ours):.2f}")
+        print(f"crhelper_default_detection_delay_s: {statistics.median(baseline):.2f}")
+        deleted = delete_seconds(sandbox)
+        print(f"delete_s: {deleted:.2f}")
+        print(f"crhelper_default_delete_s: {deleted + crhelper_default_delete_sleep_s():.2f}")
+        print(f"get_ml_task_run_calls_per_10min: {get_ml_task_run_calls(600)}")
+        print(f"asset_kb: {zipped_kb(sandbox.asset):.1f}")
+    one, fifty = synth_seconds(1), synth_seconds(50)
+    print(f"synth_1_s: {one:.2f}")
+    print(f"synth_50_s: {fifty:.2f}")
+    print(f"synth_ratio_50_to_1: {fifty / one:.2f}")
+
+
+if __name__ == "__main__":
+    main()
