@@ -26,7 +26,7 @@ from moto.server import ThreadedMotoServer
 
 from glue_label_import import LabelImport, LabelSource
 from glue_ml_moto import glue_ml
-from handler_harness import SECRET, cfn_event
+from handler_harness import SECRET, cfn_event, create_transform
 from local_endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
 from stacks import handler_asset_path, new_stack
 
@@ -138,16 +138,7 @@ class LambdaSandbox:
         return answers[0]
 
     def transform(self, name: str = "customers") -> str:
-        response = self.glue.create_ml_transform(
-            Name=name,
-            InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
-            Parameters={
-                "TransformType": "FIND_MATCHES",
-                "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"},
-            },
-            Role="arn:aws:iam::123456789012:role/GlueFindMatches",
-        )
-        return str(response["TransformId"])
+        return create_transform(self.glue, name)
 
     def upload(self, key: str, body: str) -> str:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=body.encode())

@@ -54,3 +54,14 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._end - self._clock()) * 1000))
+
+
+def create_transform(glue: Any, name: str = "customers") -> str:
+    """A FIND_MATCHES transform in (moto's) Glue, keyed on customer_id; returns its TransformId."""
+    response = glue.create_ml_transform(
+        Name=name,
+        InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
+        Parameters={"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"}},
+        Role="arn:aws:iam::123456789012:role/GlueFindMatches",
+    )
+    return str(response["TransformId"])

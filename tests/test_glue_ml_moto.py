@@ -15,6 +15,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from glue_ml_moto import GlueMLTaskRuns, glue_ml, install
+from handler_harness import create_transform
 
 REGION = "us-east-1"
 BUCKET = "labels-bucket"
@@ -76,19 +77,6 @@ def s3(aws: None) -> Any:
 @pytest.fixture
 def transform_id(glue: Any) -> str:
     return create_transform(glue)
-
-
-def create_transform(glue: Any) -> str:
-    response = glue.create_ml_transform(
-        Name="dedupe",
-        InputRecordTables=[{"DatabaseName": "db", "TableName": "people"}],
-        Parameters={
-            "TransformType": "FIND_MATCHES",
-            "FindMatchesParameters": {"PrimaryKeyColumnName": "id"},
-        },
-        Role="arn:aws:iam::123456789012:role/glue",
-    )
-    return str(response["TransformId"])
 
 
 def start(glue: Any, transform_id: str, path: str = f"s3://{BUCKET}/labels.csv", **kwargs: Any) -> str:

@@ -20,7 +20,7 @@ from moto import mock_aws
 import index
 from glue_ml_moto import GlueMLTaskRuns
 from glue_runs import ImportRuns
-from handler_harness import SECRET, LambdaContext, cfn_event
+from handler_harness import SECRET, LambdaContext, cfn_event, create_transform
 
 BUCKET = "labels-bucket"
 LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
@@ -86,16 +86,7 @@ class Handler:
         return answers[0]["body"] if answers else None
 
     def transform(self, name: str = "customers") -> str:
-        response = self.glue.create_ml_transform(
-            Name=name,
-            InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
-            Parameters={
-                "TransformType": "FIND_MATCHES",
-                "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"},
-            },
-            Role="arn:aws:iam::123456789012:role/GlueFindMatches",
-        )
-        return str(response["TransformId"])
+        return create_transform(self.glue, name)
 
 
 @pytest.fixture
