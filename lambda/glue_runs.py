@@ -7,20 +7,19 @@ that tests can run hour-long imports in milliseconds.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from request import ImportRequest
+from retries import error_code, is_transient, with_retries
 
 LOGGER = logging.getLogger(__name__)
 
 FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT"})
 IN_FLIGHT_STATUSES = frozenset({"STARTING", "RUNNING"})
-RETRYABLE_ERRORS = frozenset({"ThrottlingException", "InternalServiceException", "OperationTimeoutException"})
 NOT_FOUND = "EntityNotFoundException"
 
 # GetMLTaskRun every second at first, then every eighth of the run's age, at most every 20 s:
@@ -28,8 +27,6 @@ NOT_FOUND = "EntityNotFoundException"
 POLL_MIN_S = 1.0
 POLL_AGE_FRACTION = 0.125
 POLL_MAX_S = 20.0
-RETRY_FIRST_S = 0.25
-RETRY_MAX_S = 8.0
 MAX_REASON_LENGTH = 256  # crhelper cuts longer reasons from the front
 
 Clock = Callable[[], float]
@@ -45,19 +42,25 @@ def poll_interval(age_s: float) -> float:
     return min(POLL_MAX_S, max(POLL_MIN_S, age_s * POLL_AGE_FRACTION))
 
 
-def failure_reason(run: dict[str, Any]) -> str:
-    """`<status>: <Glue's ErrorString> (task run <id>, log group <name>)`, at most 256 characters.
+def fit_reason(head: str, message: str, tail: str) -> str:
+    """`head + message + tail` in at most 256 characters, shortening the message from its end.
 
-    The error text is shortened from its end, so the status, the start of Glue's message and the
-    run's coordinates all survive crhelper's limit.
+    crhelper cuts a longer reason from the front; this keeps the start of the message and the
+    coordinates in `tail` instead.
     """
-    head = f"{run['Status']}: "
-    tail = f" (task run {run['TaskRunId']}, log group {run.get('LogGroupName', 'unknown')})"
-    error = run.get("ErrorString") or "Glue gave no error message"
     room = MAX_REASON_LENGTH - len(head) - len(tail)
-    if len(error) > room:
-        error = error[: max(room - 3, 0)] + "..."
-    return f"{head}{error}{tail}"[:MAX_REASON_LENGTH]
+    if len(message) > room:
+        message = message[: max(room - 3, 0)] + "..."
+    return f"{head}{message}{tail}"[:MAX_REASON_LENGTH]
+
+
+def failure_reason(run: dict[str, Any]) -> str:
+    """`<status>: <Glue's ErrorString> (task run <id>, log group <name>)`, at most 256 characters."""
+    return fit_reason(
+        f"{run['Status']}: ",
+        run.get("ErrorString") or "Glue gave no error message",
+        f" (task run {run['TaskRunId']}, log group {run.get('LogGroupName', 'unknown')})",
+    )
 
 
 class ImportRuns:
@@ -74,7 +77,7 @@ class ImportRuns:
         :raises ImportFailed: Glue refused, with its error code, its message and the transform id.
         """
         try:
-            run_id = self.find_in_flight(request, retry_until=retry_until)
+            run_id = self.find_run(request, IN_FLIGHT_STATUSES, retry_until=retry_until)
             action = "adopt"
             if run_id is None:
                 response = self._call(
@@ -86,13 +89,15 @@ class ImportRuns:
                 )
                 run_id, action = str(response["TaskRunId"]), "start"
         except ClientError as error:
-            message = error.response.get("Error", {}).get("Message", str(error))
-            raise ImportFailed(f"{_error_code(error)}: {message} (transform {request.transform_id})") from error
+            message = str(error.response.get("Error", {}).get("Message", error))
+            raise ImportFailed(
+                fit_reason(f"{error_code(error)}: ", message, f" (transform {request.transform_id[:100]})")
+            ) from error
         LOGGER.info({"action": action, "TransformId": request.transform_id, "TaskRunId": run_id})
         return run_id
 
-    def find_in_flight(self, request: ImportRequest, *, retry_until: float) -> str | None:
-        """The id of a STARTING or RUNNING import of the same file into the same transform."""
+    def find_run(self, request: ImportRequest, statuses: frozenset[str], *, retry_until: float) -> str | None:
+        """The newest import of the same file into the same transform in one of `statuses`."""
         response = self._call(
             "get_ml_task_runs",
             retry_until=retry_until,
@@ -103,15 +108,24 @@ class ImportRuns:
         )
         for run in response.get("TaskRuns", []):
             path = run.get("Properties", {}).get("ImportLabelsTaskRunProperties", {}).get("InputS3Path")
-            if run["Status"] in IN_FLIGHT_STATUSES and path == request.input_s3_path:
+            if run["Status"] in statuses and path == request.input_s3_path:
                 return str(run["TaskRunId"])
         return None
 
     def wait(self, transform_id: str, run_id: str, *, started_at: float, stop_at: float) -> dict[str, Any] | None:
-        """Poll the run until it ends (its GetMLTaskRun answer) or `stop_at` comes (None)."""
+        """Poll the run until it ends (its GetMLTaskRun answer) or `stop_at` comes (None).
+
+        Throttling and network trouble that last until `stop_at` also give None: the run may
+        still be going, and the caller decides whether to hand over or to time out.
+        """
         status = None
         while True:
-            run = self._call("get_ml_task_run", retry_until=stop_at, TransformId=transform_id, TaskRunId=run_id)
+            try:
+                run = self._call("get_ml_task_run", retry_until=stop_at, TransformId=transform_id, TaskRunId=run_id)
+            except (BotoCoreError, ClientError) as error:
+                if not is_transient(error):
+                    raise
+                return None
             if run["Status"] != status:
                 status = run["Status"]
                 LOGGER.info({"action": "status", "TransformId": transform_id, "TaskRunId": run_id, "Status": status})
@@ -135,21 +149,12 @@ class ImportRuns:
         return None if count is None else int(count)
 
     def _call(self, operation: str, *, retry_until: float, **params: Any) -> dict[str, Any]:
-        """Call Glue, retrying throttling and transient errors with jittered backoff until `retry_until`."""
-        delay = RETRY_FIRST_S
-        while True:
-            try:
-                response: dict[str, Any] = getattr(self._glue, operation)(**params)
-                return response
-            except ClientError as error:
-                if _error_code(error) not in RETRYABLE_ERRORS or self.clock() + delay > retry_until:
-                    raise
-                LOGGER.warning(
-                    {"action": "retry", "operation": operation, "error": _error_code(error), "delay_s": delay}
-                )
-            self.sleep(delay)
-            delay = min(RETRY_MAX_S, delay * 2) * random.uniform(0.8, 1.0)
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+        """Call Glue, retrying throttling and transient errors until `retry_until`."""
+        response: dict[str, Any] = with_retries(
+            lambda: getattr(self._glue, operation)(**params),
+            retry_until=retry_until,
+            clock=self.clock,
+            sleep=self.sleep,
+            what=operation,
+        )
+        return response

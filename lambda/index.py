@@ -19,17 +19,20 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from crhelper import CfnResource
 
-from glue_runs import NOT_FOUND, ImportFailed, ImportRuns, failure_reason
+from glue_runs import IN_FLIGHT_STATUSES, NOT_FOUND, ImportFailed, ImportRuns, failure_reason
 from request import ImportRequest, InvalidProperty, physical_id
+from retries import error_code, with_retries
 
 LOGGER = logging.getLogger("glue_label_import")
 
 HANDOVER_KEY = "GlueImportLabelsHandover"
+IMPORT_FIELDS = ("transform_id", "input_s3_path", "replace_all_labels")  # what an Update re-imports for
 HANDOVER_MARGIN_S = 20.0  # left in an invocation to hand the wait over to the next one
 DEADLINE_MARGIN_S = 30.0  # left before ServiceTimeout to cancel the run and answer
 START_RETRY_S = 60.0  # how long throttling may delay StartImportLabelsTaskRun
 CANCEL_RETRY_S = 5.0
-DELETE_BUDGET_S = 2.0  # a Delete answers within 3 s, whatever Glue does
+HANDOVER_RETRY_S = 10.0
+DELETE_BUDGET_S = 1.5  # with the quick client's timeouts, a Delete answers within 3 s whatever Glue does
 
 
 class _Resource(CfnResource):
@@ -59,8 +62,11 @@ logging.getLogger("crhelper").setLevel(logging.INFO)
 for _name in ("boto3", "botocore", "urllib3"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
-_CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
+# Timeouts well inside the margins above: no single call can eat the time left to answer.
+_CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=5)
+_QUICK_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=0.5, read_timeout=1)
 runs = ImportRuns(boto3.client("glue", config=_CLIENT_CONFIG))
+delete_runs = ImportRuns(boto3.client("glue", config=_QUICK_CONFIG))
 lambda_client = boto3.client("lambda", config=_CLIENT_CONFIG)
 
 
@@ -77,20 +83,28 @@ def import_labels(event: dict[str, Any], context: Any) -> str:
     if handover:
         run_id, started_at = str(handover["TaskRunId"]), float(handover["StartedAt"])
     else:
+        previous = _unchanged_import(event, request, retry_until=now + START_RETRY_S)
+        if previous:
+            helper.Data.update(_outputs(request.transform_id, previous))
+            return resource_id
         run_id, started_at = runs.start(request, retry_until=now + START_RETRY_S), now
     deadline = started_at + request.service_timeout_s - DEADLINE_MARGIN_S
     invocation_end = now + context.get_remaining_time_in_millis() / 1000 - HANDOVER_MARGIN_S
 
-    run = runs.wait(request.transform_id, run_id, started_at=started_at, stop_at=min(deadline, invocation_end))
-    if run is None and deadline <= invocation_end:
-        runs.cancel(request.transform_id, run_id, retry_until=runs.clock() + CANCEL_RETRY_S)
-        raise ImportFailed(f"timed out after {request.service_timeout_s / 60:g} minutes; task run {run_id} cancelled")
+    try:
+        run = runs.wait(request.transform_id, run_id, started_at=started_at, stop_at=min(deadline, invocation_end))
+        if run is None and invocation_end < deadline:
+            _hand_over(event, context, run_id, started_at)
+            return resource_id
+    except Exception:
+        _cancel(request.transform_id, run_id)  # an answer that gives up on the run leaves none behind
+        raise
     if run is None:
-        _hand_over(event, context, run_id, started_at)
-    elif run["Status"] != "SUCCEEDED":
+        outcome = "cancelled" if _cancel(request.transform_id, run_id) else "could not be cancelled"
+        raise ImportFailed(f"timed out after {request.service_timeout_s / 60:g} minutes; task run {run_id} {outcome}")
+    if run["Status"] != "SUCCEEDED":
         raise ImportFailed(failure_reason(run))
-    else:
-        helper.Data.update(_outputs(request.transform_id, run_id))
+    helper.Data.update(_outputs(request.transform_id, run_id))
     return resource_id
 
 
@@ -99,19 +113,13 @@ def cancel_import(event: dict[str, Any], context: Any) -> None:
     """Cancel this resource's import if it is still in flight; never fail."""
     try:
         request = ImportRequest.from_properties(event["ResourceProperties"])
-    except InvalidProperty as error:
-        LOGGER.info({"action": "delete", "result": f"nothing to cancel: {error}"})
-        return
-    retry_until = runs.clock() + DELETE_BUDGET_S
-    try:
-        run_id = runs.find_in_flight(request, retry_until=retry_until)
+        retry_until = delete_runs.clock() + DELETE_BUDGET_S
+        run_id = delete_runs.find_run(request, IN_FLIGHT_STATUSES, retry_until=retry_until)
         if run_id:
-            runs.cancel(request.transform_id, run_id, retry_until=retry_until)
-    except ClientError as error:
-        level = logging.INFO if error.response.get("Error", {}).get("Code") == NOT_FOUND else logging.WARNING
-        LOGGER.log(level, {"action": "delete", "TransformId": request.transform_id, "error": str(error)})
-    except BotoCoreError as error:
-        LOGGER.warning({"action": "delete", "TransformId": request.transform_id, "error": str(error)})
+            delete_runs.cancel(request.transform_id, run_id, retry_until=retry_until)
+    except Exception as error:  # a Delete never fails: whatever went wrong, the stack can go
+        expected = isinstance(error, (InvalidProperty, KeyError)) or error_code(error) == NOT_FOUND
+        LOGGER.log(logging.INFO if expected else logging.WARNING, {"action": "delete", "nothing cancelled": str(error)})
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
@@ -126,14 +134,48 @@ def _resource_id(event: dict[str, Any]) -> str:
     return physical_id(str(event["ResourceProperties"].get("TransformId")), event["LogicalResourceId"])
 
 
+def _unchanged_import(event: dict[str, Any], request: ImportRequest, *, retry_until: float) -> str | None:
+    """For an Update that changes no import property (only the timeout, say): the run that did the import.
+
+    None when the import must run (again): a Create, a changed property, or no such run found.
+    """
+    if event["RequestType"] != "Update":
+        return None
+    try:
+        old = ImportRequest.from_properties(event.get("OldResourceProperties") or {})
+    except InvalidProperty:
+        return None
+    if any(getattr(old, field) != getattr(request, field) for field in IMPORT_FIELDS):
+        return None
+    previous = runs.find_run(request, frozenset({"SUCCEEDED"}), retry_until=retry_until)
+    LOGGER.info({"action": "unchanged", "TransformId": request.transform_id, "TaskRunId": previous})
+    return previous
+
+
 def _hand_over(event: dict[str, Any], context: Any, run_id: str, started_at: float) -> None:
     """Let a fresh invocation of this function go on waiting and answer in this one's place."""
-    payload = {**event, HANDOVER_KEY: {"TaskRunId": run_id, "StartedAt": started_at}}
-    lambda_client.invoke(
-        FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=json.dumps(payload).encode()
+    payload = json.dumps({**event, HANDOVER_KEY: {"TaskRunId": run_id, "StartedAt": started_at}}).encode()
+    with_retries(
+        lambda: lambda_client.invoke(
+            FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=payload
+        ),
+        retry_until=runs.clock() + HANDOVER_RETRY_S,
+        clock=runs.clock,
+        sleep=runs.sleep,
+        what="Invoke",
     )
     helper.handed_over = True
     LOGGER.info({"action": "hand-over", "TransformId": event["ResourceProperties"]["TransformId"], "TaskRunId": run_id})
+
+
+def _cancel(transform_id: str, run_id: str) -> bool:
+    """Cancel the run if Glue lets us; say whether it did."""
+    try:
+        runs.cancel(transform_id, run_id, retry_until=runs.clock() + CANCEL_RETRY_S)
+    except (BotoCoreError, ClientError) as error:
+        LOGGER.warning({"action": "cancel", "TransformId": transform_id, "TaskRunId": run_id, "error": str(error)})
+        return False
+    return True
 
 
 def _outputs(transform_id: str, run_id: str) -> dict[str, Any]:

@@ -100,7 +100,9 @@ def handler(task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch) -> Itera
         s3.put_object(Bucket=BUCKET, Key="round-2.csv", Body=LABELS.encode())
         glue = boto3.client("glue", config=Config(retries={"total_max_attempts": 1}))
         lambda_client = RecordingLambda()
-        monkeypatch.setattr(index, "runs", ImportRuns(glue, clock=clock, sleep=clock.sleep))
+        runs = ImportRuns(glue, clock=clock, sleep=clock.sleep)
+        monkeypatch.setattr(index, "runs", runs)
+        monkeypatch.setattr(index, "delete_runs", runs)
         monkeypatch.setattr(index, "lambda_client", lambda_client)
         monkeypatch.setattr("crhelper.utils.HTTPSConnection", RecordingConnection)
         yield Handler(clock, lambda_client, glue)
@@ -395,3 +397,84 @@ def test_delete_succeeds_when_glue_keeps_failing(handler: Handler, task_runs: Gl
     answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
     assert answer is not None and answer["Status"] == "SUCCESS"
     assert handler.clock() - started <= 3
+
+
+def test_update_that_changes_no_import_property_does_not_import_again(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    created = handler(cfn_event("Create", props(transform_id)))
+    assert created is not None
+    update = cfn_event(
+        "Update", props(transform_id, timeout=600), physical_id="kept", old_properties=props(transform_id, timeout=3600)
+    )
+    answer = handler(update)
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert answer["Data"]["TaskRunId"] == created["Data"]["TaskRunId"]
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
+
+
+def test_update_with_unchanged_properties_but_no_earlier_import_imports(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    update = cfn_event("Update", props(transform_id), physical_id="kept", old_properties=props(transform_id))
+    answer = handler(update)
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
+
+
+def test_throttling_until_the_invocation_ends_hands_over_instead_of_failing(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(running_seconds=60)
+    task_runs.fail_next("GetMLTaskRun", "ThrottlingException", "Rate exceeded", times=100_000)
+    event = cfn_event("Create", props(transform_id))
+    assert handler(event) is None
+    (invocation,) = handler.lambda_client.invocations
+    task_runs.reset()
+    task_runs.clock = handler.clock
+    answer = handler(invocation["Payload"])
+    assert answer is not None and answer["Status"] == "SUCCESS"
+
+
+def test_an_error_while_waiting_fails_and_cancels_the_run(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(running_seconds=60)
+    task_runs.fail_next("GetMLTaskRun", "AccessDeniedException", "not authorized to perform glue:GetMLTaskRun")
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert "AccessDeniedException" in answer["Reason"] and "glue:GetMLTaskRun" in answer["Reason"]
+    (start,) = task_runs.calls_to("StartImportLabelsTaskRun")
+    (cancel,) = task_runs.calls_to("CancelMLTaskRun")
+    assert cancel["TransformId"] == start["TransformId"] == transform_id
+
+
+def test_deadline_when_the_cancel_fails_still_says_it_timed_out(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(running_seconds=3600)
+    task_runs.fail_next("CancelMLTaskRun", "InternalServiceException", "try later", times=1000)
+    answer = handler(cfn_event("Create", props(transform_id, timeout=120)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("timed out after 2 minutes; task run tsk")
+    assert answer["Reason"].endswith("could not be cancelled")
+
+
+def test_a_long_start_error_keeps_the_code_and_the_start_of_glues_message(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    task_runs.fail_next("StartImportLabelsTaskRun", "InvalidInputException", "Input path is wrong: " + "x" * 400)
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert len(answer["Reason"]) <= 256
+    assert answer["Reason"].startswith("InvalidInputException: Input path is wrong: xxx")
+    assert answer["Reason"].endswith(f"... (transform {transform_id})")
+
+
+def test_delete_without_properties_succeeds(handler: Handler) -> None:
+    event = cfn_event("Delete", {}, physical_id="labels-1")
+    del event["ResourceProperties"]
+    answer = handler(event)
+    assert answer is not None and answer["Status"] == "SUCCESS"

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from aws_cdk import CfnOutput, CfnParameter, Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from glue_label_import import LabelImport, LabelSource
 from stacks import find_matches_transform, glue_role, new_stack
@@ -174,15 +175,14 @@ def test_transform_role_may_read_exactly_the_label_object(labels_csv: str) -> No
     transform = find_matches_transform(stack)
     key = kms.Key(stack, "Key")
     bucket = s3.Bucket(stack, "Bucket", encryption_key=key)
-    LabelImport(stack, "FromAsset", transform=transform, source=LabelSource.from_asset(labels_csv))
-    LabelImport(stack, "FromS3", transform=transform, source=LabelSource.from_s3_path("s3://my-labels/a/b.csv"))
-    LabelImport(
-        stack,
-        "FromBucket",
-        transform="tfm-1",
-        source=LabelSource.from_bucket(bucket, "l.csv"),
-        transform_role=glue_role(stack),
-    )
+    role = glue_role(stack)
+    imports = [
+        LabelImport(stack, "FromAsset", transform=transform, source=LabelSource.from_asset(labels_csv)),
+        LabelImport(stack, "FromS3", transform=transform, source=LabelSource.from_s3_path("s3://my-labels/a/b.csv")),
+        LabelImport(
+            stack, "FromBucket", transform="tfm-1", source=LabelSource.from_bucket(bucket, "l.csv"), transform_role=role
+        ),
+    ]
     template = Template.from_stack(stack)
 
     grants = {
@@ -200,9 +200,12 @@ def test_transform_role_may_read_exactly_the_label_object(labels_csv: str) -> No
     (bucket_object,) = [arn for arn in grants if "/l.csv" in arn]
     assert grants.pop(bucket_object) == "s3:GetObject"
     assert list(grants.values()) == ["kms:Decrypt"]
-    # the grants are in place before the import starts
-    for resource in _resources(template, "Custom::GlueImportLabels").values():
-        assert any(dep.startswith(("FromAsset", "FromS3", "FromBucket", "GlueRole")) for dep in resource["DependsOn"])
+    # the grants are in place before each import starts
+    grant_holders = [imports[0].node.find_child("TransformRole"), imports[1].node.find_child("TransformRole"), role]
+    for label_import, holder in zip(imports, grant_holders):
+        policy_id = stack.resolve(holder.node.find_child("Policy").node.default_child.logical_id)  # type: ignore[union-attr]
+        resource_id = stack.resolve(label_import.node.find_child("Resource").node.default_child.logical_id)  # type: ignore[union-attr]
+        assert policy_id in _resources(template, "Custom::GlueImportLabels")[resource_id]["DependsOn"]
 
 
 def test_tokens_are_not_checked_at_synth() -> None:
@@ -254,8 +257,21 @@ def test_label_file_that_is_a_folder(tmp_path: Path) -> None:
 
 def test_empty_bucket_key() -> None:
     bucket = s3.Bucket.from_bucket_name(new_stack(), "Bucket", "team-labels")
-    with pytest.raises(ValueError, match=r"label object key '' must not be empty"):
+    with pytest.raises(ValueError, match=r"label object key '' must be non-empty and not start with /"):
         LabelSource.from_bucket(bucket, "")
+    with pytest.raises(ValueError, match=r"label object key '/round-1.csv' must be non-empty and not start with /"):
+        LabelSource.from_bucket(bucket, "/round-1.csv")
+
+
+def test_fractional_timeout(labels_csv: str) -> None:
+    with pytest.raises(ValueError, match=r"timeout of 90.5 seconds must be a whole number of seconds"):
+        LabelImport(
+            new_stack(),
+            "Labels",
+            transform="tfm-1",
+            source=LabelSource.from_asset(labels_csv),
+            timeout=Duration.seconds(90.5),
+        )
 
 
 @pytest.mark.parametrize(
@@ -281,3 +297,52 @@ def test_timeout_bounds_are_accepted(timeout: Duration, labels_csv: str) -> None
 def test_transform_of_the_wrong_type(labels_csv: str) -> None:
     with pytest.raises(TypeError, match="transform must be a CfnMLTransform or a TransformId string, got 42"):
         LabelImport(new_stack(), "Labels", transform=42, source=LabelSource.from_asset(labels_csv))  # type: ignore[arg-type]
+
+
+def test_a_transform_role_given_by_name_gets_the_grant(labels_csv: str) -> None:
+    stack = new_stack()
+    LabelImport(
+        stack,
+        "Labels",
+        transform=find_matches_transform(stack, role="GlueFindMatches"),
+        source=LabelSource.from_asset(labels_csv),
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": ["GlueFindMatches"],
+            "PolicyDocument": {"Statement": [Match.object_like({"Action": "s3:GetObject"})]},
+        },
+    )
+
+
+def test_a_role_of_the_stack_gets_the_grant_itself_path_and_all(labels_csv: str) -> None:
+    stack = new_stack()
+    role = iam.Role(stack, "GlueRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"), path="/service-role/")
+    label_import = LabelImport(
+        stack,
+        "Labels",
+        transform=find_matches_transform(stack, role=role.role_arn),
+        source=LabelSource.from_asset(labels_csv),
+    )
+    template = Template.from_stack(stack)
+    role_id = stack.resolve(role.node.default_child.logical_id)  # type: ignore[union-attr]
+    (policy_id,) = [
+        logical_id
+        for logical_id, policy in _resources(template, "AWS::IAM::Policy").items()
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    assert "s3:GetObject" in json.dumps(_resources(template, "AWS::IAM::Policy")[policy_id])
+    resource_id = stack.resolve(label_import.node.find_child("Resource").node.default_child.logical_id)  # type: ignore[union-attr]
+    assert policy_id in _resources(template, "Custom::GlueImportLabels")[resource_id]["DependsOn"]
+
+
+def test_an_unknown_transform_role_is_a_warning_not_a_guess(labels_csv: str) -> None:
+    stack = new_stack()
+    role = CfnParameter(stack, "GlueRoleArn").value_as_string
+    LabelImport(
+        stack, "Labels", transform=find_matches_transform(stack, role=role), source=LabelSource.from_asset(labels_csv)
+    )
+    template = Template.from_stack(stack)
+    assert not any("s3:GetObject" in json.dumps(p) for p in _resources(template, "AWS::IAM::Policy").values())
+    Annotations.from_stack(stack).has_warning("/Labels/Labels", Match.string_like_regexp("pass transform_role="))

@@ -91,6 +91,9 @@ def test_imports_into_one_transform_run_in_declaration_order(tmp_path: Path) -> 
     by_id_next = LabelImport(
         stack, "ById2", transform="tfm-1", source=LabelSource.from_s3_path("s3://team-labels/e.csv")
     )
+    by_ref = LabelImport(
+        stack, "ByRef", transform=transform.ref, source=LabelSource.from_s3_path("s3://team-labels/f.csv")
+    )
 
     resources = Template.from_stack(stack).find_resources("Custom::GlueImportLabels")
 
@@ -107,3 +110,4 @@ def test_imports_into_one_transform_run_in_declaration_order(tmp_path: Path) -> 
     assert imports_before(elsewhere) == set()
     assert imports_before(by_id) == set()
     assert imports_before(by_id_next) == {logical(by_id)}
+    assert imports_before(by_ref) == {logical(third)}  # the same transform, given by its Ref

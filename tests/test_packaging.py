@@ -64,6 +64,7 @@ def test_wheel_contents(wheel: Path) -> None:
         "glue_label_import/_handler/index.py",
         "glue_label_import/_handler/glue_runs.py",
         "glue_label_import/_handler/request.py",
+        "glue_label_import/_handler/retries.py",
     } <= package
     assert not any(name.startswith(("constructs/", "tests/", "lambda/")) for name in names)
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()

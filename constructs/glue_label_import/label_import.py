@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional, Union
 
@@ -78,9 +79,7 @@ class LabelImport(Construct):
             },
         )
         self._resource.node.add_dependency(provider.hand_over_policy)
-        provider.queue_import(
-            transform.node.path if isinstance(transform, glue.CfnMLTransform) else transform, self._resource
-        )
+        provider.queue_import(json.dumps(Stack.of(self).resolve(self.transform_id)), self._resource)
 
         role = transform_role or _role_of(self, transform)
         if role:
@@ -127,14 +126,34 @@ def _primary_key(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -
 
 
 def _role_of(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -> Optional[iam.IRole]:
-    if isinstance(transform, glue.CfnMLTransform):
-        return iam.Role.from_role_arn(scope, "TransformRole", transform.role)
+    """The role a CfnMLTransform runs as, as something grants can go to; None when unknown."""
+    if not isinstance(transform, glue.CfnMLTransform):
+        return None
+    role = transform.role
+    if not Token.is_unresolved(role):  # CloudFormation takes a role's ARN or its name
+        if role.startswith("arn:"):
+            return iam.Role.from_role_arn(scope, "TransformRole", role)
+        return iam.Role.from_role_name(scope, "TransformRole", role)
+    stack = Stack.of(scope)
+    reference = stack.resolve(role)
+    if isinstance(reference, dict) and reference.get("Fn::GetAtt", [None, None])[1] == "Arn":
+        for element in stack.node.find_all():  # a role of this stack: grant to it, paths and all
+            if isinstance(element, iam.CfnRole) and stack.resolve(element.logical_id) == reference["Fn::GetAtt"][0]:
+                owner = element.node.scope
+                if isinstance(owner, iam.Role):
+                    return owner
+    Annotations.of(scope).add_warning_v2(
+        "glue-label-import:transform-role",
+        f"cannot tell the transform's role from {reference!r}: pass transform_role= so that it may read the label file",
+    )
     return None
 
 
 def _check_timeout(timeout: Duration) -> None:
     if timeout.is_unresolved():
         return
-    seconds = timeout.to_seconds()
+    seconds = timeout.to_seconds(integral=False)
+    if seconds != int(seconds):
+        raise ValueError(f"timeout of {seconds:g} seconds must be a whole number of seconds")
     if not MIN_TIMEOUT.to_seconds() <= seconds <= MAX_TIMEOUT.to_seconds():
         raise ValueError(f"timeout {timeout.to_human_string()} must be between 1 minute and 1 hour")

@@ -56,7 +56,7 @@ class LabelSource(abc.ABC):
     def from_bucket(bucket: s3.IBucket, key: str) -> LabelSource:
         """A CSV file in a bucket of this app (or imported into it), under `key`.
 
-        :raises ValueError: the key is empty.
+        :raises ValueError: the key is empty or starts with "/".
         """
         return _BucketSource(bucket, key)
 
@@ -101,8 +101,8 @@ class _S3PathSource(LabelSource):
 
 class _BucketSource(LabelSource):
     def __init__(self, bucket: s3.IBucket, key: str) -> None:
-        if not Token.is_unresolved(key) and not key.lstrip("/"):
-            raise ValueError(f"label object key {key!r} must not be empty")
+        if not Token.is_unresolved(key) and (not key or key.startswith("/")):
+            raise ValueError(f"label object key {key!r} must be non-empty and not start with /")
         self._bucket = bucket
         self._key = key
 
