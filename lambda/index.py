@@ -27,11 +27,11 @@ LOGGER = logging.getLogger("glue_label_import")
 
 HANDOVER_KEY = "GlueImportLabelsHandover"
 IMPORT_FIELDS = ("transform_id", "input_s3_path", "replace_all_labels")  # what an Update re-imports for
-HANDOVER_MARGIN_S = 20.0  # left in an invocation to hand the wait over to the next one
+HANDOVER_MARGIN_S = 30.0  # left in an invocation to hand the wait over, slow calls and all
 DEADLINE_MARGIN_S = 30.0  # left before ServiceTimeout to cancel the run and answer
 START_RETRY_S = 60.0  # how long throttling may delay StartImportLabelsTaskRun
 CANCEL_RETRY_S = 5.0
-HANDOVER_RETRY_S = 10.0
+HANDOVER_RETRY_S = 5.0
 DELETE_BUDGET_S = 1.5  # with the quick client's timeouts, a Delete answers within 3 s whatever Glue does
 
 

@@ -16,9 +16,10 @@ import pytest
 
 from e2e_harness import LambdaSandbox, lambda_sandbox
 from glue_ml_moto import GlueMLTaskRuns
+from index import HANDOVER_MARGIN_S
 
 LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
-HANDOVER_REMAINING_S = 23  # the handler keeps 20 s to hand over: this invocation waits about 3 s
+HANDOVER_REMAINING_S = HANDOVER_MARGIN_S + 3  # an invocation that waits about 3 s, then hands over
 
 
 @pytest.fixture(scope="module")
