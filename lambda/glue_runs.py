@@ -76,18 +76,27 @@ class ImportRuns:
 
         :raises ImportFailed: Glue refused, with its error code, its message and the transform id.
         """
+
+        def adopt_or_start() -> tuple[str, str]:
+            # Retried as one: after a lost answer to a start, the retry adopts the run it started.
+            in_flight = self.find_run(request, IN_FLIGHT_STATUSES, retry_until=0.0)
+            if in_flight:
+                return in_flight, "adopt"
+            response = self._glue.start_import_labels_task_run(
+                TransformId=request.transform_id,
+                InputS3Path=request.input_s3_path,
+                ReplaceAllLabels=request.replace_all_labels,
+            )
+            return str(response["TaskRunId"]), "start"
+
         try:
-            run_id = self.find_run(request, IN_FLIGHT_STATUSES, retry_until=retry_until)
-            action = "adopt"
-            if run_id is None:
-                response = self._call(
-                    "start_import_labels_task_run",
-                    retry_until=retry_until,
-                    TransformId=request.transform_id,
-                    InputS3Path=request.input_s3_path,
-                    ReplaceAllLabels=request.replace_all_labels,
-                )
-                run_id, action = str(response["TaskRunId"]), "start"
+            run_id, action = with_retries(
+                adopt_or_start,
+                retry_until=retry_until,
+                clock=self.clock,
+                sleep=self.sleep,
+                what="StartImportLabelsTaskRun",
+            )
         except ClientError as error:
             message = str(error.response.get("Error", {}).get("Message", error))
             raise ImportFailed(

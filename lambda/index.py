@@ -21,7 +21,7 @@ from crhelper import CfnResource
 
 from glue_runs import IN_FLIGHT_STATUSES, NOT_FOUND, ImportFailed, ImportRuns, failure_reason
 from request import ImportRequest, InvalidProperty, physical_id
-from retries import error_code, with_retries
+from retries import error_code, refused_or_unsent, with_retries
 
 LOGGER = logging.getLogger("glue_label_import")
 
@@ -32,7 +32,7 @@ DEADLINE_MARGIN_S = 30.0  # left before ServiceTimeout to cancel the run and ans
 START_RETRY_S = 60.0  # how long throttling may delay StartImportLabelsTaskRun
 CANCEL_RETRY_S = 5.0
 HANDOVER_RETRY_S = 5.0
-DELETE_BUDGET_S = 1.5  # with the quick client's timeouts, a Delete answers within 3 s whatever Glue does
+DELETE_BUDGET_S = 1.0  # with the quick client's timeouts, a Delete answers within 3 s whatever Glue does
 
 
 class _Resource(CfnResource):
@@ -83,11 +83,12 @@ def import_labels(event: dict[str, Any], context: Any) -> str:
     if handover:
         run_id, started_at = str(handover["TaskRunId"]), float(handover["StartedAt"])
     else:
-        previous = _unchanged_import(event, request, retry_until=now + START_RETRY_S)
+        retry_until = min(now + START_RETRY_S, now + request.service_timeout_s - DEADLINE_MARGIN_S)
+        previous = _unchanged_import(event, request, retry_until=retry_until)
         if previous:
             helper.Data.update(_outputs(request.transform_id, previous))
             return resource_id
-        run_id, started_at = runs.start(request, retry_until=now + START_RETRY_S), now
+        run_id, started_at = runs.start(request, retry_until=retry_until), now
     deadline = started_at + request.service_timeout_s - DEADLINE_MARGIN_S
     invocation_end = now + context.get_remaining_time_in_millis() / 1000 - HANDOVER_MARGIN_S
 
@@ -163,6 +164,7 @@ def _hand_over(event: dict[str, Any], context: Any, run_id: str, started_at: flo
         clock=runs.clock,
         sleep=runs.sleep,
         what="Invoke",
+        retry_if=refused_or_unsent,  # a second hand-over would mean a second answer
     )
     helper.handed_over = True
     LOGGER.info({"action": "hand-over", "TransformId": event["ResourceProperties"]["TransformId"], "TaskRunId": run_id})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
@@ -39,19 +40,36 @@ def is_transient(error: Exception) -> bool:
     return isinstance(error, (ConnectionError, HTTPClientError))
 
 
-def with_retries(
-    call: Callable[[], T], *, retry_until: float, clock: Callable[[], float], sleep: Callable[[float], None], what: str
-) -> T:
-    """`call()`, retried with jittered exponential backoff while it fails transiently and time is left.
+def refused_or_unsent(error: Exception) -> bool:
+    """Whether the call surely did nothing: AWS refused it for now, or it never reached AWS.
 
-    The last error is raised when the next attempt would start after `retry_until`.
+    A read timeout is not such an error: AWS may have done the call and only the answer was lost.
+    """
+    if isinstance(error, ClientError):
+        return error_code(error) in TRANSIENT_ERROR_CODES
+    return isinstance(error, ConnectionError)
+
+
+def with_retries(
+    call: Callable[[], T],
+    *,
+    retry_until: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    what: str,
+    retry_if: Callable[[Exception], bool] = is_transient,
+) -> T:
+    """`call()`, retried with jittered exponential backoff while `retry_if(error)` and time is left.
+
+    The last error is raised when the next attempt would start after `retry_until`. Calls that
+    must not run twice retry only errors for which `refused_or_unsent` holds.
     """
     delay = FIRST_DELAY_S
     while True:
         try:
             return call()
         except (ClientError, ConnectionError, HTTPClientError) as error:
-            if not is_transient(error) or clock() + delay > retry_until:
+            if not retry_if(error) or clock() + delay > retry_until:
                 raise
             LOGGER.warning(
                 {"action": "retry", "operation": what, "error": error_code(error), "delay_s": round(delay, 2)}

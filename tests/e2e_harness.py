@@ -78,6 +78,7 @@ class LambdaSandbox:
         cert: Path,
     ) -> None:
         self.asset = asset
+        self.processes: list[subprocess.Popen[str]] = []
         self.responses = responses
         self.invokes = invokes
         self._deps = runtime_packages(workdir / "runtime")
@@ -103,29 +104,36 @@ class LambdaSandbox:
         """A CloudFormation request whose ResponseURL is the local HTTPS endpoint."""
         return cfn_event(request_type, properties, response_base=self.responses.base_url, **kwargs)
 
-    def start(self, event: dict[str, Any], remaining_s: float = 900) -> subprocess.Popen[str]:
-        """Invoke the handler without waiting for it."""
+    def start(
+        self, event: dict[str, Any], remaining_s: float = 900, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
+        """Invoke the handler without waiting for it (`env` adds to the Lambda environment)."""
         with tempfile.TemporaryFile("w+") as event_file:
             json.dump(event, event_file)
             event_file.seek(0)
-            return subprocess.Popen(
+            process = subprocess.Popen(
                 [sys.executable, "-I", "-S", str(RUNNER), str(self.asset), str(self._deps), str(remaining_s)],
                 stdin=event_file,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                env=self.env,
+                env={**self.env, **(env or {})},
             )
+        self.processes.append(process)
+        return process
 
-    def invoke(self, event: dict[str, Any], remaining_s: float = 900) -> Invocation:
+    def invoke(self, event: dict[str, Any], remaining_s: float = 900, env: dict[str, str] | None = None) -> Invocation:
         """Invoke the handler and wait; fail if it crashed or printed the ResponseURL's secret."""
         started = time.monotonic()
-        process = self.start(event, remaining_s)
+        process = self.start(event, remaining_s, env)
         return self.finish(process, started)
 
     def finish(self, process: subprocess.Popen[str], started: float | None = None) -> Invocation:
         """Wait for an invocation made with `start`."""
-        output, _ = process.communicate(timeout=120)
+        try:
+            output, _ = process.communicate(timeout=120)
+        finally:
+            process.kill()  # a handler stuck sending its answer must not outlive the test
         seconds = time.monotonic() - started if started is not None else float("nan")
         assert process.returncode == 0, output
         assert SECRET not in output and "X-Amz-Signature" not in output, "the ResponseURL was logged"
@@ -159,4 +167,6 @@ def lambda_sandbox(workdir: Path) -> Iterator[LambdaSandbox]:
         responses = stack.enter_context(ResponseEndpoint(cert, key).running())
         invokes = stack.enter_context(InvokeEndpoint().running())
         glue_ml.reset()
-        yield LambdaSandbox(workdir, asset, f"http://{host}:{port}", responses, invokes, cert)
+        sandbox = LambdaSandbox(workdir, asset, f"http://{host}:{port}", responses, invokes, cert)
+        stack.callback(lambda: [process.kill() for process in sandbox.processes])
+        yield sandbox

@@ -36,9 +36,10 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from moto.core.responses import ActionResult
 from moto.glue.exceptions import (

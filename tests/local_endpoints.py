@@ -4,6 +4,7 @@
   certificate that the handler trusts through SSL_CERT_FILE (crhelper answers over HTTPS only).
 - `InvokeEndpoint`: Lambda's Invoke API, recording the asynchronous self-invocations that hand a
   wait over, so that a test can replay them as Lambda would.
+- `hanging_endpoint`: an API that takes requests and never answers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import socket
 import ssl
 import threading
 import time
@@ -159,3 +161,10 @@ def _serving(server: ThreadingHTTPServer) -> Iterator[None]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def hanging_endpoint() -> Iterator[str]:
+    """The URL of an endpoint that accepts connections and never answers: an AWS API that hangs."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as server:  # the kernel completes the handshakes
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"

@@ -17,6 +17,7 @@ import pytest
 from e2e_harness import LambdaSandbox, lambda_sandbox
 from glue_ml_moto import GlueMLTaskRuns
 from index import HANDOVER_MARGIN_S
+from local_endpoints import hanging_endpoint
 
 LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
 HANDOVER_REMAINING_S = HANDOVER_MARGIN_S + 3  # an invocation that waits about 3 s, then hands over
@@ -204,3 +205,12 @@ def _wait_for(condition: Any, timeout_s: float = 30) -> None:
 def test_runner_uses_only_the_asset_and_boto3(sandbox: LambdaSandbox) -> None:
     assert (sandbox.asset / "crhelper").is_dir()
     assert not (Path(sandbox.asset) / "boto3").exists()
+
+
+def test_delete_answers_within_3_seconds_when_glue_hangs(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    delete = sandbox.event("Delete", props("tfm-1", "s3://labels-bucket/any.csv"), physical_id="Labels-1")
+    with hanging_endpoint() as glue_url:
+        deletion = sandbox.invoke(delete, env={"AWS_ENDPOINT_URL_GLUE": glue_url})
+    assert sandbox.answer(delete)["Status"] == "SUCCESS"
+    assert deletion.seconds < 3
+    assert "ReadTimeoutError" in deletion.output or "Read timeout" in deletion.output

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 import index
@@ -478,3 +479,34 @@ def test_delete_without_properties_succeeds(handler: Handler) -> None:
     del event["ResourceProperties"]
     answer = handler(event)
     assert answer is not None and answer["Status"] == "SUCCESS"
+
+
+class LosingStartReplies:
+    """A Glue client whose first StartImportLabelsTaskRun starts the run, then loses the reply."""
+
+    def __init__(self, glue: Any) -> None:
+        self._glue = glue
+        self.lost = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._glue, name)
+
+    def start_import_labels_task_run(self, **params: Any) -> Any:
+        response = self._glue.start_import_labels_task_run(**params)
+        if not self.lost:
+            self.lost += 1
+            raise ReadTimeoutError(endpoint_url="https://glue.us-east-1.amazonaws.com/")
+        return response
+
+
+def test_a_start_whose_reply_was_lost_is_adopted_not_started_twice(
+    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transform_id = handler.transform()
+    glue = LosingStartReplies(handler.glue)
+    monkeypatch.setattr(index, "runs", ImportRuns(glue, clock=handler.clock, sleep=handler.clock.sleep))
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert glue.lost == 1
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
+    assert answer["Data"]["TaskRunId"] == task_runs.calls_to("GetMLTaskRun")[-1]["TaskRunId"]

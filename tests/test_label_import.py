@@ -201,8 +201,9 @@ def test_transform_role_may_read_exactly_the_label_object(labels_csv: str) -> No
     assert grants.pop(bucket_object) == "s3:GetObject"
     assert list(grants.values()) == ["kms:Decrypt"]
     # the grants are in place before each import starts
-    grant_holders = [imports[0].node.find_child("TransformRole"), imports[1].node.find_child("TransformRole"), role]
-    for label_import, holder in zip(imports, grant_holders):
+    # both imports into the CfnMLTransform share one imported role, so one policy
+    transform_role = stack.node.find_child("GlueLabelImportProvider").node.find_child("TransformRole1")
+    for label_import, holder in zip(imports, [transform_role, transform_role, role], strict=True):
         policy_id = stack.resolve(holder.node.find_child("Policy").node.default_child.logical_id)  # type: ignore[union-attr]
         resource_id = stack.resolve(label_import.node.find_child("Resource").node.default_child.logical_id)  # type: ignore[union-attr]
         assert policy_id in _resources(template, "Custom::GlueImportLabels")[resource_id]["DependsOn"]

@@ -81,7 +81,7 @@ class LabelImport(Construct):
         self._resource.node.add_dependency(provider.hand_over_policy)
         provider.queue_import(json.dumps(Stack.of(self).resolve(self.transform_id)), self._resource)
 
-        role = transform_role or _role_of(self, transform)
+        role = transform_role or _role_of(self, transform, provider)
         if role:
             # Glue reads the file as the transform's role: exactly this object, and its key if any.
             reads = [("s3:GetObject", location.object_arn)]
@@ -125,23 +125,20 @@ def _primary_key(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -
     return key if isinstance(key, str) and not Token.is_unresolved(key) else None
 
 
-def _role_of(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -> Optional[iam.IRole]:
+def _role_of(
+    scope: Construct, transform: Union[glue.CfnMLTransform, str], provider: LabelImportProvider
+) -> Optional[iam.IRole]:
     """The role a CfnMLTransform runs as, as something grants can go to; None when unknown."""
     if not isinstance(transform, glue.CfnMLTransform):
         return None
     role = transform.role
     if not Token.is_unresolved(role):  # CloudFormation takes a role's ARN or its name
-        if role.startswith("arn:"):
-            return iam.Role.from_role_arn(scope, "TransformRole", role)
-        return iam.Role.from_role_name(scope, "TransformRole", role)
-    stack = Stack.of(scope)
-    reference = stack.resolve(role)
+        return provider.transform_role(role)
+    reference = Stack.of(scope).resolve(role)
     if isinstance(reference, dict) and reference.get("Fn::GetAtt", [None, None])[1] == "Arn":
-        for element in stack.node.find_all():  # a role of this stack: grant to it, paths and all
-            if isinstance(element, iam.CfnRole) and stack.resolve(element.logical_id) == reference["Fn::GetAtt"][0]:
-                owner = element.node.scope
-                if isinstance(owner, iam.Role):
-                    return owner
+        stack_role = provider.stack_role(reference["Fn::GetAtt"][0])  # grant to it, paths and all
+        if stack_role is not None:
+            return stack_role
     Annotations.of(scope).add_warning_v2(
         "glue-label-import:transform-role",
         f"cannot tell the transform's role from {reference!r}: pass transform_role= so that it may read the label file",

@@ -20,7 +20,8 @@ GLUE_ACTIONS = (
 
 
 class LabelImportProvider(Construct):
-    """Handler Lambda, its log group and its least-privilege role, created once per stack.
+    """What every LabelImport of a stack shares: the handler Lambda, its log group and role,
+    the order of imports per transform, and the transform roles imported by ARN or name.
 
     Use `LabelImportProvider.of(scope)`; each LabelImport then calls `grant_import` for its
     transform, so the role reaches exactly the transforms the stack imports into.
@@ -58,6 +59,8 @@ class LabelImportProvider(Construct):
             role=role,
         )
         self._last_import: dict[str, CustomResource] = {}
+        self._transform_roles: dict[str, iam.IRole] = {}
+        self._stack_roles: dict[str, iam.Role] = {}
         self._glue_access = iam.PolicyStatement(actions=list(GLUE_ACTIONS))
         self.function.add_to_role_policy(self._glue_access)
         # A wait that outlasts one invocation goes on in an asynchronous invocation of the same
@@ -90,3 +93,27 @@ class LabelImportProvider(Construct):
         if previous is not None:
             resource.node.add_dependency(previous)
         self._last_import[transform_key] = resource
+
+    def transform_role(self, role: str) -> iam.IRole:
+        """The role a transform names by ARN or name, imported once per stack.
+
+        Every import's grants to one role then land in one policy, well inside IAM's limits.
+        """
+        if role not in self._transform_roles:
+            construct_id = f"TransformRole{len(self._transform_roles) + 1}"
+            if role.startswith("arn:"):
+                self._transform_roles[role] = iam.Role.from_role_arn(self, construct_id, role)
+            else:
+                self._transform_roles[role] = iam.Role.from_role_name(self, construct_id, role)
+        return self._transform_roles[role]
+
+    def stack_role(self, logical_id: str) -> iam.Role | None:
+        """The `iam.Role` of this stack whose CloudFormation logical id is `logical_id`, if any."""
+        if logical_id not in self._stack_roles:  # look again: roles may have come since the last look
+            stack = Stack.of(self)
+            self._stack_roles = {
+                stack.resolve(element.logical_id): element.node.scope
+                for element in stack.node.find_all()
+                if isinstance(element, iam.CfnRole) and isinstance(element.node.scope, iam.Role)
+            }
+        return self._stack_roles.get(logical_id)
