@@ -292,7 +292,7 @@ def test_duplicate_delivery_adopts_the_run_in_flight(handler: Handler, task_runs
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 2  # the two above, none from the handler
 
 
-def test_a_run_ending_during_the_invocation_is_answered_within_5_seconds(
+def test_a_run_ending_in_its_first_40_seconds_is_answered_within_5_seconds(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
@@ -302,6 +302,19 @@ def test_a_run_ending_during_the_invocation_is_answered_within_5_seconds(
         answer = handler(cfn_event("Create", props(transform_id)))
         assert answer is not None and answer["Status"] == "SUCCESS"
         assert handler.clock() - (started + 1 + running_s) <= 5
+
+
+def test_a_longer_run_is_answered_within_an_eighth_of_its_age_and_20_seconds(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    for running_s in (60, 155, 400, 800):
+        task_runs.script_next_run(starting_seconds=1, running_seconds=running_s)
+        started = handler.clock()
+        answer = handler(cfn_event("Create", props(transform_id)))
+        assert answer is not None and answer["Status"] == "SUCCESS"
+        age = 1 + running_s
+        assert handler.clock() - (started + age) <= min(age / 8, 20)
 
 
 def test_a_ten_minute_run_costs_at_most_60_get_ml_task_run_calls(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
