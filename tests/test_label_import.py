@@ -347,3 +347,15 @@ def test_an_unknown_transform_role_is_a_warning_not_a_guess(labels_csv: str) -> 
     template = Template.from_stack(stack)
     assert not any("s3:GetObject" in json.dumps(p) for p in _resources(template, "AWS::IAM::Policy").values())
     Annotations.from_stack(stack).has_warning("/Labels/Labels", Match.string_like_regexp("pass transform_role="))
+
+
+def test_a_refused_transform_or_timeout_leaves_nothing_in_the_stack(labels_csv: str) -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match="transform id ''"):
+        LabelImport(stack, "Labels", transform="", source=LabelSource.from_asset(labels_csv))
+    with pytest.raises(ValueError, match="timeout 2 hours"):
+        LabelImport(
+            stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv), timeout=Duration.hours(2)
+        )
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))  # the id is still free
+    Template.from_stack(stack).resource_count_is("Custom::GlueImportLabels", 1)

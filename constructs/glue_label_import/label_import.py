@@ -57,9 +57,11 @@ class LabelImport(Construct):
             label source, a local label file Glue would refuse (``LabelFileError``, naming the
             line), or a timeout outside 1 minute to 1 hour.
         """
-        super().__init__(scope, construct_id)
-        self.transform_id: str = _transform_id(transform)
+        transform_id = _transform_id(transform)  # checked before the construct joins the tree
         _check_timeout(timeout)
+        super().__init__(scope, construct_id)
+        self.transform_id: str = transform_id
+        """The TransformId the labels go to (the transform's Ref for a CfnMLTransform)."""
 
         location = source.bind(self)
         if location.local_path:
