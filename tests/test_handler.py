@@ -132,8 +132,10 @@ def test_create_physical_id_is_short_and_the_same_for_the_same_resource(handler:
     first = handler(cfn_event("Create", props(transform_id), logical_id="CustomerLabels"))
     second = handler(cfn_event("Create", props(transform_id), logical_id="CustomerLabels"))
     other = handler(cfn_event("Create", props(transform_id), logical_id="OtherLabels"))
-    assert first and second and other
+    elsewhere = handler(cfn_event("Create", props(handler.transform("other")), logical_id="CustomerLabels"))
+    assert first and second and other and elsewhere
     assert first["PhysicalResourceId"] == second["PhysicalResourceId"] != other["PhysicalResourceId"]
+    assert elsewhere["PhysicalResourceId"] not in (first["PhysicalResourceId"], other["PhysicalResourceId"])
     assert first["PhysicalResourceId"].startswith("CustomerLabels-") and len(first["PhysicalResourceId"]) <= 60
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -301,3 +302,21 @@ def test_cli_missing_file_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "absent.csv" in result.stderr
     assert result.stdout == ""
+
+
+def test_validation_streams_a_file_far_larger_than_the_memory_it_uses(tmp_path: Path) -> None:
+    padding = "x" * 480
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as file:
+        file.write("id,name,labeling_set_id,label\n")
+        for n in range(40_000):
+            file.write(f"{n},{padding},s{n // 10},A\n")
+    tracemalloc.start()
+    try:
+        report = validate_label_file(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.ok and report.rows == 40_000 and report.labeling_sets == 4_000
+    assert path.stat().st_size > 19_000_000
+    assert peak < 4_000_000  # a small fraction of the 19 MB file: it was never read whole

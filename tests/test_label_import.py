@@ -359,3 +359,17 @@ def test_a_refused_transform_or_timeout_leaves_nothing_in_the_stack(labels_csv: 
         )
     LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))  # the id is still free
     Template.from_stack(stack).resource_count_is("Custom::GlueImportLabels", 1)
+
+
+def test_a_changed_label_file_is_a_new_input_path_and_so_an_update(tmp_path: Path) -> None:
+    def input_path(text: str) -> Any:
+        labels = tmp_path / "labels.csv"
+        labels.write_text(text)
+        stack = new_stack()
+        LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(str(labels)))
+        (resource,) = _resources(Template.from_stack(stack), "Custom::GlueImportLabels").values()
+        return resource["Properties"]["InputS3Path"]
+
+    first = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\n"
+    assert input_path(first) == input_path(first)
+    assert input_path(first) != input_path(first + "s1,B,3\n")

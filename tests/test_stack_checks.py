@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 from glue_label_import import LabelImport, LabelSource
+from glue_label_import.label_file import validate_label_file
 from stacks import find_matches_transform
 
 REPO = Path(__file__).parent.parent
@@ -75,11 +77,42 @@ def test_cfn_lint_reports_no_errors_on_the_example_template(example_template: Pa
 
 
 def test_example_template_holds_the_whole_findmatches_setup(example_template: Path) -> None:
-    resources = json.loads(example_template.read_text())["Resources"]
+    template = json.loads(example_template.read_text())
+    resources = template["Resources"]
     types = sorted({r["Type"] for r in resources.values()})
-    for expected in ("AWS::Glue::Database", "AWS::Glue::Table", "AWS::Glue::MLTransform", "Custom::GlueImportLabels"):
+    for expected in (
+        "AWS::S3::Bucket",
+        "Custom::CDKBucketDeployment",
+        "AWS::Glue::Database",
+        "AWS::Glue::Table",
+        "AWS::Glue::MLTransform",
+        "Custom::GlueImportLabels",
+    ):
         assert expected in types
-    (transform,) = [r for r in resources.values() if r["Type"] == "AWS::Glue::MLTransform"]
+    ((transform_id, transform),) = [(i, r) for i, r in resources.items() if r["Type"] == "AWS::Glue::MLTransform"]
     assert (
         transform["Properties"]["TransformParameters"]["FindMatchesParameters"]["PrimaryKeyColumnName"] == "customer_id"
     )
+    ((import_id, label_import),) = [(i, r) for i, r in resources.items() if r["Type"] == "Custom::GlueImportLabels"]
+    assert label_import["Properties"]["TransformId"] == {"Ref": transform_id}
+    assert template["Outputs"]["TransformId"]["Value"] == {"Ref": transform_id}
+    assert template["Outputs"]["LabelImportTaskRunId"]["Value"] == {"Fn::GetAtt": [import_id, "TaskRunId"]}
+    glue_role_reads = [
+        statement
+        for policy in resources.values()
+        if policy["Type"] == "AWS::IAM::Policy" and "GlueRole" in json.dumps(policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert any("s3:GetObject*" in statement["Action"] for statement in glue_role_reads)  # the data
+    assert any(statement["Action"] == "s3:GetObject" for statement in glue_role_reads)  # the label file
+
+
+def test_example_data_is_small_reproducible_and_labelled_in_about_10_sets(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(REPO / "scripts" / "generate_example_data.py", tmp_path / "scripts")
+    subprocess.run([sys.executable, str(tmp_path / "scripts" / "generate_example_data.py")], check=True)
+    for name in ("data/customers.csv", "labels/customers.csv"):
+        assert (tmp_path / name).read_bytes() == (REPO / name).read_bytes(), f"{name} differs from its generator"
+    assert (REPO / "data" / "customers.csv").stat().st_size < 100_000
+    report = validate_label_file(REPO / "labels" / "customers.csv", primary_key="customer_id")
+    assert report.ok and report.warnings == () and report.labeling_sets == 10
