@@ -33,13 +33,6 @@ def error_code(error: Exception) -> str:
     return type(error).__name__
 
 
-def is_transient(error: Exception) -> bool:
-    """Whether trying the same call again later may well succeed."""
-    if isinstance(error, ClientError):
-        return error_code(error) in TRANSIENT_ERROR_CODES
-    return isinstance(error, (ConnectionError, HTTPClientError))
-
-
 def refused_or_unsent(error: Exception) -> bool:
     """Whether the call surely did nothing: AWS refused it for now, or it never reached AWS.
 
@@ -48,6 +41,11 @@ def refused_or_unsent(error: Exception) -> bool:
     if isinstance(error, ClientError):
         return error_code(error) in TRANSIENT_ERROR_CODES
     return isinstance(error, ConnectionError)
+
+
+def is_transient(error: Exception) -> bool:
+    """Whether trying the same call again later may well succeed: also after a lost answer."""
+    return refused_or_unsent(error) or isinstance(error, HTTPClientError)
 
 
 def with_retries(
