@@ -80,16 +80,17 @@ def import_labels(event: dict[str, Any], context: Any) -> str:
 
     now = runs.clock()
     handover = event.get(HANDOVER_KEY)
+    started_at = float(handover["StartedAt"]) if handover else now
+    deadline = started_at + request.service_timeout_s - DEADLINE_MARGIN_S
     if handover:
-        run_id, started_at = str(handover["TaskRunId"]), float(handover["StartedAt"])
+        run_id = str(handover["TaskRunId"])
     else:
-        retry_until = min(now + START_RETRY_S, now + request.service_timeout_s - DEADLINE_MARGIN_S)
+        retry_until = min(now + START_RETRY_S, deadline)
         previous = _unchanged_import(event, request, retry_until=retry_until)
         if previous:
             helper.Data.update(_outputs(request.transform_id, previous))
             return resource_id
-        run_id, started_at = runs.start(request, retry_until=retry_until), now
-    deadline = started_at + request.service_timeout_s - DEADLINE_MARGIN_S
+        run_id = runs.start(request, retry_until=retry_until)
     invocation_end = now + context.get_remaining_time_in_millis() / 1000 - HANDOVER_MARGIN_S
 
     try:
