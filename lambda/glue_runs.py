@@ -1,20 +1,18 @@
-"""The handler's AWS Glue calls: start (or adopt) a label import, wait for it, cancel it.
+"""The handler's AWS Glue calls on ML task runs of any type: list, wait for, cancel.
 
-Nothing here knows about CloudFormation or crhelper. The clock and the sleep are injected so
-that tests can run hour-long imports in milliseconds.
+Nothing here knows about CloudFormation or crhelper. The clock is injected so that tests can run
+hour-long task runs in milliseconds.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from request import ImportRequest
-from retries import error_code, is_transient, with_retries
+from retries import SYSTEM_CLOCK, Clock, is_transient, with_retries
 
 LOGGER = logging.getLogger(__name__)
 
@@ -27,14 +25,10 @@ NOT_FOUND = "EntityNotFoundException"
 POLL_MIN_S = 1.0
 POLL_AGE_FRACTION = 0.125
 POLL_MAX_S = 20.0
-MAX_REASON_LENGTH = 256  # crhelper cuts longer reasons from the front
+PAGE_SIZE = 100
+MAX_PAGES = 10  # the newest 1,000 runs of a type: far more than a transform's history holds in practice
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
-
-
-class ImportFailed(Exception):
-    """The import did not succeed; the message is the Reason CloudFormation shows."""
+Run = dict[str, Any]
 
 
 def poll_interval(age_s: float) -> float:
@@ -42,86 +36,45 @@ def poll_interval(age_s: float) -> float:
     return min(POLL_MAX_S, max(POLL_MIN_S, age_s * POLL_AGE_FRACTION))
 
 
-def fit_reason(head: str, message: str, tail: str) -> str:
-    """`head + message + tail` in at most 256 characters, shortening the message from its end.
+class TaskRuns:
+    """ML task runs of Glue transforms, through one Glue client."""
 
-    crhelper cuts a longer reason from the front; this keeps the start of the message and the
-    coordinates in `tail` instead.
-    """
-    room = MAX_REASON_LENGTH - len(head) - len(tail)
-    if len(message) > room:
-        message = message[: max(room - 3, 0)] + "..."
-    return f"{head}{message}{tail}"[:MAX_REASON_LENGTH]
-
-
-def failure_reason(run: dict[str, Any]) -> str:
-    """`<status>: <Glue's ErrorString> (task run <id>, log group <name>)`, at most 256 characters."""
-    return fit_reason(
-        f"{run['Status']}: ",
-        run.get("ErrorString") or "Glue gave no error message",
-        f" (task run {run['TaskRunId']}, log group {run.get('LogGroupName', 'unknown')})",
-    )
-
-
-class ImportRuns:
-    """Label import task runs on Glue ML transforms, through one Glue client."""
-
-    def __init__(self, glue: Any, *, clock: Clock = time.time, sleep: Sleep = time.sleep) -> None:
-        self._glue = glue
+    def __init__(self, glue: Any, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.glue = glue
         self.clock = clock
-        self.sleep = sleep
 
-    def start(self, request: ImportRequest, *, retry_until: float) -> str:
-        """Start the import, or adopt the same import already in flight (a duplicate delivery).
-
-        :raises ImportFailed: Glue refused, with its error code, its message and the transform id.
-        """
-
-        def adopt_or_start() -> tuple[str, str]:
-            # Retried as one: after a lost answer to a start, the retry adopts the run it started.
-            in_flight = self.find_run(request, IN_FLIGHT_STATUSES, retry_until=0.0)
-            if in_flight:
-                return in_flight, "adopt"
-            response = self._glue.start_import_labels_task_run(
-                TransformId=request.transform_id,
-                InputS3Path=request.input_s3_path,
-                ReplaceAllLabels=request.replace_all_labels,
-            )
-            return str(response["TaskRunId"]), "start"
-
-        try:
-            run_id, action = with_retries(
-                adopt_or_start,
+    def history(
+        self, transform_id: str, task_run_type: str, *, status: str | None = None, retry_until: float
+    ) -> Iterator[Run]:
+        """The transform's runs of `task_run_type` (and `status`), newest first, page after page (bounded)."""
+        criteria = {"TaskRunType": task_run_type, **({"Status": status} if status else {})}
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            paging = {"NextToken": token} if token else {}
+            response = self.call(
+                "get_ml_task_runs",
                 retry_until=retry_until,
-                clock=self.clock,
-                sleep=self.sleep,
-                what="StartImportLabelsTaskRun",
+                TransformId=transform_id,
+                Filter=criteria,
+                Sort={"Column": "STARTED", "SortDirection": "DESCENDING"},
+                MaxResults=PAGE_SIZE,
+                **paging,
             )
-        except ClientError as error:
-            message = str(error.response.get("Error", {}).get("Message", error))
-            raise ImportFailed(
-                fit_reason(f"{error_code(error)}: ", message, f" (transform {request.transform_id[:100]})")
-            ) from error
-        LOGGER.info({"action": action, "TransformId": request.transform_id, "TaskRunId": run_id})
-        return run_id
+            yield from response.get("TaskRuns", [])
+            token = response.get("NextToken")
+            if not token:
+                return
 
-    def find_run(self, request: ImportRequest, statuses: frozenset[str], *, retry_until: float) -> str | None:
-        """The newest import of the same file into the same transform in one of `statuses`."""
-        response = self._call(
-            "get_ml_task_runs",
-            retry_until=retry_until,
-            TransformId=request.transform_id,
-            Filter={"TaskRunType": "IMPORT_LABELS"},
-            Sort={"Column": "STARTED", "SortDirection": "DESCENDING"},
-            MaxResults=100,
-        )
-        for run in response.get("TaskRuns", []):
-            path = run.get("Properties", {}).get("ImportLabelsTaskRunProperties", {}).get("InputS3Path")
-            if run["Status"] in statuses and path == request.input_s3_path:
-                return str(run["TaskRunId"])
+    def find(
+        self, transform_id: str, task_run_type: str, is_ours: Callable[[Run], bool], *, retry_until: float
+    ) -> Run | None:
+        """The newest run of the type in flight for which `is_ours(run)` holds."""
+        for run in self.history(transform_id, task_run_type, retry_until=retry_until):
+            if run.get("Status") in IN_FLIGHT_STATUSES and is_ours(run):
+                return run
         return None
 
-    def wait(self, transform_id: str, run_id: str, *, started_at: float, stop_at: float) -> dict[str, Any] | None:
+    def wait(self, transform_id: str, run_id: str, *, started_at: float, stop_at: float) -> Run | None:
         """Poll the run until it ends (its GetMLTaskRun answer) or `stop_at` comes (None).
 
         Throttling and network trouble that last until `stop_at` also give None: the run may
@@ -130,7 +83,7 @@ class ImportRuns:
         status = None
         while True:
             try:
-                run = self._call("get_ml_task_run", retry_until=stop_at, TransformId=transform_id, TaskRunId=run_id)
+                run = self.call("get_ml_task_run", retry_until=stop_at, TransformId=transform_id, TaskRunId=run_id)
             except (BotoCoreError, ClientError) as error:
                 if not is_transient(error):
                     raise
@@ -140,30 +93,28 @@ class ImportRuns:
                 LOGGER.info({"action": "status", "TransformId": transform_id, "TaskRunId": run_id, "Status": status})
             if status in FINAL_STATUSES:
                 return run
-            now = self.clock()
+            now = self.clock.now()
             if now >= stop_at:
                 return None
-            self.sleep(min(poll_interval(now - started_at), stop_at - now))
+            self.clock.sleep(min(poll_interval(now - started_at), stop_at - now))
 
     def cancel(self, transform_id: str, run_id: str, *, retry_until: float) -> None:
         """Ask Glue to stop the run; its status goes to STOPPING, then STOPPED."""
-        response = self._call("cancel_ml_task_run", retry_until=retry_until, TransformId=transform_id, TaskRunId=run_id)
+        response = self.call("cancel_ml_task_run", retry_until=retry_until, TransformId=transform_id, TaskRunId=run_id)
         LOGGER.info(
             {"action": "cancel", "TransformId": transform_id, "TaskRunId": run_id, "Status": response.get("Status")}
         )
 
-    def label_count(self, transform_id: str) -> int | None:
-        """How many labels the transform holds now, if Glue says."""
-        count = self._glue.get_ml_transform(TransformId=transform_id).get("LabelCount")
-        return None if count is None else int(count)
+    def transform(self, transform_id: str, *, retry_until: float) -> dict[str, Any]:
+        """GetMLTransform's answer: status, schema, label count, evaluation metrics."""
+        return self.call("get_ml_transform", retry_until=retry_until, TransformId=transform_id)
 
-    def _call(self, operation: str, *, retry_until: float, **params: Any) -> dict[str, Any]:
-        """Call Glue, retrying throttling and transient errors until `retry_until`."""
+    def call(self, operation: str, *, retry_until: float, **params: Any) -> dict[str, Any]:
+        """Call Glue, retrying throttling and transient errors until `retry_until`.
+
+        Only for calls that are safe to repeat: a retried call may have been done once already.
+        """
         response: dict[str, Any] = with_retries(
-            lambda: getattr(self._glue, operation)(**params),
-            retry_until=retry_until,
-            clock=self.clock,
-            sleep=self.sleep,
-            what=operation,
+            lambda: getattr(self.glue, operation)(**params), retry_until=retry_until, clock=self.clock, what=operation
         )
         return response

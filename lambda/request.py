@@ -1,8 +1,8 @@
-"""What CloudFormation asks for: the custom resource's properties, parsed and checked.
+"""Reading what CloudFormation sends: custom-resource properties, parsed and checked.
 
-CloudFormation hands every property over as a string, so `ReplaceAllLabels` arrives as
-"true" or "false" and `ServiceTimeout` as "3600". Everything is checked before any AWS call,
-and a bad value is reported with the property's name and the value itself.
+CloudFormation hands every property over as a string, so a boolean arrives as "true" or "false"
+and `ServiceTimeout` as "3600". Every resource type reads its properties with these functions
+before any AWS call, and a bad value is reported with the property's name and the value itself.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 MAX_TRANSFORM_ID_LENGTH = 255
@@ -43,35 +42,14 @@ def transform_id_problem(transform_id: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class ImportRequest:
-    """One label import, as the resource's properties describe it."""
-
-    transform_id: str
-    input_s3_path: str
-    replace_all_labels: bool
-    service_timeout_s: int
-
-    @classmethod
-    def from_properties(cls, properties: Mapping[str, Any]) -> ImportRequest:
-        """Read and check the ResourceProperties of a CloudFormation request."""
-        return cls(
-            transform_id=_checked_string(properties, "TransformId", transform_id_problem),
-            input_s3_path=_checked_string(properties, "InputS3Path", s3_uri_problem),
-            replace_all_labels=_parse_boolean("ReplaceAllLabels", properties.get("ReplaceAllLabels", False)),
-            service_timeout_s=_parse_seconds(
-                "ServiceTimeout", properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S)
-            ),
-        )
-
-
 def physical_id(transform_id: str, logical_id: str) -> str:
     """A short physical id that is the same for every Create of this resource on this transform."""
     digest = hashlib.sha256(f"{transform_id}/{logical_id}".encode()).hexdigest()[:16]
     return f"{logical_id[:40]}-{digest}"
 
 
-def _checked_string(properties: Mapping[str, Any], name: str, problem_of: Callable[[str], str | None]) -> str:
+def checked_string(properties: Mapping[str, Any], name: str, problem_of: Callable[[str], str | None]) -> str:
+    """The string property `name`, or InvalidProperty saying what `problem_of` finds wrong with it."""
     value = properties.get(name)
     problem = problem_of(value) if isinstance(value, str) else "must be a string"
     if problem or not isinstance(value, str):
@@ -79,7 +57,8 @@ def _checked_string(properties: Mapping[str, Any], name: str, problem_of: Callab
     return value
 
 
-def _parse_boolean(name: str, value: Any) -> bool:
+def parse_boolean(name: str, value: Any) -> bool:
+    """A boolean property: a bool, or "true"/"false" in any case."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in _BOOLEANS:
@@ -87,7 +66,8 @@ def _parse_boolean(name: str, value: Any) -> bool:
     raise InvalidProperty(f"{name} {_shown(value)} must be true or false")
 
 
-def _parse_seconds(name: str, value: Any) -> int:
+def parse_seconds(name: str, value: Any) -> int:
+    """A whole number of seconds, at least 1."""
     try:
         seconds = int(value)
     except (TypeError, ValueError):
@@ -101,3 +81,13 @@ def _shown(value: Any) -> str:
     """The value as a reason shows it: short enough that the property's name survives 256 characters."""
     text = repr(value)
     return text if len(text) <= MAX_SHOWN_VALUE else f"{text[: MAX_SHOWN_VALUE - 4]}...{text[-1]}"
+
+
+def transform_id(properties: Mapping[str, Any]) -> str:
+    """The TransformId property, checked."""
+    return checked_string(properties, "TransformId", transform_id_problem)
+
+
+def service_timeout_s(properties: Mapping[str, Any]) -> int:
+    """The ServiceTimeout property in seconds (CloudFormation's default of an hour when absent)."""
+    return parse_seconds("ServiceTimeout", properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S))

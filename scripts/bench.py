@@ -32,7 +32,8 @@ from crhelper import CfnResource  # noqa: E402
 
 from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
 from glue_ml_moto import glue_ml, install  # noqa: E402
-from glue_runs import ImportRuns  # noqa: E402
+from glue_runs import TaskRuns  # noqa: E402
+from retries import Clock  # noqa: E402
 
 LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
 RUN_SECONDS = (2.4, 5.3, 8.7, 12.1, 16.6, 19.4)  # each run ends this long after it starts: not on a poll tick
@@ -111,7 +112,7 @@ class _RunningFor:
 def get_ml_task_run_calls(run_s: float) -> int:
     """GetMLTaskRun calls of the handler's real polling code while a run of `run_s` seconds goes on."""
     glue = _RunningFor(run_s)
-    runs = ImportRuns(glue, clock=lambda: glue.now, sleep=glue.sleep)
+    runs = TaskRuns(glue, clock=Clock(now=lambda: glue.now, sleep=glue.sleep))
     runs.wait("tfm-bench", "tsk-bench", started_at=0.0, stop_at=run_s + 3600)
     return glue.calls
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from e2e_harness import LambdaSandbox, lambda_sandbox
+from engine import HANDOVER_MARGIN_S
 from glue_ml_moto import GlueMLTaskRuns
-from index import HANDOVER_MARGIN_S
 from local_endpoints import hanging_endpoint
 
 LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"

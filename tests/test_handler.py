@@ -18,10 +18,13 @@ from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
+import answers
 import index
+from engine import Engine
 from glue_ml_moto import GlueMLTaskRuns
-from glue_runs import ImportRuns
+from glue_runs import TaskRuns
 from handler_harness import SECRET, LambdaContext, cfn_event, create_transform
+from retries import Clock as RetryClock
 
 BUCKET = "labels-bucket"
 LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
@@ -46,7 +49,7 @@ class RecordingConnection:
 
     answers: ClassVar[list[dict[str, Any]]] = []
 
-    def __init__(self, host: str, context: Any = None) -> None:
+    def __init__(self, host: str, timeout: float | None = None, context: Any = None) -> None:
         self.host = host
 
     def request(self, method: str, url: str, body: str, headers: dict[str, str]) -> None:
@@ -54,7 +57,10 @@ class RecordingConnection:
         self.answers.append({"path": url, "body": json.loads(body)})
 
     def getresponse(self) -> Any:
-        return type("Response", (), {"reason": "OK", "status": 200})()
+        return type("Response", (), {"reason": "OK", "status": 200, "read": lambda self: b""})()
+
+    def close(self) -> None:
+        pass
 
 
 class RecordingLambda:
@@ -101,12 +107,17 @@ def handler(task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch) -> Itera
         s3.put_object(Bucket=BUCKET, Key="round-2.csv", Body=LABELS.encode())
         glue = boto3.client("glue", config=Config(retries={"total_max_attempts": 1}))
         lambda_client = RecordingLambda()
-        runs = ImportRuns(glue, clock=clock, sleep=clock.sleep)
-        monkeypatch.setattr(index, "runs", runs)
-        monkeypatch.setattr(index, "delete_runs", runs)
-        monkeypatch.setattr(index, "lambda_client", lambda_client)
-        monkeypatch.setattr("crhelper.utils.HTTPSConnection", RecordingConnection)
+        monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, clock))
+        monkeypatch.setattr(index, "CLOCK", RetryClock(now=clock, sleep=clock.sleep))
+        monkeypatch.setattr(answers, "HTTPSConnection", RecordingConnection)
         yield Handler(clock, lambda_client, glue)
+
+
+def engine_on(glue: Any, lambda_client: Any, clock: Clock) -> Engine:
+    """The handler's engine on these clients and this clock."""
+    retry_clock = RetryClock(now=clock, sleep=clock.sleep)
+    runs = TaskRuns(glue, clock=retry_clock)
+    return Engine(runs, runs, lambda_client, clock=retry_clock)
 
 
 def props(transform_id: str, path: str = PATH, replace: bool = False, timeout: int = 3600) -> dict[str, Any]:
@@ -275,13 +286,18 @@ def test_transient_start_errors_are_retried_with_backoff(
     assert handler.clock() - started >= 0.2 + 0.4 + 0.8  # backed off, roughly doubling
 
 
-def test_throttling_that_never_ends_fails_with_the_code(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+@pytest.mark.parametrize("code", ["ThrottlingException", "ConcurrentRunsExceededException"])
+def test_a_start_refused_until_the_invocation_ends_fails_with_the_code(
+    handler: Handler, task_runs: GlueMLTaskRuns, code: str
+) -> None:
     transform_id = handler.transform()
-    task_runs.fail_next("StartImportLabelsTaskRun", "ThrottlingException", "Rate exceeded", times=1000)
-    answer = handler(cfn_event("Create", props(transform_id)))
+    task_runs.fail_next("StartImportLabelsTaskRun", code, "Rate exceeded", times=1000)
+    started = handler.clock()
+    answer = handler(cfn_event("Create", props(transform_id)), remaining_s=900)
     assert answer is not None and answer["Status"] == "FAILED"
-    assert answer["Reason"] == f"ThrottlingException: Rate exceeded (transform {transform_id})"
-    assert 3 < len(task_runs.calls_to("StartImportLabelsTaskRun")) < 20
+    assert answer["Reason"] == f"{code}: Rate exceeded (transform {transform_id})"
+    assert 800 < handler.clock() - started < 900 - 30  # waited for capacity as long as the invocation allowed
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) < 150
 
 
 def test_duplicate_delivery_adopts_the_run_in_flight(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
@@ -509,7 +525,7 @@ def test_a_start_whose_reply_was_lost_is_adopted_not_started_twice(
 ) -> None:
     transform_id = handler.transform()
     glue = LosingStartReplies(handler.glue)
-    monkeypatch.setattr(index, "runs", ImportRuns(glue, clock=handler.clock, sleep=handler.clock.sleep))
+    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "SUCCESS"
     assert glue.lost == 1
