@@ -18,7 +18,8 @@ from retries import FIRST_DELAY_S, MAX_DELAY_S, SYSTEM_CLOCK, Clock
 LOGGER = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 256  # crhelper cuts longer reasons from the front
-PUT_TIMEOUT_S = 10.0  # one attempt: connect, send the body, read the status
+PUT_TIMEOUT_S = 5.0  # one attempt: connect, send about 1 KB, read the status
+UNUSABLE_URL = "InvalidURL"  # http.client refuses the ResponseURL: trying again cannot help
 
 HTTPSConnection = http.client.HTTPSConnection  # a module attribute, so tests can record the PUTs
 
@@ -53,7 +54,7 @@ def put_answer(url: str, body: dict[str, Any], *, deadline: float, clock: Clock 
 
     Server errors (5xx), connection errors and timeouts are retried with backoff until
     `deadline`: the body is the same each time, so a repeat after a lost reply says nothing new.
-    A refusal (4xx) is final. Each attempt has a timeout, so a stalled endpoint cannot hold the
+    A refusal (4xx) or a URL http.client cannot send to is final. Each attempt has a timeout, so a stalled endpoint cannot hold the
     invocation past its end.
     """
     payload = json.dumps(body, default=str).encode()
@@ -71,7 +72,7 @@ def put_answer(url: str, body: dict[str, Any], *, deadline: float, clock: Clock 
             LOGGER.info({**outcome, "http_status": status})
             return True
         LOGGER.error({**outcome, "http_status": status, "error": problem})
-        if status is not None and status < 500:
+        if problem == UNUSABLE_URL or (status is not None and status < 500):
             return False
         if clock.now() + delay >= deadline:
             LOGGER.error({**outcome, "error": "gave up: no time left to try again"})
@@ -88,6 +89,8 @@ def _put(host: str, target: str, payload: bytes, timeout: float) -> tuple[int | 
         response = connection.getresponse()
         response.read()
         return response.status, None if response.status < 300 else f"HTTP {response.status} {response.reason}"
+    except http.client.InvalidURL:
+        return None, UNUSABLE_URL
     except (OSError, http.client.HTTPException) as error:
         # str(error) of some of these quotes the URL, signature included: name the type only.
         return None, type(error).__name__

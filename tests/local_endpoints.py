@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -73,43 +74,89 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 class _Recorder(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, status: int) -> None:
         super().__init__(("127.0.0.1", 0), _RecordingHandler)
+        self.status = status
         self.requests: list[dict[str, Any]] = []
+        self.faults: list[Fault] = []
         self.lock = threading.Lock()
 
-    def record(self, method: str, path: str, body: bytes) -> None:
+    def record(self, method: str, path: str, body: bytes) -> Fault | None:
+        """Record a request; return the fault scripted for it, if any."""
         with self.lock:
             self.requests.append(
                 {"method": method, "path": path, "body": json.loads(body) if body else None, "at": time.time()}
             )
+            return self.faults.pop(0) if self.faults else None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How an endpoint misbehaves once, after it has read (and recorded) the request."""
+
+    status: int = 500
+    """The HTTP status it answers."""
+    stall_s: float = 0.0
+    """How long it holds the connection before answering."""
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
 
 
 class _RecordingHandler(BaseHTTPRequestHandler):
     server: _Recorder
 
-    def _record(self, status: int) -> None:
+    def _record(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        self.server.record(self.command, self.path, body)
-        self.send_response(status)
-        self.send_header("content-length", "0")
+        fault = self.server.record(self.command, self.path, body)
+        if fault and fault.stall_s:
+            time.sleep(fault.stall_s)
+        self.send_response(fault.status if fault else self.server.status)
+        for name, value in fault.headers if fault else ():
+            self.send_header(name, value)
+        payload = fault.body if fault else b""
+        self.send_header("content-length", str(len(payload)))
         self.end_headers()
+        self.wfile.write(payload)
 
     def do_PUT(self) -> None:
-        self._record(200)
+        self._record()
 
     def do_POST(self) -> None:
-        self._record(202)
+        self._record()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the tests read what was recorded, not the access log."""
 
 
-class ResponseEndpoint:
+class _Endpoint:
+    """A local server that records each request and misbehaves when told to."""
+
+    def __init__(self, status: int) -> None:
+        self._server = _Recorder(status)
+
+    def misbehave_next(self, *faults: Fault) -> None:
+        """The next requests (one per fault) are recorded, then answered as the faults say."""
+        with self._server.lock:
+            self._server.faults.extend(faults)
+
+    @contextmanager
+    def running(self) -> Iterator[Self]:
+        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            with self._server.lock:
+                self._server.faults.clear()  # a stalled handler thread must not hold the shutdown
+            self._server.shutdown()
+            self._server.server_close()
+
+
+class ResponseEndpoint(_Endpoint):
     """HTTPS server recording CloudFormation answers (PUT bodies) by request id."""
 
     def __init__(self, cert_file: Path, key_file: Path) -> None:
-        self._server = _Recorder()
+        super().__init__(200)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_file, key_file)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
@@ -127,17 +174,12 @@ class ResponseEndpoint:
         with self._server.lock:
             return [r for r in self._server.requests if r["path"].startswith(f"/cfn/{request_id}?")]
 
-    @contextmanager
-    def running(self) -> Iterator[ResponseEndpoint]:
-        with _serving(self._server):
-            yield self
 
-
-class InvokeEndpoint:
-    """HTTP server standing in for Lambda's Invoke API: records each invocation's payload."""
+class InvokeEndpoint(_Endpoint):
+    """HTTP server standing in for Lambda's Invoke API: records each invocation's payload (Lambda queued it)."""
 
     def __init__(self) -> None:
-        self._server = _Recorder()
+        super().__init__(202)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
 
     def take(self) -> list[dict[str, Any]]:
@@ -145,22 +187,6 @@ class InvokeEndpoint:
         with self._server.lock:
             taken, self._server.requests[:] = list(self._server.requests), []
         return [{"path": r["path"], "payload": r["body"]} for r in taken]
-
-    @contextmanager
-    def running(self) -> Iterator[InvokeEndpoint]:
-        with _serving(self._server):
-            yield self
-
-
-@contextmanager
-def _serving(server: ThreadingHTTPServer) -> Iterator[None]:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextmanager

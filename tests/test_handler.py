@@ -8,7 +8,7 @@ recording Lambda client.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -36,11 +36,13 @@ class Clock:
 
     def __init__(self) -> None:
         self.now = 1_800_000_000.0
+        self.sleeps: list[float] = []
 
     def __call__(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
         self.now += seconds
 
 
@@ -279,11 +281,11 @@ def test_transient_start_errors_are_retried_with_backoff(
     transform_id = handler.transform()
     task_runs.fail_next("StartImportLabelsTaskRun", code, "slow down", times=3)
     task_runs.fail_next("GetMLTaskRun", code, "slow down", times=2)
-    started = handler.clock()
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "SUCCESS", answer
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 4
-    assert handler.clock() - started >= 0.2 + 0.4 + 0.8  # backed off, roughly doubling
+    first, second, third = handler.clock.sleeps[:3]  # before the second, third and fourth start
+    assert first == 0.25 and 0.4 <= second <= 0.5 and 0.64 <= third <= 1.0  # doubling, with up to 20% jitter
 
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "ConcurrentRunsExceededException"])
@@ -531,3 +533,131 @@ def test_a_start_whose_reply_was_lost_is_adopted_not_started_twice(
     assert glue.lost == 1
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
     assert answer["Data"]["TaskRunId"] == task_runs.calls_to("GetMLTaskRun")[-1]["TaskRunId"]
+
+
+def test_an_update_to_replace_does_not_adopt_an_appending_run_of_the_same_file(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(running_seconds=600)
+    appending = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
+    update = cfn_event(
+        "Update", props(transform_id, replace=True), physical_id="kept", old_properties=props(transform_id)
+    )
+    answer = handler(update)
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert answer["Data"]["TaskRunId"] != appending
+    assert task_runs.calls_to("StartImportLabelsTaskRun")[-1]["ReplaceAllLabels"] is True
+
+    handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH, ReplaceAllLabels=True)
+    handler(cfn_event("Delete", props(transform_id), physical_id="kept"))  # the appending resource's Delete
+    assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": appending}]
+
+
+def in_flight_behind_a_page(handler: Handler, task_runs: GlueMLTaskRuns, transform_id: str) -> str:
+    """This resource's run in flight, with 100 newer runs of other files ahead of it in GetMLTaskRuns."""
+    task_runs.running_seconds = 3600
+    ours = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
+    for _ in range(100):
+        handler.clock.sleep(0.01)
+        handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv")
+    first_page = handler.glue.get_ml_task_runs(TransformId=transform_id, MaxResults=100)
+    assert ours not in [run["TaskRunId"] for run in first_page["TaskRuns"]] and first_page["NextToken"]
+    return str(ours)
+
+
+def test_a_run_on_page_2_of_get_ml_task_runs_is_adopted(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    ours = in_flight_behind_a_page(handler, task_runs, transform_id)
+    handler(cfn_event("Create", props(transform_id)), remaining_s=40)  # hands the wait over at once
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 101  # none from the handler
+    (invocation,) = handler.lambda_client.invocations
+    assert invocation["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == ours
+
+
+def test_a_run_on_page_2_of_get_ml_task_runs_is_cancelled_on_delete(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    ours = in_flight_behind_a_page(handler, task_runs, transform_id)
+    answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": ours}]
+
+
+class Answering:
+    """A Glue client that answers one operation with what the test says, after doing the real call."""
+
+    def __init__(self, glue: Any, operation: str, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self._glue, self._operation, self._answer = glue, operation, answer
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._glue, name)
+        if name != self._operation:
+            return call
+        return lambda **params: self._answer(call(**params))
+
+
+@pytest.mark.parametrize("unusable", [{}, {"TaskRunId": ""}, {"TaskRunId": None}])
+def test_a_start_answer_without_a_task_run_id_cancels_the_run_glue_started(
+    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch, unusable: dict[str, Any]
+) -> None:
+    transform_id = handler.transform()
+    glue = Answering(handler.glue, "start_import_labels_task_run", lambda response: unusable)
+    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    (start,) = task_runs.calls_to("StartImportLabelsTaskRun")
+    (cancel,) = task_runs.calls_to("CancelMLTaskRun")
+    assert answer["Reason"] == (
+        f"StartImportLabelsTaskRun answered without a usable TaskRunId ({unusable.get('TaskRunId')!r});"
+        f" task run {cancel['TaskRunId']} cancelled"
+    )
+
+
+@pytest.mark.parametrize("count", ["many", None, [3]])
+def test_a_label_count_glue_does_not_give_as_a_number_is_left_out(
+    handler: Handler, monkeypatch: pytest.MonkeyPatch, count: Any
+) -> None:
+    transform_id = handler.transform()
+    glue = Answering(handler.glue, "get_ml_transform", lambda response: {**response, "LabelCount": count})
+    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "SUCCESS", answer
+    assert set(answer["Data"]) == {"TaskRunId"}
+
+
+@pytest.mark.parametrize("timeout", [1, 30])
+def test_a_service_timeout_too_short_for_a_run_fails_before_starting_one(
+    handler: Handler, task_runs: GlueMLTaskRuns, timeout: int
+) -> None:
+    transform_id = handler.transform()
+    answer = handler(cfn_event("Create", props(transform_id, timeout=timeout)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"] == f"ServiceTimeout {timeout} s leaves no time for a task run: it must be more than 30 s"
+    assert task_runs.calls == []
+
+
+@pytest.mark.parametrize("missing", ["ResponseURL", "StackId", "RequestType"])
+def test_a_malformed_event_in_a_warm_container_never_answers_to_the_previous_request(
+    handler: Handler, missing: str
+) -> None:
+    transform_id = handler.transform()
+    previous = cfn_event("Create", props(transform_id))
+    assert handler(previous) is not None
+    malformed = cfn_event("Create", props(transform_id))
+    del malformed[missing]
+    before = len(RecordingConnection.answers)
+    index.handler(malformed, LambdaContext(900, handler.clock))
+    answers = RecordingConnection.answers[before:]
+    assert all(answer["path"] != urlsplit(previous["ResponseURL"]).path + "?" + SECRET for answer in answers)
+    assert all(answer["body"]["RequestId"] == malformed["RequestId"] for answer in answers)
+    assert [answer["body"]["Status"] for answer in answers] == ([] if missing == "ResponseURL" else ["FAILED"])
+
+
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [("debug", "DEBUG"), ("Warning", "WARNING"), (" info ", "INFO"), ("verbose", "INFO"), ("", "INFO"), (None, "INFO")],
+)
+def test_log_level_takes_any_case_and_falls_back_to_info(value: str | None, level: str) -> None:
+    assert index.log_level(value) == level
