@@ -54,8 +54,8 @@ def put_answer(url: str, body: dict[str, Any], *, deadline: float, clock: Clock 
 
     Server errors (5xx), connection errors and timeouts are retried with backoff until
     `deadline`: the body is the same each time, so a repeat after a lost reply says nothing new.
-    A refusal (4xx) or a URL http.client cannot send to is final. Each attempt has a timeout, so a stalled endpoint cannot hold the
-    invocation past its end.
+    A refusal (4xx) or a URL http.client cannot send to is final. Each attempt has a timeout, so a
+    stalled endpoint cannot hold the invocation past its end.
     """
     payload = json.dumps(body, default=str).encode()
     parts = urlsplit(url)

@@ -607,7 +607,7 @@ def test_a_start_answer_without_a_task_run_id_cancels_the_run_glue_started(
     monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "FAILED"
-    (start,) = task_runs.calls_to("StartImportLabelsTaskRun")
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
     (cancel,) = task_runs.calls_to("CancelMLTaskRun")
     assert answer["Reason"] == (
         f"StartImportLabelsTaskRun answered without a usable TaskRunId ({unusable.get('TaskRunId')!r});"
