@@ -64,14 +64,19 @@ class Task(abc.ABC):
         """A run that already did what this request asks, so that no new run is needed; None by default."""
         return None
 
+    def check(self, runs: TaskRuns, s3: Any, *, retry_until: float) -> None:
+        """Before a run starts: raise TaskFailed for what Glue would refuse minutes later; nothing by default."""
+        return None
+
 
 class Engine:
-    """Runs `Task`s to their end and cancels them, through Glue and Lambda clients."""
+    """Runs `Task`s to their end and cancels them, through Glue, Lambda and S3 clients."""
 
-    def __init__(self, runs: TaskRuns, delete_runs: TaskRuns, lambda_client: Any, *, clock: Clock) -> None:
+    def __init__(self, runs: TaskRuns, delete_runs: TaskRuns, *, lambda_client: Any, s3: Any, clock: Clock) -> None:
         self.runs = runs
         self.delete_runs = delete_runs  # a client with short timeouts: a Delete answers within 3 s
         self.lambda_client = lambda_client
+        self.s3 = s3
         self.clock = clock
 
     def run(self, task: Task, event: dict[str, Any], context: Any) -> dict[str, Any] | None:
@@ -99,6 +104,7 @@ class Engine:
                         {"action": "nothing new", "TransformId": task.transform_id, "TaskRunId": done["TaskRunId"]}
                     )
                     return task.outputs(self.runs, done)
+                task.check(self.runs, self.s3, retry_until=min(deadline, invocation_end))
                 run_id = self._start(task, retry_until=min(deadline, invocation_end))
             except ClientError as error:  # Glue refused before any run started: say what it said
                 message = str(error.response.get("Error", {}).get("Message", error))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,13 +10,17 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from answers import TaskFailed, fit_reason
 from engine import Task
 from glue_runs import Run, TaskRuns
 from request import checked_string, parse_boolean, s3_uri_problem, service_timeout_s, transform_id
+from retries import error_code
 
 LOGGER = logging.getLogger(__name__)
 
 LOOKUP_S = 5.0  # how long the lookup of the label count may retry
+HEADER_BYTES = 65536  # the header of a label file is in its first 64 KiB, or the file is not one to check
+LABEL_FILE_COLUMNS = ("labeling_set_id", "label")  # what Glue's label files hold besides the data's columns
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,36 @@ class ImportLabels(Task):
                 return None
         return None
 
+    def check(self, runs: TaskRuns, s3: Any, *, retry_until: float) -> None:
+        """The label file's columns are the transform's schema plus labeling_set_id and label.
+
+        Answers in about a second what a failed task run would say minutes later. When the header
+        or the schema cannot be read, the log says so and Glue decides.
+        """
+        header = _header(s3, self.input_s3_path)
+        try:
+            schema = runs.transform(self.transform_id, retry_until=retry_until).get("Schema") or []
+        except (BotoCoreError, ClientError) as error:
+            LOGGER.warning({"action": "column check", "skipped": f"no transform schema: {error_code(error)}"})
+            return
+        if header is None or not schema:
+            LOGGER.info({"action": "column check", "skipped": "no header" if header is None else "no schema"})
+            return
+        expected = {*LABEL_FILE_COLUMNS, *(str(column.get("Name", "")).lower() for column in schema)}
+        found = {column.strip().lower() for column in header}
+        missing, extra = sorted(expected - found), sorted(found - expected)
+        if missing or extra:
+            problems = "; ".join(
+                f"{what} {', '.join(columns)}"
+                for what, columns in (("missing", missing), ("not in the transform", extra))
+                if columns
+            )
+            raise TaskFailed(
+                fit_reason(
+                    "label file columns do not match the transform's schema: ", problems, f" ({self.input_s3_path})"
+                )
+            )
+
     def outputs(self, runs: TaskRuns, run: Run) -> dict[str, Any]:
         """TaskRunId and, when Glue tells it as a number, the transform's LabelCount."""
         outputs: dict[str, Any] = {"TaskRunId": run["TaskRunId"]}
@@ -87,3 +122,19 @@ def _import_of(run: Run) -> tuple[str | None, bool]:
     """The InputS3Path and Replace of an import run, as GetMLTaskRuns reports them."""
     properties = run.get("Properties", {}).get("ImportLabelsTaskRunProperties", {})
     return properties.get("InputS3Path"), bool(properties.get("Replace", False))
+
+
+def _header(s3: Any, s3_path: str) -> list[str] | None:
+    """The column names in the first line of the label file, or None (logged) when they cannot be read."""
+    bucket, _, key = s3_path[len("s3://") :].partition("/")
+    try:
+        head = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
+    except (BotoCoreError, ClientError) as error:
+        LOGGER.warning({"action": "column check", "skipped": f"label file header not read: {error_code(error)}"})
+        return None
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    first_line, newline, _ = text.partition("\n")
+    if not newline and len(head) >= HEADER_BYTES:
+        LOGGER.warning({"action": "column check", "skipped": f"no header line in the first {HEADER_BYTES} bytes"})
+        return None
+    return next(csv.reader([first_line.rstrip("\r")]), None)

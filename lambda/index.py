@@ -102,7 +102,8 @@ _QUICK_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=0.5, r
 engine = Engine(
     TaskRuns(boto3.client("glue", config=_CLIENT_CONFIG)),
     TaskRuns(boto3.client("glue", config=_QUICK_CONFIG)),
-    boto3.client("lambda", config=_CLIENT_CONFIG),
+    lambda_client=boto3.client("lambda", config=_CLIENT_CONFIG),
+    s3=boto3.client("s3", config=_CLIENT_CONFIG),
     clock=CLOCK,
 )
 

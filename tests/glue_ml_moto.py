@@ -47,7 +47,7 @@ from moto.glue.exceptions import (
     GlueClientError,
     InvalidInputException,
 )
-from moto.glue.models import GlueBackend
+from moto.glue.models import FakeMLTransform, GlueBackend
 from moto.glue.responses import GlueResponse
 from moto.moto_api._internal import mock_random
 from moto.s3.exceptions import MissingBucket
@@ -401,6 +401,25 @@ def install() -> None:
     _graft(_MLTaskRunResponse, GlueResponse)
     for name in ("get_ml_transform", "get_ml_transforms"):
         setattr(GlueBackend, name, _applying_label_imports(getattr(GlueBackend, name)))
+    FakeMLTransform.as_dict = _with_schema(FakeMLTransform.as_dict)  # type: ignore[method-assign]
+
+
+def _with_schema(as_dict: Callable[[FakeMLTransform], dict[str, Any]]) -> Callable[[FakeMLTransform], dict[str, Any]]:
+    """Report a transform's ``Schema`` as Glue does: the columns of its input table, when the catalog has it."""
+
+    @functools.wraps(as_dict)
+    def wrapper(self: FakeMLTransform) -> dict[str, Any]:
+        response = as_dict(self)
+        tables = self.input_record_tables
+        try:
+            table = self.backend.get_table(tables[0]["DatabaseName"], tables[0]["TableName"])
+        except (EntityNotFoundException, IndexError, KeyError):
+            return response
+        columns = table.as_dict()["StorageDescriptor"].get("Columns", [])
+        response["Schema"] = [{"Name": column["Name"], "DataType": column.get("Type", "string")} for column in columns]
+        return response
+
+    return wrapper
 
 
 def _graft(source: type, target: type) -> None:

@@ -119,7 +119,7 @@ def engine_on(glue: Any, lambda_client: Any, clock: Clock) -> Engine:
     """The handler's engine on these clients and this clock."""
     retry_clock = RetryClock(now=clock, sleep=clock.sleep)
     runs = TaskRuns(glue, clock=retry_clock)
-    return Engine(runs, runs, lambda_client, clock=retry_clock)
+    return Engine(runs, runs, lambda_client=lambda_client, s3=boto3.client("s3"), clock=retry_clock)
 
 
 def props(transform_id: str, path: str = PATH, replace: bool = False, timeout: int = 3600) -> dict[str, Any]:
@@ -661,3 +661,126 @@ def test_a_malformed_event_in_a_warm_container_never_answers_to_the_previous_req
 )
 def test_log_level_takes_any_case_and_falls_back_to_info(value: str | None, level: str) -> None:
     assert index.log_level(value) == level
+
+
+ROUND_2 = f"s3://{BUCKET}/round-2.csv"
+
+
+def imported(task_runs: GlueMLTaskRuns) -> list[tuple[str, bool]]:
+    """(file, replace) of every import the handler started, in order."""
+    return [(call["InputS3Path"], call["ReplaceAllLabels"]) for call in task_runs.calls_to("StartImportLabelsTaskRun")]
+
+
+def test_an_appending_import_of_a_file_imported_since_the_last_replace_runs_nothing(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    replaced = handler(cfn_event("Create", props(transform_id, PATH, replace=True), logical_id="Base"))
+    appended = handler(cfn_event("Create", props(transform_id, ROUND_2), logical_id="Next"))
+    again = handler(cfn_event("Create", props(transform_id, ROUND_2), logical_id="Next"))  # a late duplicate Create
+    base_again = handler(cfn_event("Create", props(transform_id, PATH), logical_id="Other"))  # on since the replace
+    assert replaced and appended and again and base_again
+    assert imported(task_runs) == [(PATH, True), (ROUND_2, False)]
+    assert again["Status"] == "SUCCESS" and again["Data"]["TaskRunId"] == appended["Data"]["TaskRunId"]
+    assert base_again["Data"]["TaskRunId"] == replaced["Data"]["TaskRunId"]
+    assert again["Data"]["LabelCount"] == 6
+
+
+def test_an_appending_import_after_a_replace_of_another_file_imports_again(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    handler(cfn_event("Create", props(transform_id, PATH)))
+    handler(cfn_event("Create", props(transform_id, ROUND_2, replace=True)))
+    handler(cfn_event("Create", props(transform_id, PATH)))  # its labels went with the replace
+    assert imported(task_runs) == [(PATH, False), (ROUND_2, True), (PATH, False)]
+
+
+def test_a_replacing_import_runs_unless_the_newest_import_replaced_with_this_file(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    handler(cfn_event("Create", props(transform_id, PATH)))
+    handler(cfn_event("Create", props(transform_id, PATH, replace=True)))  # appended before: replace anyway
+    handler(cfn_event("Create", props(transform_id, PATH, replace=True)))  # the newest: nothing to do
+    handler(cfn_event("Create", props(transform_id, ROUND_2)))
+    handler(cfn_event("Create", props(transform_id, PATH, replace=True)))  # something came since: replace again
+    assert imported(task_runs) == [(PATH, False), (PATH, True), (ROUND_2, False), (PATH, True)]
+
+
+def test_the_rollback_of_an_appending_update_imports_nothing(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    created = handler(cfn_event("Create", props(transform_id, PATH)))
+    assert created is not None
+    handler(cfn_event("Update", props(transform_id, ROUND_2), physical_id="kept", old_properties=props(transform_id)))
+    rollback = handler(
+        cfn_event("Update", props(transform_id, PATH), physical_id="kept", old_properties=props(transform_id, ROUND_2))
+    )
+    assert rollback is not None and rollback["Status"] == "SUCCESS"
+    assert rollback["Data"]["TaskRunId"] == created["Data"]["TaskRunId"]
+    assert imported(task_runs) == [(PATH, False), (ROUND_2, False)]
+
+
+def test_a_failed_import_does_not_count_as_done(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    task_runs.script_next_run(final_status="FAILED", error_string="try again")
+    handler(cfn_event("Create", props(transform_id, PATH)))
+    answer = handler(cfn_event("Create", props(transform_id, PATH)))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert imported(task_runs) == [(PATH, False), (PATH, False)]
+
+
+def catalog_table(glue: Any, columns: list[str]) -> None:
+    """The transform's input table, crm.customers, in (moto's) Glue catalog: GetMLTransform's Schema."""
+    glue.create_database(DatabaseInput={"Name": "crm"})
+    glue.create_table(
+        DatabaseName="crm",
+        TableInput={
+            "Name": "customers",
+            "StorageDescriptor": {"Columns": [{"Name": c, "Type": "string"} for c in columns]},
+        },
+    )
+
+
+def test_a_label_file_whose_columns_differ_from_the_schema_fails_before_any_run(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    catalog_table(handler.glue, ["customer_id", "email", "phone"])
+    boto3.client("s3").put_object(
+        Bucket=BUCKET, Key="typo.csv", Body=b"labeling_set_id,label,customer_id,e_mail,fax\ns1,A,1,a,b\n"
+    )
+    started = handler.clock()
+    answer = handler(cfn_event("Create", props(transform_id, f"s3://{BUCKET}/typo.csv")))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"] == (
+        "label file columns do not match the transform's schema: missing email, phone; not in the transform e_mail,"
+        f" fax (s3://{BUCKET}/typo.csv)"
+    )
+    assert task_runs.calls_to("StartImportLabelsTaskRun") == []
+    assert handler.clock() - started < 1
+
+
+def test_a_label_file_with_the_schemas_columns_is_imported(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    catalog_table(handler.glue, ["Customer_ID"])  # the catalog's names are lower case; a header's may not be
+    answer = handler(cfn_event("Create", props(transform_id)))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert imported(task_runs) == [(PATH, False)]
+
+
+@pytest.mark.parametrize(
+    "body", [None, b"x" * 70_000], ids=["unreadable label file", "no header line in the first 64 KiB"]
+)
+def test_a_header_that_cannot_be_read_leaves_the_decision_to_glue(
+    handler: Handler, task_runs: GlueMLTaskRuns, body: bytes | None
+) -> None:
+    transform_id = handler.transform()
+    catalog_table(handler.glue, ["customer_id", "email"])
+    key = "unread.csv"
+    if body is not None:
+        boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
+    task_runs.check_s3_objects = False
+    answer = handler(cfn_event("Create", props(transform_id, f"s3://{BUCKET}/{key}")))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert imported(task_runs) == [(f"s3://{BUCKET}/{key}", False)]
