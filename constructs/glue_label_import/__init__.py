@@ -8,13 +8,21 @@ LabelImport(self, "Labels", transform=transform, source=LabelSource.from_asset("
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from glue_label_import.label_import import LabelImport
     from glue_label_import.label_source import LabelLocation, LabelSource
 
-__all__ = ["LabelImport", "LabelLocation", "LabelSource"]
+__all__ = ["LabelImport", "LabelLocation", "LabelSource", "__version__"]
+
+DISTRIBUTION = "cdk-glue-label-import"
+
+try:  # the version in pyproject.toml, as installed: the one source of truth
+    __version__: str = importlib.metadata.version(DISTRIBUTION)
+except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0+unknown"
 
 _MODULES = {
     "LabelImport": "glue_label_import.label_import",

@@ -1,4 +1,7 @@
-"""Command line: ``python -m glue_label_import validate FILE [--primary-key COLUMN]``.
+"""Command line: ``glue-label-import validate FILE [--primary-key COLUMN]``.
+
+The same as ``python -m glue_label_import``; the console script ``glue-label-import`` runs
+:func:`console_main`.
 
 Prints the validation report and exits 0 when Glue can import the file (warnings
 allowed), 1 when it cannot or the file cannot be read.
@@ -12,11 +15,14 @@ from collections.abc import Sequence
 
 from glue_label_import.label_file import validate_label_file
 
+MODULE_PROG = "python -m glue_label_import"
+SCRIPT_PROG = "glue-label-import"
 
-def _parser() -> argparse.ArgumentParser:
-    """Return the parser of the command line."""
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    """Return the parser of the command line, whose usage names it ``prog``."""
     parser = argparse.ArgumentParser(
-        prog="python -m glue_label_import",
+        prog=prog,
         description="Tools for AWS Glue FindMatches label files.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -30,9 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = MODULE_PROG) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     try:
         report = validate_label_file(args.file, primary_key=args.primary_key)
     except OSError as error:
@@ -40,6 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(report.format())
     return 0 if report.ok else 1
+
+
+def console_main() -> int:
+    """Entry point of the console script ``glue-label-import``: :func:`main` on ``sys.argv[1:]``."""
+    return main(prog=SCRIPT_PROG)
 
 
 if __name__ == "__main__":

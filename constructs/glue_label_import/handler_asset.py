@@ -2,8 +2,9 @@
 
 The asset holds the project's handler modules (shipped in this package as
 `glue_label_import._handler`) and crhelper, copied from its installed distribution together with
-its licence files. Nothing that varies between two synths of the same tree (`__pycache__`,
-timestamps) reaches it, so its hash stays the same.
+its licence files. crhelper is located, never imported: it imports boto3, a dependency of the
+handler at run time (the Lambda runtime provides it), not of synth. Nothing that varies between
+two synths of the same tree (`__pycache__`, timestamps) reaches it, so its hash stays the same.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from __future__ import annotations
 import atexit
 import functools
 import importlib.metadata
+import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
-
-import crhelper
 
 import glue_label_import._handler as handler_package
 
@@ -28,6 +28,17 @@ def handler_dir() -> Path:
     return Path(handler_package.__file__).parent
 
 
+def crhelper_dir() -> Path:
+    """The folder of the installed crhelper package, found without executing it (nor boto3)."""
+    spec = importlib.util.find_spec("crhelper")
+    if spec is None or spec.origin is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            "crhelper is not installed: the handler's Lambda asset needs it (pip install 'crhelper>=2.0.12,<2.1')",
+            name="crhelper",
+        )
+    return Path(spec.origin).parent
+
+
 @functools.cache
 def handler_asset_dir() -> str:
     """Stage the asset once per process and return its folder (removed when the process ends)."""
@@ -36,10 +47,10 @@ def handler_asset_dir() -> str:
     for module in sorted(handler_dir().glob("*.py")):
         if module.name != "__init__.py":
             shutil.copyfile(module, staging / module.name)
-    crhelper_dir = staging / "crhelper"
-    shutil.copytree(Path(crhelper.__file__).parent, crhelper_dir, ignore=_CRHELPER_IGNORE)
+    crhelper_copy = staging / "crhelper"
+    shutil.copytree(crhelper_dir(), crhelper_copy, ignore=_CRHELPER_IGNORE)
     distribution = importlib.metadata.distribution("crhelper")
     for file in distribution.files or ():
         if file.name in _LICENCE_FILES:
-            shutil.copyfile(str(distribution.locate_file(file)), crhelper_dir / file.name)
+            shutil.copyfile(str(distribution.locate_file(file)), crhelper_copy / file.name)
     return str(staging)
