@@ -295,9 +295,80 @@ def test_timeout_bounds_are_accepted(timeout: Duration, labels_csv: str) -> None
     )
 
 
-def test_transform_of_the_wrong_type(labels_csv: str) -> None:
-    with pytest.raises(TypeError, match="transform must be a CfnMLTransform or a TransformId string, got 42"):
-        LabelImport(new_stack(), "Labels", transform=42, source=LabelSource.from_asset(labels_csv))  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("keyword", "make_value", "message"),
+    [
+        ("transform", lambda _: 42, r"^transform must be a CfnMLTransform or a TransformId string, got int 42$"),
+        ("source", lambda _: "labels.csv", r"^source must be a LabelSource .*, got str 'labels\.csv'$"),
+        ("source", lambda _: None, r"^source must be a LabelSource .*, got NoneType None$"),
+        ("replace_all_labels", lambda _: "yes", r"^replace_all_labels must be True or False, got str 'yes'$"),
+        ("replace_all_labels", lambda _: 1, r"^replace_all_labels must be True or False, got int 1$"),
+        ("replace_all_labels", lambda _: None, r"^replace_all_labels must be True or False, got NoneType None$"),
+        ("timeout", lambda _: 600, r"^timeout must be an aws_cdk\.Duration .*, got int 600$"),
+        ("timeout", lambda _: 1.5, r"^timeout must be an aws_cdk\.Duration .*, got float 1\.5$"),
+        (
+            "transform_role",
+            lambda _: "arn:aws:iam::123456789012:role/Glue",
+            r"^transform_role must be an aws_iam\.IRole .*, got str 'arn:aws:iam::123456789012:role/Glue'$",
+        ),
+        (
+            "transform_role",
+            lambda stack: iam.User(stack, "User"),
+            r"^transform_role must be an aws_iam\.IRole .*, got User ",
+        ),
+        (
+            "transform_role",
+            lambda _: iam.ServicePrincipal("glue.amazonaws.com"),
+            r"^transform_role must be an aws_iam\.IRole .*, got ServicePrincipal ",
+        ),
+    ],
+)
+def test_a_wrong_type_is_a_type_error_naming_the_argument_and_leaving_nothing(
+    keyword: str, make_value: Any, message: str, labels_csv: str
+) -> None:
+    stack = new_stack()
+    value = make_value(stack)
+    arguments: dict[str, Any] = {"transform": "tfm-1", "source": LabelSource.from_asset(labels_csv), keyword: value}
+    before = [child.node.id for child in stack.node.children]
+    with pytest.raises(TypeError, match=message):
+        LabelImport(stack, "Labels", **arguments)
+    assert [child.node.id for child in stack.node.children] == before  # not even a provider
+
+
+@pytest.mark.parametrize(
+    "make_role",
+    [
+        lambda stack: iam.Role.from_role_arn(stack, "Imported", "arn:aws:iam::123456789012:role/service-role/Glue"),
+        lambda stack: iam.Role.from_role_name(stack, "Imported", "Glue"),
+        lambda stack: iam.Role(stack, "Glue", assumed_by=iam.ServicePrincipal("glue.amazonaws.com")),
+        lambda stack: iam.LazyRole(stack, "Glue", assumed_by=iam.ServicePrincipal("glue.amazonaws.com")),
+    ],
+    ids=["from_role_arn", "from_role_name", "Role", "LazyRole"],
+)
+def test_any_kind_of_role_is_a_transform_role(make_role: Any, labels_csv: str) -> None:
+    stack = new_stack()
+    role = make_role(stack)
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv), transform_role=role)
+    roles = stack.resolve(role.role_name)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {"Roles": [roles], "PolicyDocument": {"Statement": [Match.object_like({"Action": "s3:GetObject"})]}},
+    )
+
+
+def test_replace_all_labels_may_be_a_token(labels_csv: str) -> None:
+    stack = new_stack()
+    replace = CfnParameter(stack, "ReplaceAllLabels", allowed_values=["true", "false"]).value_as_string
+    LabelImport(
+        stack,
+        "Labels",
+        transform="tfm-1",
+        source=LabelSource.from_asset(labels_csv),
+        replace_all_labels=replace,  # type: ignore[arg-type]
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "Custom::GlueImportLabels", {"ReplaceAllLabels": {"Ref": "ReplaceAllLabels"}}
+    )
 
 
 def test_a_transform_role_given_by_name_gets_the_grant(labels_csv: str) -> None:
@@ -346,7 +417,10 @@ def test_an_unknown_transform_role_is_a_warning_not_a_guess(labels_csv: str) -> 
     )
     template = Template.from_stack(stack)
     assert not any("s3:GetObject" in json.dumps(p) for p in _resources(template, "AWS::IAM::Policy").values())
-    Annotations.from_stack(stack).has_warning("/Labels/Labels", Match.string_like_regexp("pass transform_role="))
+    (warning,) = Annotations.from_stack(stack).find_warning("/Labels/Labels", Match.any_value())
+    shown = warning.entry.data
+    assert "cannot tell the role of transform Labels/Transform" in shown and "pass transform_role=" in shown
+    assert "Ref" not in shown and "{" not in shown  # the transform's path, not a CloudFormation dict
 
 
 def test_a_refused_transform_or_timeout_leaves_nothing_in_the_stack(labels_csv: str) -> None:
