@@ -83,7 +83,10 @@ def test_handler_runtime_timeout_and_log_retention(three_imports: tuple[Stack, T
         {"Runtime": "python3.14", "Handler": "index.handler", "Timeout": 900, "LoggingConfig": Match.any_value()},
     )
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
-    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0})
+    # the largest timeout of the three imports is 1 hour: no hand-over runs after that
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 3600}
+    )
 
 
 def test_custom_resource_properties_and_service_timeout(three_imports: tuple[Stack, Template]) -> None:
@@ -623,3 +626,32 @@ def test_the_handler_can_run_in_a_vpc(labels_csv: str) -> None:
 def test_the_handler_is_outside_any_vpc_by_default(three_imports: tuple[Stack, Template]) -> None:
     _, template = three_imports
     template.has_resource_properties("AWS::Lambda::Function", {"VpcConfig": Match.absent()})
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "max_event_age"),
+    [
+        ([Duration.minutes(20), Duration.minutes(5)], 1200),
+        ([Duration.minutes(1)], 60),
+        ([Duration.minutes(5), Duration.minutes(60)], 3600),
+        ([Duration.minutes(5), "token"], 3600),
+    ],
+    ids=["largest-20-minutes", "1-minute", "1-hour", "a-token-timeout"],
+)
+def test_a_hand_over_never_runs_after_the_resource_timed_out(
+    timeouts: list[Any], max_event_age: int, labels_csv: str
+) -> None:
+    stack = new_stack()
+    for number, given in enumerate(timeouts):
+        timeout = given
+        if given == "token":
+            timeout = Duration.seconds(CfnParameter(stack, "Timeout", type="Number").value_as_number)
+        LabelImport(
+            stack, f"Labels{number}", transform="tfm-1", source=LabelSource.from_asset(labels_csv), timeout=timeout
+        )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Lambda::EventInvokeConfig", 1)
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": max_event_age, "Qualifier": "$LATEST"},
+    )

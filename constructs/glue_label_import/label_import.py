@@ -79,6 +79,7 @@ class LabelImport(Construct):
             self._check_label_file(location.local_path, _primary_key(self, transform))
         provider = LabelImportProvider.of(self)
         provider.grant_import(self.transform_id)
+        provider.serve_timeout(timeout)
         self._resource = CustomResource(
             self,
             "Resource",

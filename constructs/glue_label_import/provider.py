@@ -7,7 +7,8 @@ from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any, Optional
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+import jsii
+from aws_cdk import CustomResource, Duration, IStableNumberProducer, Lazy, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -96,6 +97,27 @@ def _shown(value: Any) -> str:
     if isinstance(getattr(value, "node", None), Node):  # a construct: its path
         return str(value.node.path)
     return repr(value)
+
+
+@jsii.implements(IStableNumberProducer)
+class _MaxEventAge:
+    """The largest ServiceTimeout among the resources the handler serves, in seconds.
+
+    The handler hands a long wait over to an asynchronous invocation of itself. An event that
+    waited in Lambda's queue longer than the resource's ServiceTimeout would run after
+    CloudFormation has given up on the resource, so the events may not get older than that. One
+    setting covers every resource of the stack: the largest timeout (1 hour when a timeout is a
+    token, or when there is none yet). Timeouts are 1 minute to 1 hour, inside Lambda's range
+    for MaximumEventAgeInSeconds (60 seconds to 6 hours).
+    """
+
+    def __init__(self) -> None:
+        self.timeouts: list[Duration] = []
+
+    def produce(self) -> int:
+        if not self.timeouts or any(timeout.is_unresolved() for timeout in self.timeouts):
+            return int(arguments.MAX_TIMEOUT.to_seconds())
+        return max(int(timeout.to_seconds()) for timeout in self.timeouts)
 
 
 class LabelImportProvider(Construct):
@@ -201,6 +223,7 @@ class LabelImportProvider(Construct):
         self.role: iam.IRole = role
         """The role the handler runs as."""
         self.log_group.grant_write(role)
+        self._max_event_age = _MaxEventAge()
         self.function = lambda_.Function(
             self,
             "Handler",
@@ -212,6 +235,7 @@ class LabelImportProvider(Construct):
             timeout=Duration.minutes(15),
             memory_size=256,
             retry_attempts=0,  # a retried asynchronous hand-over would answer CloudFormation twice
+            max_event_age=Duration.seconds(Lazy.number(self._max_event_age)),
             log_group=self.log_group,
             role=role,
             vpc=settings.vpc,
@@ -243,6 +267,10 @@ class LabelImportProvider(Construct):
         """Let the handler import labels into, watch and cancel runs of this transform."""
         transform_arn = Stack.of(self).format_arn(service="glue", resource="mlTransform", resource_name=transform_id)
         self._glue_access.add_resources(transform_arn)
+
+    def serve_timeout(self, timeout: Duration) -> None:
+        """Note the ServiceTimeout of a resource the handler serves: its hand-overs expire with it."""
+        self._max_event_age.timeouts.append(timeout)
 
     def queue_import(self, transform_key: str, resource: CustomResource) -> None:
         """Run `resource` after the import declared before it into the same transform, if any.
