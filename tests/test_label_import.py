@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import CfnOutput, CfnParameter, Duration, Stack
+from aws_cdk import CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
-from glue_label_import import LabelImport, LabelSource
+from glue_label_import import LabelImport, LabelImportProvider, LabelSource
 from stacks import find_matches_transform, glue_role, new_stack
 
 GLUE_ACTIONS = [
@@ -80,7 +83,10 @@ def test_handler_runtime_timeout_and_log_retention(three_imports: tuple[Stack, T
         {"Runtime": "python3.14", "Handler": "index.handler", "Timeout": 900, "LoggingConfig": Match.any_value()},
     )
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
-    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0})
+    # the largest timeout of the three imports is 1 hour: no hand-over runs after that
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 3600}
+    )
 
 
 def test_custom_resource_properties_and_service_timeout(three_imports: tuple[Stack, Template]) -> None:
@@ -295,9 +301,80 @@ def test_timeout_bounds_are_accepted(timeout: Duration, labels_csv: str) -> None
     )
 
 
-def test_transform_of_the_wrong_type(labels_csv: str) -> None:
-    with pytest.raises(TypeError, match="transform must be a CfnMLTransform or a TransformId string, got 42"):
-        LabelImport(new_stack(), "Labels", transform=42, source=LabelSource.from_asset(labels_csv))  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("keyword", "make_value", "message"),
+    [
+        ("transform", lambda _: 42, r"^transform must be a CfnMLTransform or a TransformId string, got int 42$"),
+        ("source", lambda _: "labels.csv", r"^source must be a LabelSource .*, got str 'labels\.csv'$"),
+        ("source", lambda _: None, r"^source must be a LabelSource .*, got NoneType None$"),
+        ("replace_all_labels", lambda _: "yes", r"^replace_all_labels must be True or False, got str 'yes'$"),
+        ("replace_all_labels", lambda _: 1, r"^replace_all_labels must be True or False, got int 1$"),
+        ("replace_all_labels", lambda _: None, r"^replace_all_labels must be True or False, got NoneType None$"),
+        ("timeout", lambda _: 600, r"^timeout must be an aws_cdk\.Duration .*, got int 600$"),
+        ("timeout", lambda _: 1.5, r"^timeout must be an aws_cdk\.Duration .*, got float 1\.5$"),
+        (
+            "transform_role",
+            lambda _: "arn:aws:iam::123456789012:role/Glue",
+            r"^transform_role must be an aws_iam\.IRole .*, got str 'arn:aws:iam::123456789012:role/Glue'$",
+        ),
+        (
+            "transform_role",
+            lambda stack: iam.User(stack, "User"),
+            r"^transform_role must be an aws_iam\.IRole .*, got User ",
+        ),
+        (
+            "transform_role",
+            lambda _: iam.ServicePrincipal("glue.amazonaws.com"),
+            r"^transform_role must be an aws_iam\.IRole .*, got ServicePrincipal ",
+        ),
+    ],
+)
+def test_a_wrong_type_is_a_type_error_naming_the_argument_and_leaving_nothing(
+    keyword: str, make_value: Any, message: str, labels_csv: str
+) -> None:
+    stack = new_stack()
+    value = make_value(stack)
+    arguments: dict[str, Any] = {"transform": "tfm-1", "source": LabelSource.from_asset(labels_csv), keyword: value}
+    before = [child.node.id for child in stack.node.children]
+    with pytest.raises(TypeError, match=message):
+        LabelImport(stack, "Labels", **arguments)
+    assert [child.node.id for child in stack.node.children] == before  # not even a provider
+
+
+@pytest.mark.parametrize(
+    "make_role",
+    [
+        lambda stack: iam.Role.from_role_arn(stack, "Imported", "arn:aws:iam::123456789012:role/service-role/Glue"),
+        lambda stack: iam.Role.from_role_name(stack, "Imported", "Glue"),
+        lambda stack: iam.Role(stack, "Glue", assumed_by=iam.ServicePrincipal("glue.amazonaws.com")),
+        lambda stack: iam.LazyRole(stack, "Glue", assumed_by=iam.ServicePrincipal("glue.amazonaws.com")),
+    ],
+    ids=["from_role_arn", "from_role_name", "Role", "LazyRole"],
+)
+def test_any_kind_of_role_is_a_transform_role(make_role: Any, labels_csv: str) -> None:
+    stack = new_stack()
+    role = make_role(stack)
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv), transform_role=role)
+    roles = stack.resolve(role.role_name)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {"Roles": [roles], "PolicyDocument": {"Statement": [Match.object_like({"Action": "s3:GetObject"})]}},
+    )
+
+
+def test_replace_all_labels_may_be_a_token(labels_csv: str) -> None:
+    stack = new_stack()
+    replace = CfnParameter(stack, "ReplaceAllLabels", allowed_values=["true", "false"]).value_as_string
+    LabelImport(
+        stack,
+        "Labels",
+        transform="tfm-1",
+        source=LabelSource.from_asset(labels_csv),
+        replace_all_labels=replace,  # type: ignore[arg-type]
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "Custom::GlueImportLabels", {"ReplaceAllLabels": {"Ref": "ReplaceAllLabels"}}
+    )
 
 
 def test_a_transform_role_given_by_name_gets_the_grant(labels_csv: str) -> None:
@@ -346,7 +423,10 @@ def test_an_unknown_transform_role_is_a_warning_not_a_guess(labels_csv: str) -> 
     )
     template = Template.from_stack(stack)
     assert not any("s3:GetObject" in json.dumps(p) for p in _resources(template, "AWS::IAM::Policy").values())
-    Annotations.from_stack(stack).has_warning("/Labels/Labels", Match.string_like_regexp("pass transform_role="))
+    (warning,) = Annotations.from_stack(stack).find_warning("/Labels/Labels", Match.any_value())
+    shown = warning.entry.data
+    assert "cannot tell the role of transform Labels/Transform" in shown and "pass transform_role=" in shown
+    assert "Ref" not in shown and "{" not in shown  # the transform's path, not a CloudFormation dict
 
 
 def test_a_refused_transform_or_timeout_leaves_nothing_in_the_stack(labels_csv: str) -> None:
@@ -373,3 +453,205 @@ def test_a_changed_label_file_is_a_new_input_path_and_so_an_update(tmp_path: Pat
     first = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\n"
     assert input_path(first) == input_path(first)
     assert input_path(first) != input_path(first + "s1,B,3\n")
+
+
+def test_the_handler_log_group_is_kept_30_days_and_retained_by_default(labels_csv: str) -> None:
+    stack = new_stack()
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
+    Template.from_stack(stack).has_resource(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"RetentionInDays": 30}, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"},
+    )
+
+
+def test_configure_sets_log_retention_and_removal_policy(labels_csv: str) -> None:
+    stack = new_stack()
+    provider = LabelImportProvider.configure(
+        stack, log_retention=logs.RetentionDays.ONE_YEAR, log_removal_policy=RemovalPolicy.DESTROY
+    )
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
+    LabelImport(stack, "More", transform="tfm-2", source=LabelSource.from_asset(labels_csv))
+    assert LabelImportProvider.of(stack) is provider
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Logs::LogGroup", 1)
+    template.resource_count_is("AWS::Lambda::Function", 1)
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"RetentionInDays": 365}, "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"},
+    )
+
+
+def test_configure_after_the_provider_exists_is_refused_unless_it_changes_nothing(labels_csv: str) -> None:
+    stack = new_stack()
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
+    provider = LabelImportProvider.of(stack)
+    assert LabelImportProvider.configure(stack) is provider  # the defaults: nothing to change
+    too_late = (
+        r"configure\(log_retention=RetentionDays\.ONE_YEAR \(it has RetentionDays\.ONE_MONTH\)\) comes too late: "
+        r"the provider of stack 'Labels' exists already; call configure before the stack's first LabelImport"
+    )
+    with pytest.raises(RuntimeError, match=too_late):
+        LabelImportProvider.configure(stack, log_retention=logs.RetentionDays.ONE_YEAR)
+    with pytest.raises(RuntimeError, match=r"vpc=Labels/Vpc \(it has None\)"):
+        LabelImportProvider.configure(stack, vpc=ec2.Vpc(stack, "Vpc"))
+
+
+@pytest.mark.parametrize(
+    ("keyword", "make_value", "error", "message"),
+    [
+        (
+            "log_retention",
+            lambda _: 30,
+            TypeError,
+            r"^log_retention must be an aws_logs\.RetentionDays .*, got int 30$",
+        ),
+        (
+            "log_removal_policy",
+            lambda _: "destroy",
+            TypeError,
+            r"^log_removal_policy must be an aws_cdk\.RemovalPolicy .*, got str 'destroy'$",
+        ),
+        ("vpc", lambda _: "vpc-0123", TypeError, r"^vpc must be an aws_ec2\.IVpc, got str 'vpc-0123'$"),
+        (
+            "security_groups",
+            lambda _: "sg-0123",
+            TypeError,
+            r"^security_groups must be a list of aws_ec2\.ISecurityGroup, got str 'sg-0123'$",
+        ),
+        (
+            "security_groups",
+            lambda stack: [ec2.SecurityGroup.from_security_group_id(stack, "Group", "sg-0123")],
+            ValueError,
+            r"^security_groups needs vpc: the handler is in a VPC only when vpc is given$",
+        ),
+        (
+            "vpc_subnets",
+            lambda _: {"subnet_type": "PRIVATE"},
+            TypeError,
+            r"^vpc_subnets must be an aws_ec2\.SubnetSelection, got dict \{'subnet_type': 'PRIVATE'\}$",
+        ),
+        (
+            "vpc_subnets",
+            lambda _: ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            ValueError,
+            r"^vpc_subnets needs vpc",
+        ),
+    ],
+)
+def test_configure_refuses_a_wrong_argument_and_leaves_nothing(
+    keyword: str, make_value: Any, error: type[Exception], message: str
+) -> None:
+    stack = new_stack()
+    value = make_value(stack)
+    with pytest.raises(error, match=message):
+        LabelImportProvider.configure(stack, **{keyword: value})
+    assert stack.node.try_find_child(LabelImportProvider.ID) is None
+
+
+def test_security_groups_must_be_security_groups() -> None:
+    stack = new_stack()
+    vpc = ec2.Vpc(stack, "Vpc")
+    with pytest.raises(TypeError, match=r"^security_groups must hold aws_ec2\.ISecurityGroup, got str 'sg-0123'$"):
+        LabelImportProvider.configure(stack, vpc=vpc, security_groups=["sg-0123"])  # type: ignore[list-item]
+    assert stack.node.try_find_child(LabelImportProvider.ID) is None
+
+
+def test_the_handler_function_and_log_group_are_reachable_for_alarms(labels_csv: str) -> None:
+    stack = new_stack()
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
+    provider = LabelImportProvider.of(stack)
+    assert isinstance(provider.function, lambda_.Function)
+    provider.function.metric_errors().create_alarm(stack, "HandlerErrors", threshold=1, evaluation_periods=1)
+    logs.MetricFilter(
+        stack,
+        "FailedImports",
+        log_group=provider.log_group,
+        filter_pattern=logs.FilterPattern.string_value("$.status", "=", "FAILED"),
+        metric_namespace="GlueLabelImport",
+        metric_name="FailedImports",
+    )
+    template = Template.from_stack(stack)
+    (function_id,) = _resources(template, "AWS::Lambda::Function")
+    (log_group_id,) = _resources(template, "AWS::Logs::LogGroup")
+    (role_id,) = _resources(template, "AWS::IAM::Role")
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function_id}}]},
+    )
+    template.has_resource_properties("AWS::Logs::MetricFilter", {"LogGroupName": {"Ref": log_group_id}})
+    assert stack.resolve(provider.role.role_arn) == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_the_handler_can_run_in_a_vpc(labels_csv: str) -> None:
+    stack = new_stack()
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2)
+    group = ec2.SecurityGroup(stack, "HandlerGroup", vpc=vpc)
+    LabelImportProvider.configure(
+        stack,
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        security_groups=[group],
+    )
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
+    template = Template.from_stack(stack)
+    private_subnets = [stack.resolve(subnet.subnet_id) for subnet in vpc.private_subnets]
+    group_id = stack.resolve(group.security_group_id)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"VpcConfig": {"SubnetIds": private_subnets, "SecurityGroupIds": [group_id]}},
+    )
+    # a function in a VPC needs to create its network interfaces
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": Match.object_like(
+                {"Statement": [Match.object_like({"Principal": {"Service": "lambda.amazonaws.com"}})]}
+            ),
+            "ManagedPolicyArns": [
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+                        ],
+                    ]
+                }
+            ],
+        },
+    )
+
+
+def test_the_handler_is_outside_any_vpc_by_default(three_imports: tuple[Stack, Template]) -> None:
+    _, template = three_imports
+    template.has_resource_properties("AWS::Lambda::Function", {"VpcConfig": Match.absent()})
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "max_event_age"),
+    [
+        ([Duration.minutes(20), Duration.minutes(5)], 1200),
+        ([Duration.minutes(1)], 60),
+        ([Duration.minutes(5), Duration.minutes(60)], 3600),
+        ([Duration.minutes(5), "token"], 3600),
+    ],
+    ids=["largest-20-minutes", "1-minute", "1-hour", "a-token-timeout"],
+)
+def test_a_hand_over_never_runs_after_the_resource_timed_out(
+    timeouts: list[Any], max_event_age: int, labels_csv: str
+) -> None:
+    stack = new_stack()
+    for number, given in enumerate(timeouts):
+        timeout = given
+        if given == "token":
+            timeout = Duration.seconds(CfnParameter(stack, "Timeout", type="Number").value_as_number)
+        LabelImport(
+            stack, f"Labels{number}", transform="tfm-1", source=LabelSource.from_asset(labels_csv), timeout=timeout
+        )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Lambda::EventInvokeConfig", 1)
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": max_event_age, "Qualifier": "$LATEST"},
+    )

@@ -140,21 +140,10 @@ def test_wheel_contents(wheel: Path) -> None:
     archive = zipfile.ZipFile(wheel)
     names = set(archive.namelist())
     package = {name for name in names if name.startswith("glue_label_import/")}
-    assert package == {
-        "glue_label_import/__init__.py",
-        "glue_label_import/__main__.py",
-        "glue_label_import/py.typed",
-        "glue_label_import/handler_asset.py",
-        "glue_label_import/label_file.py",
-        "glue_label_import/label_import.py",
-        "glue_label_import/label_source.py",
-        "glue_label_import/provider.py",
-        "glue_label_import/_handler/__init__.py",
-        "glue_label_import/_handler/index.py",
-        "glue_label_import/_handler/glue_runs.py",
-        "glue_label_import/_handler/request.py",
-        "glue_label_import/_handler/retries.py",
-    }
+    sources = REPO / "constructs" / "glue_label_import"
+    expected = {f"glue_label_import/{path.name}" for path in sources.glob("*.py")}
+    expected |= {f"glue_label_import/_handler/{path.name}" for path in (REPO / "lambda").glob("*.py")}
+    assert package == {*expected, "glue_label_import/py.typed"}  # every module, the handler's too, and no other file
     assert not any(name.startswith(("constructs/", "tests/", "lambda/")) for name in names)
     metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "Name: cdk-glue-label-import" in metadata

@@ -1,8 +1,9 @@
 """Declarative AWS Glue FindMatches label imports for AWS CDK.
 
-from glue_label_import import LabelImport, LabelSource
+from glue_label_import import LabelImport, LabelImportProvider, LabelSource
 
 LabelImport(self, "Labels", transform=transform, source=LabelSource.from_asset("labels.csv"))
+LabelImportProvider.of(self).function  # the handler, for alarms; LabelImportProvider.configure sets it up
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from glue_label_import.label_import import LabelImport
     from glue_label_import.label_source import LabelLocation, LabelSource
+    from glue_label_import.provider import LabelImportProvider
 
-__all__ = ["LabelImport", "LabelLocation", "LabelSource", "__version__"]
+__all__ = ["LabelImport", "LabelImportProvider", "LabelLocation", "LabelSource", "__version__"]
 
 DISTRIBUTION = "cdk-glue-label-import"
 
@@ -26,6 +28,7 @@ except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, no
 
 _MODULES = {
     "LabelImport": "glue_label_import.label_import",
+    "LabelImportProvider": "glue_label_import.provider",
     "LabelLocation": "glue_label_import.label_source",
     "LabelSource": "glue_label_import.label_source",
 }

@@ -11,14 +11,13 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from glue_label_import._handler.request import transform_id_problem
+from glue_label_import import arguments
+from glue_label_import.arguments import MAX_TIMEOUT
 from glue_label_import.label_file import check_label_file
 from glue_label_import.label_source import LabelSource
 from glue_label_import.provider import LabelImportProvider
 
 RESOURCE_TYPE = "Custom::GlueImportLabels"
-MIN_TIMEOUT = Duration.minutes(1)
-MAX_TIMEOUT = Duration.hours(1)
 
 
 class LabelImport(Construct):
@@ -46,19 +45,31 @@ class LabelImport(Construct):
         :param source: the labels CSV: ``LabelSource.from_asset``, ``.from_s3_path`` or
             ``.from_bucket``.
         :param replace_all_labels: Glue's ReplaceAllLabels: True replaces the transform's
-            labels with the file's, False (default) adds the file's labels to them.
+            labels with the file's, False (default) adds the file's labels to them. A ``bool``
+            (``1`` or ``"yes"`` is a TypeError), or a string token such as a CfnParameter's value.
         :param timeout: how long CloudFormation waits for the import (its ServiceTimeout), from
             1 minute to 1 hour (default). The run is cancelled and the deploy fails just before.
         :param transform_role: the role the transform runs as, which Glue uses to read the
             label file. Default: the ``role`` of a ``CfnMLTransform``; none for a TransformId.
             When known, it is granted ``s3:GetObject`` on the label object (and ``kms:Decrypt``
             on the key of a ``from_bucket`` bucket) before the import starts.
+        :raises TypeError: an argument of the wrong type (naming it and what it got): a
+            ``transform`` that is neither a ``CfnMLTransform`` nor a string, a ``source`` that is
+            not a ``LabelSource``, a ``replace_all_labels`` that is not a ``bool``, a ``timeout``
+            that is not a ``Duration``, a ``transform_role`` that is not an ``iam.IRole``.
         :raises ValueError: a resolved TransformId that is empty or over 255 characters, a bad
             label source, a local label file Glue would refuse (``LabelFileError``, naming the
             line), or a timeout outside 1 minute to 1 hour.
         """
-        transform_id = _transform_id(transform)  # checked before the construct joins the tree
-        _check_timeout(timeout)
+        # Every argument is checked before the construct joins the tree: a refused call leaves
+        # nothing behind in `scope`.
+        transform_id = arguments.transform_id(transform)
+        arguments.check_instance(
+            source, "source", LabelSource, "a LabelSource such as LabelSource.from_asset('labels.csv')"
+        )
+        arguments.check_bool(replace_all_labels, "replace_all_labels")
+        arguments.check_timeout(timeout)
+        arguments.check_role(transform_role, "transform_role")
         super().__init__(scope, construct_id)
         self.transform_id: str = transform_id
         """The TransformId the labels go to (the transform's Ref for a CfnMLTransform)."""
@@ -68,6 +79,7 @@ class LabelImport(Construct):
             self._check_label_file(location.local_path, _primary_key(self, transform))
         provider = LabelImportProvider.of(self)
         provider.grant_import(self.transform_id)
+        provider.serve_timeout(timeout)
         self._resource = CustomResource(
             self,
             "Resource",
@@ -105,17 +117,6 @@ class LabelImport(Construct):
         return self._resource.get_att_string("TaskRunId")
 
 
-def _transform_id(transform: Union[glue.CfnMLTransform, str]) -> str:
-    if isinstance(transform, glue.CfnMLTransform):
-        return transform.ref
-    if not isinstance(transform, str):
-        raise TypeError(f"transform must be a CfnMLTransform or a TransformId string, got {transform!r}")
-    problem = None if Token.is_unresolved(transform) else transform_id_problem(transform)
-    if problem:
-        raise ValueError(f"transform id {transform!r} {problem}")
-    return transform
-
-
 def _primary_key(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -> Optional[str]:
     """The transform's primary key column, when the stack states it."""
     if not isinstance(transform, glue.CfnMLTransform):
@@ -143,16 +144,7 @@ def _role_of(
             return stack_role
     Annotations.of(scope).add_warning_v2(
         "glue-label-import:transform-role",
-        f"cannot tell the transform's role from {reference!r}: pass transform_role= so that it may read the label file",
+        f"cannot tell the role of transform {transform.node.path} (its role is known only at deploy time): "
+        "pass transform_role= so that it may read the label file",
     )
     return None
-
-
-def _check_timeout(timeout: Duration) -> None:
-    if timeout.is_unresolved():
-        return
-    seconds = timeout.to_seconds(integral=False)
-    if seconds != int(seconds):
-        raise ValueError(f"timeout of {seconds:g} seconds must be a whole number of seconds")
-    if not MIN_TIMEOUT.to_seconds() <= seconds <= MAX_TIMEOUT.to_seconds():
-        raise ValueError(f"timeout {timeout.to_human_string()} must be between 1 minute and 1 hour")

@@ -1,13 +1,21 @@
-"""The one handler function that serves every LabelImport of a stack."""
+"""The one handler function that serves every LabelImport of a stack, and how to configure it."""
 
 from __future__ import annotations
 
-from aws_cdk import CustomResource, Duration, Stack
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any, Optional
+
+import jsii
+from aws_cdk import CustomResource, Duration, IStableNumberProducer, Lazy, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, Node
 
+from glue_label_import import arguments
 from glue_label_import.handler_asset import handler_asset_dir
 
 GLUE_ACTIONS = (
@@ -17,33 +25,205 @@ GLUE_ACTIONS = (
     "glue:CancelMLTaskRun",
     "glue:GetMLTransform",
 )
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+DEFAULT_LOG_REMOVAL_POLICY = RemovalPolicy.RETAIN
+_VPC_MEMBERS = ("vpc_id", "select_subnets")
+_SECURITY_GROUP_MEMBERS = ("security_group_id", "connections")
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """How the handler is set up: fixed once the provider exists (a function's VPC cannot change)."""
+
+    log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION
+    log_removal_policy: RemovalPolicy = DEFAULT_LOG_REMOVAL_POLICY
+    vpc: Optional[ec2.IVpc] = None
+    vpc_subnets: Optional[ec2.SubnetSelection] = None
+    security_groups: Optional[tuple[ec2.ISecurityGroup, ...]] = None
+
+    @classmethod
+    def checked(
+        cls,
+        log_retention: Any,
+        log_removal_policy: Any,
+        vpc: Any,
+        vpc_subnets: Any,
+        security_groups: Any,
+    ) -> _Settings:
+        arguments.check_instance(
+            log_retention,
+            "log_retention",
+            logs.RetentionDays,
+            "an aws_logs.RetentionDays such as RetentionDays.ONE_YEAR",
+        )
+        arguments.check_instance(
+            log_removal_policy,
+            "log_removal_policy",
+            RemovalPolicy,
+            "an aws_cdk.RemovalPolicy such as RemovalPolicy.DESTROY",
+        )
+        if vpc is not None and not arguments.has_members(vpc, _VPC_MEMBERS):
+            raise TypeError(f"vpc must be an aws_ec2.IVpc, got {arguments.shown(vpc)}")
+        if vpc_subnets is not None:
+            arguments.check_instance(vpc_subnets, "vpc_subnets", ec2.SubnetSelection, "an aws_ec2.SubnetSelection")
+        if security_groups is not None:
+            if isinstance(security_groups, (str, bytes)) or not isinstance(security_groups, Sequence):
+                raise TypeError(
+                    f"security_groups must be a list of aws_ec2.ISecurityGroup, got {arguments.shown(security_groups)}"
+                )
+            for group in security_groups:
+                if not arguments.has_members(group, _SECURITY_GROUP_MEMBERS):
+                    raise TypeError(f"security_groups must hold aws_ec2.ISecurityGroup, got {arguments.shown(group)}")
+            security_groups = tuple(security_groups)
+        if vpc is None and (vpc_subnets is not None or security_groups is not None):
+            given = "vpc_subnets" if vpc_subnets is not None else "security_groups"
+            raise ValueError(f"{given} needs vpc: the handler is in a VPC only when vpc is given")
+        return cls(log_retention, log_removal_policy, vpc, vpc_subnets, security_groups)
+
+    def differences(self, other: _Settings) -> list[str]:
+        """`other`'s settings that differ from these, as `name=value (it has value)`."""
+        return [
+            f"{field.name}={_shown(getattr(other, field.name))} (it has {_shown(getattr(self, field.name))})"
+            for field in fields(self)
+            if getattr(self, field.name) != getattr(other, field.name)
+        ]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Enum):
+        return f"{type(value).__name__}.{value.name}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_shown(item) for item in value) + "]"
+    if isinstance(getattr(value, "node", None), Node):  # a construct: its path
+        return str(value.node.path)
+    return repr(value)
+
+
+@jsii.implements(IStableNumberProducer)
+class _MaxEventAge:
+    """The largest ServiceTimeout among the resources the handler serves, in seconds.
+
+    The handler hands a long wait over to an asynchronous invocation of itself. An event that
+    waited in Lambda's queue longer than the resource's ServiceTimeout would run after
+    CloudFormation has given up on the resource, so the events may not get older than that. One
+    setting covers every resource of the stack: the largest timeout (1 hour when a timeout is a
+    token, or when there is none yet). Timeouts are 1 minute to 1 hour, inside Lambda's range
+    for MaximumEventAgeInSeconds (60 seconds to 6 hours).
+    """
+
+    def __init__(self) -> None:
+        self.timeouts: list[Duration] = []
+
+    def produce(self) -> int:
+        if not self.timeouts or any(timeout.is_unresolved() for timeout in self.timeouts):
+            return int(arguments.MAX_TIMEOUT.to_seconds())
+        return max(int(timeout.to_seconds()) for timeout in self.timeouts)
 
 
 class LabelImportProvider(Construct):
     """What every LabelImport of a stack shares: the handler Lambda, its log group and role,
     the order of imports per transform, and the transform roles imported by ARN or name.
 
-    Use `LabelImportProvider.of(scope)`; each LabelImport then calls `grant_import` for its
-    transform, so the role reaches exactly the transforms the stack imports into.
+    There is one per stack, made by the first LabelImport with `LabelImportProvider.of(scope)`.
+    To set it up otherwise (log retention, the log group's removal policy, a VPC), call
+    `LabelImportProvider.configure(stack, ...)` before the first LabelImport of the stack.
+    Reach it for alarms and log subscriptions with `LabelImportProvider.of(stack)`:
+
+    - ``function``: the handler's ``aws_lambda.Function``;
+    - ``log_group``: its ``aws_logs.ILogGroup`` (JSON lines);
+    - ``role``: the ``aws_iam.IRole`` it runs as.
     """
 
     ID = "GlueLabelImportProvider"
 
     @classmethod
     def of(cls, scope: Construct) -> LabelImportProvider:
-        """The stack's provider, created on first use."""
+        """The provider of `scope`'s stack, created with the default settings on first use."""
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(cls.ID)
         if isinstance(existing, cls):
             return existing
         return cls(stack, cls.ID)
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    @classmethod
+    def configure(
+        cls,
+        scope: Construct,
+        *,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        log_removal_policy: RemovalPolicy = DEFAULT_LOG_REMOVAL_POLICY,
+        vpc: Optional[ec2.IVpc] = None,
+        vpc_subnets: Optional[ec2.SubnetSelection] = None,
+        security_groups: Optional[Sequence[ec2.ISecurityGroup]] = None,
+    ) -> LabelImportProvider:
+        """Create the provider of `scope`'s stack with these settings; call it before the first
+        LabelImport of the stack. Calling it again with the same settings returns the provider.
+
+        :param log_retention: how long the handler's logs are kept (default one month).
+        :param log_removal_policy: what becomes of the log group when it leaves the stack
+            (default ``RemovalPolicy.RETAIN``: the logs outlive ``cdk destroy``).
+        :param vpc: run the handler in this VPC. It then reaches Glue, Lambda (to hand a long
+            wait over to itself) and S3 (the label files and CloudFormation's ResponseURL)
+            through VPC endpoints or a NAT gateway: see the README.
+        :param vpc_subnets: where in the VPC (default: its private subnets).
+        :param security_groups: the handler's security groups (default: a new one that allows
+            all outbound traffic).
+        :raises TypeError: an argument of the wrong type, naming it and what it got.
+        :raises ValueError: ``vpc_subnets`` or ``security_groups`` without ``vpc``.
+        :raises RuntimeError: the stack's provider exists already with other settings (a
+            LabelImport made it, or an earlier ``configure``).
+        """
+        settings = _Settings.checked(log_retention, log_removal_policy, vpc, vpc_subnets, security_groups)
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.ID)
+        if isinstance(existing, cls):
+            differences = existing._settings.differences(settings)
+            if differences:
+                raise RuntimeError(
+                    f"LabelImportProvider.configure({', '.join(differences)}) comes too late: the provider "
+                    f"of stack {stack.node.path!r} exists already; call configure before the stack's first LabelImport"
+                )
+            return existing
+        return cls(
+            stack,
+            cls.ID,
+            log_retention=log_retention,
+            log_removal_policy=log_removal_policy,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
+        )
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        log_removal_policy: RemovalPolicy = DEFAULT_LOG_REMOVAL_POLICY,
+        vpc: Optional[ec2.IVpc] = None,
+        vpc_subnets: Optional[ec2.SubnetSelection] = None,
+        security_groups: Optional[Sequence[ec2.ISecurityGroup]] = None,
+    ) -> None:
+        """Use `of` or `configure` instead, which find the stack's one provider (the arguments
+        are those of `configure`)."""
+        settings = _Settings.checked(log_retention, log_removal_policy, vpc, vpc_subnets, security_groups)
+        self._settings = settings
         super().__init__(scope, construct_id)
-        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH)
+        self.log_group: logs.ILogGroup = logs.LogGroup(
+            self, "Logs", retention=settings.log_retention, removal_policy=settings.log_removal_policy
+        )
+        """The handler's log group: JSON lines, one per event of a request."""
         # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        log_group.grant_write(role)
+        if settings.vpc is not None:  # the network interfaces of a function in a VPC
+            role.add_managed_policy(
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
+            )
+        self.role: iam.IRole = role
+        """The role the handler runs as."""
+        self.log_group.grant_write(role)
+        self._max_event_age = _MaxEventAge()
         self.function = lambda_.Function(
             self,
             "Handler",
@@ -55,9 +235,14 @@ class LabelImportProvider(Construct):
             timeout=Duration.minutes(15),
             memory_size=256,
             retry_attempts=0,  # a retried asynchronous hand-over would answer CloudFormation twice
-            log_group=log_group,
+            max_event_age=Duration.seconds(Lazy.number(self._max_event_age)),
+            log_group=self.log_group,
             role=role,
+            vpc=settings.vpc,
+            vpc_subnets=settings.vpc_subnets,
+            security_groups=list(settings.security_groups) if settings.security_groups is not None else None,
         )
+        """The handler: the ServiceToken of every resource the provider serves."""
         self._last_import: dict[str, CustomResource] = {}
         self._transform_roles: dict[str, iam.IRole] = {}
         self._stack_roles: dict[str, iam.Role] = {}
@@ -82,6 +267,10 @@ class LabelImportProvider(Construct):
         """Let the handler import labels into, watch and cancel runs of this transform."""
         transform_arn = Stack.of(self).format_arn(service="glue", resource="mlTransform", resource_name=transform_id)
         self._glue_access.add_resources(transform_arn)
+
+    def serve_timeout(self, timeout: Duration) -> None:
+        """Note the ServiceTimeout of a resource the handler serves: its hand-overs expire with it."""
+        self._max_event_age.timeouts.append(timeout)
 
     def queue_import(self, transform_key: str, resource: CustomResource) -> None:
         """Run `resource` after the import declared before it into the same transform, if any.

@@ -1,0 +1,85 @@
+"""Checks of the arguments the constructs share, made at the call, before a construct joins the tree.
+
+A wrong type is a `TypeError` and a bad value a `ValueError`, each naming the argument and what it
+got. Only resolved values are checked: a token is known at deploy time only and passes unchecked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from aws_cdk import Duration, Token
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+
+from glue_label_import._handler.request import transform_id_problem
+
+MIN_TIMEOUT = Duration.minutes(1)
+MAX_TIMEOUT = Duration.hours(1)
+"""A custom resource's ServiceTimeout: CloudFormation accepts 1 second to 1 hour; under a minute
+leaves the handler no time to cancel the run and answer."""
+
+# jsii interfaces such as iam.IRole are typing Protocols that are not runtime-checkable
+# (`isinstance(role, iam.IRole)` raises TypeError), and a role made in JavaScript
+# (`Role.from_role_arn`, `Role.from_role_name`) comes back as a dynamic proxy that is an instance
+# of no Python class of IRole. So a role is recognized by the members of IRole the grants use.
+_ROLE_MEMBERS = ("role_arn", "role_name", "grant_principal")
+
+
+def shown(value: Any) -> str:
+    """A wrong argument as an error message shows it: its type and its repr, cut short."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def transform_id(transform: Union[glue.CfnMLTransform, str], name: str = "transform") -> str:
+    """The TransformId of a `CfnMLTransform` (its Ref) or of a TransformId string or token."""
+    if isinstance(transform, glue.CfnMLTransform):
+        return transform.ref
+    if not isinstance(transform, str):
+        raise TypeError(f"{name} must be a CfnMLTransform or a TransformId string, got {shown(transform)}")
+    problem = None if Token.is_unresolved(transform) else transform_id_problem(transform)
+    if problem:
+        raise ValueError(f"transform id {transform!r} {problem}")
+    return transform
+
+
+def check_timeout(timeout: Any, name: str = "timeout") -> Duration:
+    """A ServiceTimeout: a `Duration` of whole seconds from 1 minute to 1 hour (a token passes)."""
+    if not isinstance(timeout, Duration):
+        raise TypeError(f"{name} must be an aws_cdk.Duration such as Duration.minutes(30), got {shown(timeout)}")
+    if timeout.is_unresolved():
+        return timeout
+    seconds = timeout.to_seconds(integral=False)
+    if seconds != int(seconds):
+        raise ValueError(f"{name} of {seconds:g} seconds must be a whole number of seconds")
+    if not MIN_TIMEOUT.to_seconds() <= seconds <= MAX_TIMEOUT.to_seconds():
+        raise ValueError(f"{name} {timeout.to_human_string()} must be between 1 minute and 1 hour")
+    return timeout
+
+
+def check_bool(value: Any, name: str) -> Union[bool, str]:
+    """A real `bool` (not 1, not "yes"), or a string token resolved at deploy time."""
+    if isinstance(value, bool) or (isinstance(value, str) and Token.is_unresolved(value)):
+        return value
+    raise TypeError(f"{name} must be True or False, got {shown(value)}")
+
+
+def has_members(value: Any, members: tuple[str, ...]) -> bool:
+    """Whether `value` has every one of `members`: how a jsii interface is recognized (see above)."""
+    return all(hasattr(value, member) for member in members)
+
+
+def check_role(value: Any, name: str) -> Optional[iam.IRole]:
+    """An `iam.IRole` (an `iam.Role`, an imported role, any other IRole) or None."""
+    if value is None or has_members(value, _ROLE_MEMBERS):
+        return value  # type: ignore[no-any-return]
+    raise TypeError(f"{name} must be an aws_iam.IRole (an iam.Role, or Role.from_role_arn(...)), got {shown(value)}")
+
+
+def check_instance(value: Any, name: str, expected: type, described: str) -> None:
+    """`value` is an instance of `expected`, or a TypeError says it should be `described`."""
+    if not isinstance(value, expected):
+        raise TypeError(f"{name} must be {described}, got {shown(value)}")
