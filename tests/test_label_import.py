@@ -655,3 +655,23 @@ def test_a_hand_over_never_runs_after_the_resource_timed_out(
         "AWS::Lambda::EventInvokeConfig",
         {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": max_event_age, "Qualifier": "$LATEST"},
     )
+
+
+def test_the_handler_may_read_exactly_the_label_objects_to_check_their_header(labels_csv: str) -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "Key")
+    bucket = s3.Bucket(stack, "Bucket", encryption_key=key)
+    LabelImport(stack, "FromS3", transform="tfm-1", source=LabelSource.from_s3_path("s3://my-labels/a/b.csv"))
+    LabelImport(stack, "FromBucket", transform="tfm-1", source=LabelSource.from_bucket(bucket, "l.csv"))
+    template = Template.from_stack(stack)
+    handler_role = stack.resolve(LabelImportProvider.of(stack).role.role_name)
+    statements = [
+        statement
+        for policy in _resources(template, "AWS::IAM::Policy").values()
+        if policy["Properties"]["Roles"] == [handler_role]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    reads = [json.dumps(s["Resource"]) for s in statements if s["Action"] == "s3:GetObject"]
+    assert len(reads) == 2 and "my-labels/a/b.csv" in reads[0] and "/l.csv" in reads[1]
+    (decrypt,) = [s for s in statements if "kms:Decrypt" in s["Action"]]
+    assert decrypt["Resource"] == {"Fn::GetAtt": [stack.resolve(key.node.default_child.logical_id), "Arn"]}  # type: ignore[union-attr]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_glue as glue
 from aws_cdk.assertions import Annotations, Match, Template
 
 from glue_label_import import LabelImport, LabelSource
@@ -111,3 +113,45 @@ def test_imports_into_one_transform_run_in_declaration_order(tmp_path: Path) -> 
     assert imports_before(by_id) == set()
     assert imports_before(by_id_next) == {logical(by_id)}
     assert imports_before(by_ref) == {logical(third)}  # the same transform, given by its Ref
+
+
+def transform_over_a_table(stack: Stack, columns: list[str], database: str = "crm") -> glue.CfnMLTransform:
+    """A CfnMLTransform over crm.customers, described by a CfnTable of the same stack."""
+    glue.CfnTable(
+        stack,
+        "Table",
+        catalog_id="123456789012",
+        database_name=database,
+        table_input=glue.CfnTable.TableInputProperty(
+            name="customers",
+            storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                columns=[glue.CfnTable.ColumnProperty(name=name, type="string") for name in columns]
+            ),
+        ),
+    )
+    return find_matches_transform(stack)
+
+
+def test_label_columns_must_be_the_input_tables_columns(tmp_path: Path) -> None:
+    labels = write(tmp_path, "labeling_set_id,label,customer_id,e_mail\ns1,A,1,a\ns1,A,2,b\n")
+    stack = new_stack()
+    transform = transform_over_a_table(stack, ["customer_id", "email", "phone"])
+    expected = r"must be those of the transform's input table \(customer_id, email, phone\): missing email, phone;"
+    with pytest.raises(ValueError, match=expected + " not in the table e_mail"):
+        LabelImport(stack, "Labels", transform=transform, source=LabelSource.from_asset(labels))
+
+
+def test_label_columns_that_are_the_tables_pass_in_any_order_and_case(tmp_path: Path) -> None:
+    labels = write(tmp_path, "label,Name,labeling_set_id,customer_id\nA,Ann,s1,1\nA,Anne,s1,2\n")
+    stack = new_stack()
+    transform = transform_over_a_table(stack, ["customer_id", "name"])
+    LabelImport(stack, "Labels", transform=transform, source=LabelSource.from_asset(labels))
+    Template.from_stack(stack).resource_count_is("Custom::GlueImportLabels", 1)
+
+
+def test_a_table_of_another_database_is_not_the_transforms(tmp_path: Path) -> None:
+    labels = write(tmp_path, HEADER + rows("s1", 2))
+    stack = new_stack()
+    transform = transform_over_a_table(stack, ["something", "else"], database="other")
+    LabelImport(stack, "Labels", transform=transform, source=LabelSource.from_asset(labels))
+    Template.from_stack(stack).resource_count_is("Custom::GlueImportLabels", 1)

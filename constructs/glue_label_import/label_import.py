@@ -13,9 +13,10 @@ from constructs import Construct
 
 from glue_label_import import arguments
 from glue_label_import.arguments import MAX_TIMEOUT
-from glue_label_import.label_file import check_label_file
+from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, check_label_file
 from glue_label_import.label_source import LabelSource
 from glue_label_import.provider import LabelImportProvider
+from glue_label_import.transform_table import column_mismatch, input_table_columns
 
 RESOURCE_TYPE = "Custom::GlueImportLabels"
 
@@ -76,9 +77,10 @@ class LabelImport(Construct):
 
         location = source.bind(self)
         if location.local_path:
-            self._check_label_file(location.local_path, _primary_key(self, transform))
+            self._check_label_file(location.local_path, transform)
         provider = LabelImportProvider.of(self)
         provider.grant_import(self.transform_id)
+        provider.grant_read_label_file(location)  # its header is checked against the transform's schema
         provider.serve_timeout(timeout)
         self._resource = CustomResource(
             self,
@@ -105,9 +107,16 @@ class LabelImport(Construct):
                 grant = iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=[arn])
                 grant.apply_before(self._resource)
 
-    def _check_label_file(self, path: Path, primary_key: Optional[str]) -> None:
+    def _check_label_file(self, path: Path, transform: Union[glue.CfnMLTransform, str]) -> None:
         """Refuse at synth what Glue would refuse at deploy; warn about what it may not learn from."""
-        report = check_label_file(path, primary_key=primary_key)
+        report = check_label_file(path, primary_key=_primary_key(self, transform))
+        table_columns = input_table_columns(transform) if isinstance(transform, glue.CfnMLTransform) else None
+        mismatch = column_mismatch(report.columns, table_columns) if table_columns else None
+        if mismatch:
+            raise ValueError(
+                f"{path}: the label file's columns after {LABELING_SET_ID_COLUMN},{LABEL_COLUMN} must be those of the"
+                f" transform's input table ({', '.join(table_columns or [])}): {mismatch}"
+            )
         for warning in report.warnings:
             Annotations.of(self).add_warning_v2("glue-label-import:label-file", f"{path}: {warning}")
 

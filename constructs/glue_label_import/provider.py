@@ -17,6 +17,7 @@ from constructs import Construct, Node
 
 from glue_label_import import arguments
 from glue_label_import.handler_asset import handler_asset_dir
+from glue_label_import.label_source import LabelLocation
 
 GLUE_ACTIONS = (
     "glue:StartImportLabelsTaskRun",
@@ -267,6 +268,12 @@ class LabelImportProvider(Construct):
         """Let the handler import labels into, watch and cancel runs of this transform."""
         transform_arn = Stack.of(self).format_arn(service="glue", resource="mlTransform", resource_name=transform_id)
         self._glue_access.add_resources(transform_arn)
+
+    def grant_read_label_file(self, location: LabelLocation) -> None:
+        """Let the handler read the label file's header: exactly that object, and its bucket's key if known."""
+        self.function.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[location.object_arn]))
+        if location.encryption_key:
+            location.encryption_key.grant_decrypt(self.function)
 
     def serve_timeout(self, timeout: Duration) -> None:
         """Note the ServiceTimeout of a resource the handler serves: its hand-overs expire with it."""
