@@ -34,8 +34,8 @@ from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
 from glue_ml_moto import glue_ml, install  # noqa: E402
 from glue_runs import TaskRuns  # noqa: E402
 from retries import Clock  # noqa: E402
+from support import LABELS  # noqa: E402
 
-LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
 RUN_SECONDS = (2.4, 5.3, 8.7, 12.1, 16.6, 19.4)  # each run ends this long after it starts: not on a poll tick
 STARTING_S = 1.0
 SYNTH_REPEATS = 3
@@ -44,7 +44,7 @@ import sys
 from pathlib import Path
 from aws_cdk import App, Stack, aws_iam as iam
 sys.path.insert(0, sys.argv[3])
-from stacks import find_matches_transform
+from support import find_matches_transform
 from glue_label_import import LabelImport, LabelSource
 count, folder = int(sys.argv[1]), Path(sys.argv[2])
 app = App(outdir=str(folder / "cdk.out"))

@@ -26,12 +26,10 @@ from moto.server import ThreadedMotoServer
 
 from glue_label_import import LabelImport, LabelSource
 from glue_ml_moto import glue_ml
-from handler_harness import SECRET, cfn_event, create_transform
 from local_endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
-from stacks import handler_asset_path, new_stack
+from support import BUCKET, SECRET, cfn_event, create_transform, handler_asset_path, new_stack
 
 RUNNER = Path(__file__).parent / "lambda_runner.py"
-BUCKET = "labels-bucket"
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 

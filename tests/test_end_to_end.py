@@ -18,8 +18,8 @@ from e2e_harness import LambdaSandbox, lambda_sandbox
 from engine import HANDOVER_MARGIN_S
 from glue_ml_moto import GlueMLTaskRuns
 from local_endpoints import Fault, hanging_endpoint
+from support import LABELS, props
 
-LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
 HANDOVER_REMAINING_S = HANDOVER_MARGIN_S + 3  # an invocation that waits about 3 s, then hands over
 
 
@@ -34,10 +34,6 @@ def runs(sandbox: LambdaSandbox, task_runs: GlueMLTaskRuns) -> GlueMLTaskRuns:
     task_runs.starting_seconds = 0.5
     task_runs.running_seconds = 1.0
     return task_runs
-
-
-def props(transform_id: str, path: str, replace: bool = False) -> dict[str, Any]:
-    return {"TransformId": transform_id, "InputS3Path": path, "ReplaceAllLabels": replace, "ServiceTimeout": 3600}
 
 
 def log_lines(output: str) -> list[dict[str, Any]]:

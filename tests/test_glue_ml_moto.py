@@ -15,7 +15,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from glue_ml_moto import GlueMLTaskRuns, glue_ml, install
-from handler_harness import create_transform
+from support import create_transform
 
 REGION = "us-east-1"
 BUCKET = "labels-bucket"

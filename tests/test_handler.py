@@ -23,27 +23,10 @@ import index
 from engine import Engine
 from glue_ml_moto import GlueMLTaskRuns
 from glue_runs import TaskRuns
-from handler_harness import SECRET, LambdaContext, cfn_event, create_transform
 from retries import Clock as RetryClock
+from support import BUCKET, LABELS, SECRET, FakeClock, LambdaContext, cfn_event, create_transform, props
 
-BUCKET = "labels-bucket"
-LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
 PATH = f"s3://{BUCKET}/round-1.csv"
-
-
-class Clock:
-    """Fake time: sleeping moves it on at once."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class RecordingConnection:
@@ -79,7 +62,7 @@ class RecordingLambda:
 class Handler:
     """Runs CloudFormation requests through the real handler and reads back its answers."""
 
-    def __init__(self, clock: Clock, lambda_client: RecordingLambda, glue: Any) -> None:
+    def __init__(self, clock: FakeClock, lambda_client: RecordingLambda, glue: Any) -> None:
         self.clock = clock
         self.lambda_client = lambda_client
         self.glue = glue
@@ -100,7 +83,7 @@ class Handler:
 
 @pytest.fixture
 def handler(task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch) -> Iterator[Handler]:
-    clock = Clock()
+    clock = FakeClock()
     task_runs.clock = clock
     with mock_aws():
         s3 = boto3.client("s3")
@@ -115,15 +98,11 @@ def handler(task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch) -> Itera
         yield Handler(clock, lambda_client, glue)
 
 
-def engine_on(glue: Any, lambda_client: Any, clock: Clock) -> Engine:
+def engine_on(glue: Any, lambda_client: Any, clock: FakeClock) -> Engine:
     """The handler's engine on these clients and this clock."""
     retry_clock = RetryClock(now=clock, sleep=clock.sleep)
     runs = TaskRuns(glue, clock=retry_clock)
     return Engine(runs, runs, lambda_client=lambda_client, s3=boto3.client("s3"), clock=retry_clock)
-
-
-def props(transform_id: str, path: str = PATH, replace: bool = False, timeout: int = 3600) -> dict[str, Any]:
-    return {"TransformId": transform_id, "InputS3Path": path, "ReplaceAllLabels": replace, "ServiceTimeout": timeout}
 
 
 def test_create_imports_and_answers_success_with_the_run_id(handler: Handler, task_runs: GlueMLTaskRuns) -> None:

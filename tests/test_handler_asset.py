@@ -3,37 +3,35 @@
 from __future__ import annotations
 
 import py_compile
-import subprocess
-import sys
 from pathlib import Path
 
-from glue_label_import import LabelImport, LabelSource
-from glue_label_import.handler_asset import handler_dir
-from stacks import find_matches_transform, handler_asset_path, new_stack
-
-REPO = Path(__file__).parent.parent
-LABELS = REPO / "labels" / "customers.csv"
-HANDLER_MODULES = {"index.py", "glue_runs.py", "request.py", "retries.py"}
-
-SYNTH_S3_KEY = f"""
-import sys
-sys.path.insert(0, {str(Path(__file__).parent)!r})
 from aws_cdk.assertions import Template
-from stacks import new_stack
+
 from glue_label_import import LabelImport, LabelSource
-stack = new_stack()
-LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset({str(LABELS)!r}))
-(function,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
-print(function["Properties"]["Code"]["S3Key"])
-"""
+from glue_label_import.handler_asset import handler_asset_dir, handler_dir
+from support import LABELS, find_matches_transform, handler_asset_path, new_stack
+
+HANDLER_MODULES = {path.name for path in handler_dir().glob("*.py")} - {"__init__.py"}
 
 
 def synthesized_handler_asset(outdir: Path) -> Path:
     """Synthesize a stack with one LabelImport into `outdir`; return the handler's asset folder."""
+    labels = outdir.parent / "labels.csv"
+    labels.write_text(LABELS)
     stack = new_stack(str(outdir))
-    LabelImport(stack, "Labels", transform=find_matches_transform(stack), source=LabelSource.from_asset(str(LABELS)))
+    LabelImport(stack, "Labels", transform=find_matches_transform(stack), source=LabelSource.from_asset(str(labels)))
     stack.node.root.synth()
     return handler_asset_path(outdir, stack.stack_name)
+
+
+def handler_s3_key(tmp_path: Path) -> str:
+    """The S3 key (content hash) of the handler's asset in a stack staged afresh."""
+    handler_asset_dir.cache_clear()  # stage the asset again, as a new `cdk synth` process would
+    stack = new_stack()
+    (tmp_path / "labels.csv").write_text(LABELS)
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(str(tmp_path / "labels.csv")))
+    (function,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
+    return str(function["Properties"]["Code"]["S3Key"])
 
 
 def test_asset_holds_the_handler_and_crhelper_and_nothing_else(tmp_path: Path) -> None:
@@ -49,18 +47,13 @@ def test_asset_holds_the_handler_and_crhelper_and_nothing_else(tmp_path: Path) -
 
 
 def test_same_asset_hash_on_two_synths_even_with_a_pycache(tmp_path: Path) -> None:
-    def s3_key() -> str:
-        return subprocess.run(
-            [sys.executable, "-c", SYNTH_S3_KEY], check=True, capture_output=True, text=True, cwd=tmp_path
-        ).stdout.strip()
-
-    first = s3_key()
+    first = handler_s3_key(tmp_path)
     pycache = handler_dir() / "__pycache__"
     existed = pycache.exists()
     stray = pycache / "request.stray-for-test.pyc"  # a name no interpreter writes
     py_compile.compile(str(handler_dir() / "request.py"), cfile=str(stray))
     try:
-        assert s3_key() == first
+        assert handler_s3_key(tmp_path) == first
     finally:
         stray.unlink()
         if not existed:

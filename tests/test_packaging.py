@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks import handler_asset_path
+from support import handler_asset_path
 
 REPO = Path(__file__).parent.parent
 NODE_BIN = REPO / "node_modules" / ".bin"

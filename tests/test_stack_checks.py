@@ -16,7 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from glue_label_import import LabelImport, LabelSource
 from glue_label_import.label_file import validate_label_file
-from stacks import find_matches_transform
+from support import find_matches_transform
 
 REPO = Path(__file__).parent.parent
 

@@ -1,0 +1,155 @@
+"""What the tests share: small stacks, CloudFormation events, a Lambda context, label files, a fake clock.
+
+One module, so that no test file keeps its own copy of a helper.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Stack
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+
+BUCKET = "labels-bucket"
+"""The S3 bucket the handler tests keep their label files in."""
+LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
+"""A small label file Glue can import: one labeling set of three rows."""
+
+GLUE_ROLE_ARN = "arn:aws:iam::123456789012:role/GlueFindMatches"
+
+
+def find_matches_transform(
+    stack: Stack, construct_id: str = "Transform", *, primary_key: str = "customer_id", role: str = GLUE_ROLE_ARN
+) -> glue.CfnMLTransform:
+    """A FIND_MATCHES CfnMLTransform over a customers table."""
+    return glue.CfnMLTransform(
+        stack,
+        construct_id,
+        role=role,
+        input_record_tables=glue.CfnMLTransform.InputRecordTablesProperty(
+            glue_tables=[glue.CfnMLTransform.GlueTablesProperty(database_name="crm", table_name="customers")]
+        ),
+        transform_parameters=glue.CfnMLTransform.TransformParametersProperty(
+            transform_type="FIND_MATCHES",
+            find_matches_parameters=glue.CfnMLTransform.FindMatchesParametersProperty(
+                primary_key_column_name=primary_key
+            ),
+        ),
+    )
+
+
+def new_stack(outdir: str | None = None) -> Stack:
+    """An empty stack in a fresh app."""
+    return Stack(App(outdir=outdir), "Labels")
+
+
+def glue_role(stack: Stack) -> iam.IRole:
+    """An imported Glue service role."""
+    return iam.Role.from_role_arn(stack, "GlueRole", GLUE_ROLE_ARN)
+
+
+def handler_asset_path(outdir: Path, stack_name: str) -> Path:
+    """The folder of the handler's Lambda asset in a synthesized cloud assembly."""
+    template = json.loads((outdir / f"{stack_name}.template.json").read_text())
+    (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    s3_key = function["Properties"]["Code"]["S3Key"]
+    manifest = json.loads((outdir / f"{stack_name}.assets.json").read_text())
+    (source,) = [
+        asset["source"]["path"]
+        for asset in manifest["files"].values()
+        if any(d["objectKey"] == s3_key for d in asset["destinations"].values())
+    ]
+    return outdir / source
+
+
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Labels/5b6e1a40-0a6b-11ef-9b7e-0a1b2c3d4e5f"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:Labels-GlueLabelImportHandler"
+SECRET = "X-Amz-Signature=0123456789abcdef-presigned-secret"
+
+
+def cfn_event(
+    request_type: str,
+    properties: dict[str, Any],
+    *,
+    response_base: str = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com",
+    logical_id: str = "Labels",
+    physical_id: str | None = None,
+    old_properties: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A CloudFormation custom-resource request, with every property a string as CFN sends it."""
+    request_id = str(uuid.uuid4())
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": FUNCTION_ARN,
+        "ResponseURL": f"{response_base}/{request_id}?{SECRET}",
+        "StackId": STACK_ID,
+        "RequestId": request_id,
+        "LogicalResourceId": logical_id,
+        "ResourceType": "Custom::GlueImportLabels",
+        "ResourceProperties": {"ServiceToken": FUNCTION_ARN, **{k: _cfn_string(v) for k, v in properties.items()}},
+    }
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    if old_properties is not None:
+        event["OldResourceProperties"] = {k: _cfn_string(v) for k, v in old_properties.items()}
+    return event
+
+
+def _cfn_string(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+class LambdaContext:
+    """The parts of Lambda's context object the handler uses; remaining time from a clock."""
+
+    def __init__(self, remaining_s: float, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._end = clock() + remaining_s
+        self.function_name = FUNCTION_ARN.rsplit(":", 1)[1]
+        self.invoked_function_arn = FUNCTION_ARN
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._end - self._clock()) * 1000))
+
+
+def create_transform(glue: Any, name: str = "customers") -> str:
+    """A FIND_MATCHES transform in (moto's) Glue, keyed on customer_id; returns its TransformId."""
+    response = glue.create_ml_transform(
+        Name=name,
+        InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
+        Parameters={"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"}},
+        Role="arn:aws:iam::123456789012:role/GlueFindMatches",
+    )
+    return str(response["TransformId"])
+
+
+def props(
+    transform_id: str,
+    path: str = f"s3://{BUCKET}/round-1.csv",
+    *,
+    replace: bool = False,
+    timeout: int = 3600,
+) -> dict[str, Any]:
+    """The properties of a Custom::GlueImportLabels resource."""
+    return {"TransformId": transform_id, "InputS3Path": path, "ReplaceAllLabels": replace, "ServiceTimeout": timeout}
+
+
+class FakeClock:
+    """Fake time for the handler's Clock: sleeping moves it on at once, and each sleep is recorded."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
