@@ -12,7 +12,7 @@ from glue_label_import.handler_asset import handler_dir
 from stacks import find_matches_transform, handler_asset_path, new_stack
 
 REPO = Path(__file__).parent.parent
-LABELS = REPO / "labels" / "customers.csv"
+LABELS = REPO / "labels" / "round-1.csv"
 HANDLER_MODULES = {"index.py", "glue_runs.py", "request.py", "retries.py"}
 
 SYNTH_S3_KEY = f"""
