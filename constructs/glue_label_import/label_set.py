@@ -102,7 +102,7 @@ def merge_label_files(
     written with the :mod:`csv` module (minimal quoting, ``\\n`` line endings); blank lines are
     left out.
 
-    :raises ValueError: no files; two files whose names differ only in the extension (their
+    :raises ValueError: no files; two files of the same name but for the extension (their
         ids would get the same prefix); a file's columns are not the first file's (naming the
         file, the columns it lacks and those it has besides); or a merged file larger than
         ``max_bytes`` (default :data:`MAX_LABEL_FILE_BYTES`; stating both sizes).
@@ -187,8 +187,8 @@ def _check_prefixes_differ(files: Sequence[Path]) -> None:
         other = first_of_prefix.setdefault(set_id_prefix(file), file)
         if other is not file:
             raise ValueError(
-                f"label files {other} and {file} differ only in their extension, so their labeling "
-                f"sets would both be prefixed {set_id_prefix(file)!r}: rename one or narrow the pattern"
+                f"label files {other} and {file} have the same name but for the extension, so the "
+                f"labeling set ids of both would be prefixed {set_id_prefix(file)!r}: rename one"
             )
 
 
