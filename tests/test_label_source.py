@@ -85,7 +85,10 @@ def test_files_with_other_columns_are_refused_naming_the_file_and_the_columns(tm
     folder = folder_of(tmp_path, {"a.csv": ROUND_1, "b.csv": other})
     stack = new_stack()
     source = LabelSource.from_directory(folder)
-    message = f"label file {folder / 'b.csv'} has other columns than {folder / 'a.csv'}: it lacks name and has besides full_name, score"
+    message = (
+        f"label file {folder / 'b.csv'} has other columns than {folder / 'a.csv'}: "
+        "it lacks name and has besides full_name, score"
+    )
     with pytest.raises(ValueError, match=re.escape(message)):
         LabelImport(stack, "Labels", transform="tfm-1", source=source)
 
