@@ -3,7 +3,9 @@
 
 The stack uploads data/customers.csv (synthetic customers with near-duplicates, made by
 scripts/generate_example_data.py) to its own bucket, describes it as a Glue table, creates a
-FIND_MATCHES transform over it, and imports labels/customers.csv into the transform.
+FIND_MATCHES transform over it, and imports the labels of labels/ (one file per labeling round,
+merged into one) into the transform, replacing its labels: after each deploy the transform holds
+exactly the labels of that folder.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ class CustomerMatchingStack(Stack):
             self,
             "CustomerLabels",
             transform=transform,
-            source=LabelSource.from_asset(str(HERE / "labels" / "customers.csv")),
+            source=LabelSource.from_directory(str(HERE / "labels")),
             replace_all_labels=True,
         )
 

@@ -1,6 +1,6 @@
 """Generate the synthetic example data used by the example CDK app.
 
-Writes two CSV files, relative to the repository root:
+Writes three CSV files, relative to the repository root:
 
 * ``data/customers.csv`` - a small, entirely fictitious customer dataset for an
   AWS Glue FindMatches ML transform. It holds a set of distinct people plus
@@ -8,10 +8,12 @@ Writes two CSV files, relative to the repository root:
   names, other email domains, phone and address formatting differences,
   missing values, ...), each with its own ``customer_id`` primary key. Family
   members sharing an address provide look-alike records that do *not* match.
-* ``labels/customers.csv`` - a FindMatches labels file in AWS Glue's labeling
-  file format (``labeling_set_id,label`` followed by all dataset columns) with
-  ten labeling sets of rows copied from the dataset. Rows of the same person
-  share a label within their labeling set.
+* ``labels/round-1.csv`` and ``labels/round-2.csv`` - FindMatches label files
+  in AWS Glue's labeling file format (``labeling_set_id,label`` followed by all
+  dataset columns), two labeling rounds of five labeling sets each, of rows
+  copied from the dataset. Rows of the same person share a label within their
+  labeling set. Like two real rounds, both name their sets ``set-01`` to
+  ``set-05``: ``LabelSource.from_directory`` tells them apart.
 
 Names, streets and cities come from small built-in lists; emails use reserved
 example domains and phone numbers the fictional 555-01XX range. The random
@@ -34,7 +36,7 @@ from pathlib import Path
 SEED = 20240607
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_FILE = REPO_ROOT / "data" / "customers.csv"
-LABELS_FILE = REPO_ROOT / "labels" / "customers.csv"
+LABELS_DIR = REPO_ROOT / "labels"
 
 COLUMNS = [
     "customer_id",
@@ -55,6 +57,7 @@ HOUSEHOLD_MEMBERS = 30
 DUPLICATED_PEOPLE = 110
 TRIPLICATED_PEOPLE = 25
 LABELING_SETS = 10
+LABELING_ROUNDS = 2
 MIN_SET_ROWS = 10
 MAX_SET_ROWS = 15
 MIN_NON_MATCHING_ROWS = 3
@@ -718,8 +721,8 @@ def label_rows(set_id: str, rows: list[Row]) -> list[list[str]]:
     return [[set_id, labels[row.person], *row.values] for row in rows]
 
 
-def generate_labels(rows: list[Row], households: dict[int, list[int]], rng: random.Random) -> list[list[str]]:
-    """Build all labeling sets without reusing a person across sets."""
+def generate_labels(rows: list[Row], households: dict[int, list[int]], rng: random.Random) -> list[list[list[str]]]:
+    """Build all labeling sets, in rounds, without reusing a person across sets."""
     rows_by_person: dict[int, list[Row]] = {}
     for row in rows:
         rows_by_person.setdefault(row.person, []).append(row)
@@ -728,11 +731,13 @@ def generate_labels(rows: list[Row], households: dict[int, list[int]], rng: rand
     rng.shuffle(duplicated)
     rng.shuffle(singles)
     used: set[int] = set()
-    labeled: list[list[str]] = []
-    for number in range(1, LABELING_SETS + 1):
+    sets_per_round = LABELING_SETS // LABELING_ROUNDS
+    rounds: list[list[list[str]]] = [[] for _ in range(LABELING_ROUNDS)]
+    for number in range(LABELING_SETS):
         chosen = labeling_set(rows_by_person, households, duplicated, singles, used, rng)
-        labeled.extend(label_rows(f"set-{number:02d}", chosen))
-    return labeled
+        round_number, set_number = divmod(number, sets_per_round)
+        rounds[round_number].extend(label_rows(f"set-{set_number + 1:02d}", chosen))
+    return rounds
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
@@ -750,9 +755,10 @@ def main() -> None:
     rng = random.Random(SEED)
     people, households = generate_people(rng)
     rows = generate_rows(people, rng)
-    labels = generate_labels(rows, households, rng)
+    rounds = generate_labels(rows, households, rng)
     write_csv(DATA_FILE, COLUMNS, [row.values for row in rows])
-    write_csv(LABELS_FILE, LABEL_COLUMNS, labels)
+    for number, labels in enumerate(rounds, start=1):
+        write_csv(LABELS_DIR / f"round-{number}.csv", LABEL_COLUMNS, labels)
 
 
 if __name__ == "__main__":

@@ -128,7 +128,8 @@ def test_header_without_data_rows(tmp_path: Path) -> None:
 )
 def test_missing_required_column(tmp_path: Path, header: bytes, column: str) -> None:
     report = validate(tmp_path, header + set_rows("s1", 2))
-    assert str(only_error(report)) == f"line 1: header has no '{column}' column"
+    holds = header.decode().strip().replace(",", ", ")
+    assert str(only_error(report)) == f"line 1: header has no '{column}' column; it holds: {holds}"
 
 
 @pytest.mark.parametrize(("row", "column"), [(b"2,b,,A\n", "labeling_set_id"), (b"2,b,s1, \n", "label")])
@@ -198,7 +199,9 @@ def test_primary_key_present(tmp_path: Path) -> None:
 
 def test_primary_key_missing(tmp_path: Path) -> None:
     report = validate(tmp_path, VALID, primary_key="customer_id")
-    assert str(only_error(report)) == "line 1: header has no 'customer_id' primary key column"
+    assert str(only_error(report)) == (
+        "line 1: header has no 'customer_id' primary key column; it holds: id, name, labeling_set_id, label"
+    )
 
 
 def test_problems_beyond_the_limit_are_counted_not_kept(tmp_path: Path) -> None:
@@ -292,7 +295,7 @@ def test_cli_invalid_file_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         f"{path}: 1 labeling set, 4 rows",
-        "error: line 1: header has no 'customer_id' primary key column",
+        "error: line 1: header has no 'customer_id' primary key column; it holds: id, name, labeling_set_id, label",
         "error: line 5: expected 4 fields, got 3",
     ]
 

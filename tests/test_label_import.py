@@ -41,7 +41,7 @@ def three_imports() -> tuple[Stack, Template]:
     stack = new_stack()
     first = find_matches_transform(stack, "First")
     second = find_matches_transform(stack, "Second")
-    labels = Path(__file__).parent.parent / "labels" / "customers.csv"
+    labels = Path(__file__).parent.parent / "labels" / "round-1.csv"
     LabelImport(stack, "FromAsset", transform=first, source=LabelSource.from_asset(str(labels)))
     LabelImport(
         stack,

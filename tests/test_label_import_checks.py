@@ -67,7 +67,7 @@ def test_a_set_over_50_rows_fails_synth(tmp_path: Path) -> None:
 
 def test_the_example_labels_pass_against_the_example_transform() -> None:
     stack = new_stack()
-    labels = Path(__file__).parent.parent / "labels" / "customers.csv"
+    labels = Path(__file__).parent.parent / "labels" / "round-1.csv"
     LabelImport(stack, "Labels", transform=find_matches_transform(stack), source=LabelSource.from_asset(str(labels)))
     assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
 

@@ -28,7 +28,7 @@ def nag_errors(outdir: Path, *, with_bare_bucket: bool = False) -> list[str]:
     stack = Stack(app, "OnlyLabelImports")
     transform = find_matches_transform(stack)
     LabelImport(
-        stack, "FromAsset", transform=transform, source=LabelSource.from_asset(str(REPO / "labels" / "customers.csv"))
+        stack, "FromAsset", transform=transform, source=LabelSource.from_asset(str(REPO / "labels" / "round-1.csv"))
     )
     LabelImport(stack, "FromS3", transform="tfm-1", source=LabelSource.from_s3_path("s3://team-labels/round-2.csv"))
     if with_bare_bucket:
@@ -111,8 +111,9 @@ def test_example_data_is_small_reproducible_and_labelled_in_about_10_sets(tmp_pa
     (tmp_path / "scripts").mkdir()
     shutil.copy(REPO / "scripts" / "generate_example_data.py", tmp_path / "scripts")
     subprocess.run([sys.executable, str(tmp_path / "scripts" / "generate_example_data.py")], check=True)
-    for name in ("data/customers.csv", "labels/customers.csv"):
+    for name in ("data/customers.csv", "labels/round-1.csv", "labels/round-2.csv"):
         assert (tmp_path / name).read_bytes() == (REPO / name).read_bytes(), f"{name} differs from its generator"
     assert (REPO / "data" / "customers.csv").stat().st_size < 100_000
-    report = validate_label_file(REPO / "labels" / "customers.csv", primary_key="customer_id")
-    assert report.ok and report.warnings == () and report.labeling_sets == 10
+    reports = [validate_label_file(REPO / "labels" / f"round-{n}.csv", primary_key="customer_id") for n in (1, 2)]
+    assert all(report.ok and report.warnings == () for report in reports)
+    assert sum(report.labeling_sets for report in reports) == 10

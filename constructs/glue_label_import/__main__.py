@@ -1,22 +1,33 @@
-"""Command line: ``glue-label-import validate FILE [--primary-key COLUMN]``.
+"""Command line: ``glue-label-import validate PATH... [--primary-key COLUMN] [--pattern GLOB]``.
 
 The same as ``python -m glue_label_import``; the console script ``glue-label-import`` runs
 :func:`console_main`.
 
-Prints the validation report and exits 0 when Glue can import the file (warnings
-allowed), 1 when it cannot or the file cannot be read.
+Each PATH is a label file or a folder of them (its files matching ``--pattern``, default
+``*.csv``, in name order, as ``LabelSource.from_directory`` takes them). Prints the
+validation report of each file and, for more than one file, what merging them gives: the
+labeling sets and rows of the merged set and the labeling set ids found in several files,
+which the merge makes unique by prefixing each with its file's name. Exits 0 when Glue can
+import every file and their merge (warnings allowed), 1 when it cannot or a path cannot be read.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
-from glue_label_import.label_file import validate_label_file
+from glue_label_import.label_file import LabelFileReport, validate_label_file
+from glue_label_import.label_set import DEFAULT_PATTERN, MergedLabelSet, label_files_in, merge_label_files
 
 MODULE_PROG = "python -m glue_label_import"
 SCRIPT_PROG = "glue-label-import"
+
+MAX_LISTED_SHARED_IDS = 10
+"""Labeling set ids found in several files that the summary spells out; further ones are counted."""
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -28,24 +39,91 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser(
         "validate",
-        help="check that a label file is one Glue can import",
-        description="Check that FILE is a CSV label file AWS Glue FindMatches can import.",
+        help="check that label files are ones Glue can import",
+        description=(
+            "Check that each PATH, a CSV label file or a folder of them, is one AWS Glue FindMatches "
+            "can import, and, for several files, what merging them (as LabelSource.from_directory "
+            "does) gives."
+        ),
     )
-    validate.add_argument("file", metavar="FILE", help="the label file (CSV)")
-    validate.add_argument("--primary-key", metavar="COLUMN", help="a column the file must also have")
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="a label file (CSV), or a folder of them")
+    validate.add_argument("--primary-key", metavar="COLUMN", help="a column every file must also have")
+    validate.add_argument(
+        "--pattern",
+        default=DEFAULT_PATTERN,
+        metavar="GLOB",
+        help=f"the label files of a folder (default: {DEFAULT_PATTERN}; subfolders are not searched)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = MODULE_PROG) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     args = _parser(prog).parse_args(argv)
-    try:
-        report = validate_label_file(args.file, primary_key=args.primary_key)
-    except OSError as error:
-        print(f"error: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
-        return 1
-    print(report.format())
-    return 0 if report.ok else 1
+    files, ok = _files(args.paths, args.pattern)
+    reports: list[LabelFileReport] = []
+    for file in files:
+        try:
+            report = validate_label_file(file, primary_key=args.primary_key)
+        except OSError as error:
+            print(f"error: cannot read {file}: {error.strerror or error}", file=sys.stderr)
+            ok = False
+            continue
+        print(report.format())
+        reports.append(report)
+        ok = ok and report.ok
+    if len(files) > 1:
+        ok = _print_merge(files, reports, all_valid=ok) and ok
+    return 0 if ok else 1
+
+
+def _files(paths: Sequence[str], pattern: str) -> tuple[list[Path], bool]:
+    """Return the label files ``paths`` name, and whether every path could be read."""
+    files: list[Path] = []
+    ok = True
+    for path in paths:
+        if os.path.isdir(path):
+            try:
+                files.extend(label_files_in(path, pattern=pattern))
+            except ValueError as error:
+                print(f"error: {error}", file=sys.stderr)
+                ok = False
+        else:
+            files.append(Path(path))
+    return files, ok
+
+
+def _print_merge(files: Sequence[Path], reports: Sequence[LabelFileReport], *, all_valid: bool) -> bool:
+    """Print what merging ``files`` gives; return whether Glue can import the merge."""
+    if not all_valid:
+        invalid = len(files) - sum(report.ok for report in reports)
+        print(f"merged: not built, {invalid} of {len(files)} files cannot be imported")
+        return False
+    with tempfile.TemporaryDirectory(prefix="glue-label-import-") as folder:
+        try:
+            merged = merge_label_files(files, Path(folder) / "merged.csv")
+        except ValueError as error:
+            print(f"merged: error: {error}")
+            return False
+    print(_merge_summary(merged))
+    return True
+
+
+def _merge_summary(merged: MergedLabelSet) -> str:
+    """Describe a merged set: files, labeling sets, rows, size and ids made unique."""
+    lines = [
+        f"merged: {len(merged.files)} files, {merged.labeling_sets} labeling sets, {merged.rows} rows, "
+        f"{merged.size:,} bytes"
+    ]
+    shared = merged.shared_set_ids
+    if shared:
+        listed = ", ".join(repr(set_id) for set_id in shared[:MAX_LISTED_SHARED_IDS])
+        more = f" and {len(shared) - MAX_LISTED_SHARED_IDS} more" if len(shared) > MAX_LISTED_SHARED_IDS else ""
+        lines.append(
+            f"merged: {len(shared)} labeling set ids in more than one file, made unique by prefixing "
+            f"each with its file's name and '/': {listed}{more}"
+        )
+    return "\n".join(lines)
 
 
 def console_main() -> int:

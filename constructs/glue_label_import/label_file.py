@@ -258,13 +258,14 @@ class _Scan:
         """Take ``record`` as the header, checking it has the columns Glue needs."""
         self._columns = tuple(record)
         self._header_line = line
+        holds = f"; it holds: {', '.join(record)}"
         for name in (LABELING_SET_ID_COLUMN, LABEL_COLUMN):
             if name in record:
                 self._required_indexes[name] = record.index(name)
             else:
-                self._errors.add(line, f"header has no {name!r} column")
+                self._errors.add(line, f"header has no {name!r} column{holds}")
         if self._primary_key is not None and self._primary_key not in record:
-            self._errors.add(line, f"header has no {self._primary_key!r} primary key column")
+            self._errors.add(line, f"header has no {self._primary_key!r} primary key column{holds}")
 
     def _read_row(self, line: int, record: list[str]) -> None:
         """Check a data row and count it in its labeling set."""

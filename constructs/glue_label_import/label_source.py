@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -14,6 +16,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from glue_label_import._handler.request import s3_uri_problem
+from glue_label_import.label_file import check_label_file
+from glue_label_import.label_set import DEFAULT_PATTERN, label_files_in, stage_merged_label_files
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,31 @@ class LabelSource(abc.ABC):
         :raises ValueError: the file does not exist or is a folder.
         """
         return _AssetSource(path)
+
+    @staticmethod
+    def from_directory(path: str | os.PathLike[str], *, pattern: str = DEFAULT_PATTERN) -> LabelSource:
+        """Every label file of a local folder, merged at synth into one CSV uploaded as an S3 asset.
+
+        The files matching ``pattern`` (default ``"*.csv"``; subfolders are not searched) are
+        checked one by one as :meth:`from_asset` checks a file, then merged in name order into
+        one file: one header, then every row. Each labeling set id is prefixed with its file's
+        name without the extension and a ``/`` (set ``s1`` of ``round-1.csv`` becomes
+        ``round-1/s1``), so rows of different files never share a labeling set. The files
+        need the same columns, in any order; the merged file has the first file's order. The
+        merged file is the same bytes for the same files, so its S3 key changes, and the
+        import runs again, exactly when a file is added, removed or changed.
+
+        With ``replace_all_labels=True`` the transform holds exactly the folder's labels after
+        each deploy.
+
+        :param path: the folder, relative to the current directory or absolute.
+        :param pattern: a file name pattern (``glob``) of the label files in it.
+        :raises TypeError: ``path`` is not a ``str`` or path, or ``pattern`` not a ``str``.
+        :raises ValueError: the folder does not exist, is not a folder or has no file
+            matching ``pattern``; at synth, a file Glue cannot import, a file whose columns
+            differ from the first file's, or a merged file over Glue's 10 MB limit.
+        """
+        return _DirectorySource(path, pattern=pattern)
 
     @staticmethod
     def from_s3_path(s3_path: str) -> LabelSource:
@@ -80,6 +109,22 @@ class _AssetSource(LabelSource):
             s3_path=asset.s3_object_url,
             object_arn=asset.bucket.arn_for_objects(asset.s3_object_key),
             local_path=self._path,
+        )
+
+
+class _DirectorySource(LabelSource):
+    def __init__(self, path: str | os.PathLike[str], *, pattern: str) -> None:
+        self._files = label_files_in(path, pattern=pattern)
+
+    def bind(self, scope: Construct) -> LabelLocation:
+        for file in self._files:
+            check_label_file(file)
+        merged = stage_merged_label_files(self._files, Path(tempfile.gettempdir()) / "glue-label-import")
+        asset = s3_assets.Asset(scope, "LabelFile", path=str(merged.path))
+        return LabelLocation(
+            s3_path=asset.s3_object_url,
+            object_arn=asset.bucket.arn_for_objects(asset.s3_object_key),
+            local_path=merged.path,
         )
 
 

@@ -1,0 +1,239 @@
+"""A folder of label files merged into one: the labels of a transform declared as a set.
+
+Every file matching a pattern in a folder (not its subfolders), in name order, becomes one
+CSV file Glue can import: one header, then every row of every file. Labels mean something
+only inside their labeling set, and two labeling rounds can reuse a ``labeling_set_id``, so
+each id is prefixed with the name of its file without the extension and a ``/``: set ``s1`` of
+``round-1.csv`` becomes ``round-1/s1``. Two files of one folder cannot have the same name,
+so rows of different files never share a labeling set.
+
+The merge streams: one row at a time is held, plus the labeling set ids of each file. Its
+output depends only on the files' names and content, so the same folder always gives the
+same bytes (and the same asset hash).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from glue_label_import.label_file import LABELING_SET_ID_COLUMN
+
+DEFAULT_PATTERN = "*.csv"
+"""The files of a folder that are label files, unless told otherwise."""
+
+MAX_LABEL_FILE_BYTES = 10_000_000
+"""Glue's limit on a label file, 10 MB: a merged file larger than this is refused."""
+
+SET_ID_SEPARATOR = "/"
+"""Between a file's name and a labeling set id of it, in a merged file."""
+
+
+@dataclass(frozen=True)
+class MergedLabelSet:
+    """What merging label files produced."""
+
+    path: Path
+    """The merged file."""
+    files: tuple[Path, ...]
+    """The files merged, in order."""
+    columns: tuple[str, ...]
+    """The merged file's header: the first file's columns, in its order."""
+    rows: int
+    """Data rows of all files."""
+    labeling_sets: int
+    """Labeling sets of the merged file (each file's sets, made unique by the prefix)."""
+    shared_set_ids: tuple[str, ...]
+    """Labeling set ids found in more than one file, made unique by the prefix; sorted."""
+    size: int
+    """Bytes of the merged file."""
+
+
+def label_files_in(folder: str | os.PathLike[str], *, pattern: str = DEFAULT_PATTERN) -> list[Path]:
+    """Return the files of ``folder`` matching ``pattern`` (default ``*.csv``), in name order.
+
+    Subfolders are not searched, and folders matching the pattern are left out.
+
+    :raises TypeError: ``folder`` is not a path or ``pattern`` not a string.
+    :raises ValueError: ``folder`` does not exist or is not a folder, ``pattern`` is empty or
+        holds a path separator, or no file matches.
+    """
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"label folder must be a path (str or os.PathLike), got {type(folder).__name__}: {folder!r}")
+    if not isinstance(pattern, str):
+        raise TypeError(f"pattern must be a str, got {type(pattern).__name__}: {pattern!r}")
+    if not pattern or "/" in pattern or os.sep in pattern:
+        raise ValueError(f"pattern {pattern!r} must be a non-empty file name pattern, without a path separator")
+    path = Path(folder)
+    if not path.exists():
+        raise ValueError(f"label folder {os.fspath(folder)!r} does not exist (resolved to {path.resolve()})")
+    if not path.is_dir():
+        raise ValueError(f"label folder {os.fspath(folder)!r} is not a folder")
+    files = sorted((file for file in path.glob(pattern) if file.is_file()), key=lambda file: file.name)
+    if not files:
+        raise ValueError(f"label folder {os.fspath(folder)!r} has no file matching {pattern!r}")
+    return files
+
+
+def set_id_prefix(file: Path) -> str:
+    """Return what the labeling set ids of ``file`` are prefixed with: ``round-1/`` for ``round-1.csv``."""
+    return f"{file.stem}{SET_ID_SEPARATOR}"
+
+
+def merge_label_files(
+    files: Sequence[Path],
+    output: Path,
+    *,
+    max_bytes: int = MAX_LABEL_FILE_BYTES,
+) -> MergedLabelSet:
+    """Write ``files`` merged into one label file at ``output``, and describe it.
+
+    The files must be label files Glue can import (see
+    :func:`~glue_label_import.label_file.check_label_file`). Each labeling set id is prefixed
+    by :func:`set_id_prefix`; each file's columns are put in the first file's order. Rows are
+    written with the :mod:`csv` module (minimal quoting, ``\\n`` line endings); blank lines are
+    left out.
+
+    :raises ValueError: no files; two files of the same name but for the extension (their
+        ids would get the same prefix); a file's columns are not the first file's (naming the
+        file, the columns it lacks and those it has besides); or a merged file larger than
+        ``max_bytes`` (default :data:`MAX_LABEL_FILE_BYTES`; stating both sizes).
+    """
+    if not files:
+        raise ValueError("no label files to merge")
+    _check_prefixes_differ(files)
+    columns: tuple[str, ...] = ()
+    rows = 0
+    labeling_sets = 0
+    files_of_id: Counter[str] = Counter()
+    with open(output, "w", encoding="utf-8", newline="") as text:
+        writer = _CountingWriter(text, max_bytes)
+        csv_writer = csv.writer(writer, lineterminator="\n")
+        for number, file in enumerate(files):
+            records = _records(file)
+            header = tuple(next(records, ()))
+            if number == 0:
+                columns = header
+                if LABELING_SET_ID_COLUMN not in columns:
+                    raise ValueError(f"label file {file} has no {LABELING_SET_ID_COLUMN!r} column")
+                csv_writer.writerow(columns)
+            order = _column_order(file, header, columns, files[0])
+            set_index = columns.index(LABELING_SET_ID_COLUMN)
+            prefix = set_id_prefix(file)
+            set_ids: set[str] = set()
+            for record in records:
+                row = [record[index] for index in order]
+                set_ids.add(row[set_index])
+                row[set_index] = prefix + row[set_index]
+                csv_writer.writerow(row)
+                rows += 1
+            labeling_sets += len(set_ids)
+            files_of_id.update(set_ids)
+    if writer.size > max_bytes:
+        raise ValueError(
+            f"the label files merged would be {writer.size:,} bytes, over Glue's label file limit "
+            f"of {max_bytes:,} bytes (10 MB): {', '.join(str(file) for file in files)}"
+        )
+    return MergedLabelSet(
+        path=output,
+        files=tuple(files),
+        columns=columns,
+        rows=rows,
+        labeling_sets=labeling_sets,
+        shared_set_ids=tuple(sorted(set_id for set_id, count in files_of_id.items() if count > 1)),
+        size=writer.size,
+    )
+
+
+def stage_merged_label_files(
+    files: Sequence[Path], staging: Path, *, max_bytes: int = MAX_LABEL_FILE_BYTES
+) -> MergedLabelSet:
+    """Merge ``files`` (see :func:`merge_label_files`) into a file under the folder ``staging``.
+
+    The merged file is ``staging/<sha256 of its content>/<name of the files' folder>.csv``:
+    the same files always give the same path and the same bytes.
+    """
+    staging.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix=".merging-", suffix=".csv", dir=staging)
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        merged = merge_label_files(files, temporary, max_bytes=max_bytes)
+        digest = hashlib.sha256()
+        with open(temporary, "rb") as content:
+            for chunk in iter(lambda: content.read(1 << 16), b""):
+                digest.update(chunk)
+        folder = staging / digest.hexdigest()
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{files[0].resolve().parent.name or 'labels'}.csv"
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return dataclasses.replace(merged, path=path)
+
+
+def _check_prefixes_differ(files: Sequence[Path]) -> None:
+    """Raise when two of ``files`` would prefix their labeling set ids alike."""
+    first_of_prefix: dict[str, Path] = {}
+    for file in files:
+        other = first_of_prefix.setdefault(set_id_prefix(file), file)
+        if other is not file:
+            raise ValueError(
+                f"label files {other} and {file} have the same name but for the extension, so the "
+                f"labeling set ids of both would be prefixed {set_id_prefix(file)!r}: rename one"
+            )
+
+
+def _records(file: Path) -> Iterator[list[str]]:
+    """Yield the non-blank CSV records of ``file``, header first."""
+    with open(file, encoding="utf-8", newline="") as text:
+        for record in csv.reader(text, strict=True):
+            if record:
+                yield record
+
+
+def _column_order(file: Path, header: tuple[str, ...], columns: tuple[str, ...], first: Path) -> list[int]:
+    """Return, for each of ``columns``, its index in ``header`` of ``file``; raise if they differ."""
+    missing = Counter(columns) - Counter(header)
+    extra = Counter(header) - Counter(columns)
+    if missing or extra:
+        differences = []
+        if missing:
+            differences.append(f"lacks {', '.join(sorted(missing.elements()))}")
+        if extra:
+            differences.append(f"has besides {', '.join(sorted(extra.elements()))}")
+        raise ValueError(
+            f"label file {file} has other columns than {first}: "
+            f"it {' and '.join(differences)} (every file of a folder needs the same columns, in any order)"
+        )
+    unused = list(range(len(header)))
+    order = []
+    for name in columns:
+        index = next(i for i in unused if header[i] == name)
+        unused.remove(index)
+        order.append(index)
+    return order
+
+
+class _CountingWriter:
+    """A text sink for :func:`csv.writer` that counts UTF-8 bytes and stops writing past a limit."""
+
+    def __init__(self, output: IO[str], max_bytes: int) -> None:
+        self._output = output
+        self._max_bytes = max_bytes
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        """Count ``text``, and write it while the total is within the limit."""
+        self.size += len(text.encode("utf-8"))
+        if self.size <= self._max_bytes:
+            self._output.write(text)
+        return len(text)
