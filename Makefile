@@ -29,7 +29,7 @@ lint: setup
 	mypy -m index -m engine -m imports -m answers -m glue_runs -m request -m retries
 
 test: lint
-	python -m pytest
+	python -m pytest -n 2 --dist loadfile  # two workers: the end-to-end file mostly waits on the clock
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out

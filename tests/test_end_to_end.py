@@ -269,7 +269,7 @@ def test_a_response_url_http_cannot_send_to_is_never_logged(sandbox: LambdaSandb
     }
 
 
-INVOKE_REPLY_LOST = Fault(status=202, stall_s=7)  # queued, then the reply outlasts the client's 5 s read timeout
+INVOKE_REPLY_LOST = Fault(status=202, stall_s=6)  # queued, then the reply outlasts the client's 5 s read timeout
 INVOKE_SERVICE_EXCEPTION = Fault(  # queued, then a 500
     status=500,
     headers=(("x-amzn-ErrorType", "ServiceException"), ("content-type", "application/json")),
@@ -282,10 +282,10 @@ def test_a_hand_over_of_unknown_outcome_counts_as_done_and_cloudformation_hears_
     sandbox: LambdaSandbox, runs: GlueMLTaskRuns, fault: Fault
 ) -> None:
     transform_id = sandbox.transform()
-    runs.script_next_run(running_seconds=8)
+    runs.script_next_run(running_seconds=2)
     create = sandbox.event("Create", props(transform_id, sandbox.upload("unknown.csv", LABELS)))
     sandbox.invokes.misbehave_next(fault)
-    sandbox.invoke(create, remaining_s=HANDOVER_REMAINING_S)
+    sandbox.invoke(create, remaining_s=HANDOVER_MARGIN_S + 1)  # waits a second, then hands over
     assert sandbox.responses.answers(create["RequestId"]) == []  # neither FAILED nor a guess
     (handed_over,) = sandbox.invokes.take()  # and not handed over a second time
     sandbox.invoke(handed_over["payload"], remaining_s=HANDOVER_MARGIN_S + 20)
