@@ -58,6 +58,7 @@ __all__ = ["GlueMLTaskRuns", "glue_ml", "install"]
 
 OPERATIONS = (
     "StartImportLabelsTaskRun",
+    "StartMLEvaluationTaskRun",
     "GetMLTaskRun",
     "GetMLTaskRuns",
     "CancelMLTaskRun",
@@ -83,6 +84,10 @@ _PAGINATION_MODEL = {
 _T = TypeVar("_T")
 
 
+DEFAULT_METRICS = {"F1": 0.9, "Precision": 0.92, "Recall": 0.88, "AreaUnderPRCurve": 0.91}
+"""The FindMatchesMetrics an evaluation run writes when the test scripts none."""
+
+
 @dataclass(frozen=True)
 class RunScript:
     """How a started run behaves: phase durations (seconds) and outcome."""
@@ -91,24 +96,23 @@ class RunScript:
     running_seconds: float
     final_status: str = "SUCCEEDED"
     error_string: str | None = None
+    metrics: dict[str, Any] | None = None  # what an evaluation run writes to the transform
 
 
 @dataclass
 class FakeMLTaskRun:
-    """An IMPORT_LABELS task run whose status is a function of the clock."""
+    """A task run whose status is a function of the clock, and what it does to its transform when it succeeds."""
 
     transform_id: str
     task_run_id: str
-    input_s3_path: str
-    replace: bool
+    task_run_type: str  # IMPORT_LABELS, EVALUATION, ...
+    properties: dict[str, Any]  # its TaskRunProperties besides TaskType
     started_at: float
     script: RunScript
-    label_rows: int | None  # data rows of the label file; None if it is absent
+    effect: Callable[[Any], None]  # applied once to the transform when the run is seen SUCCEEDED
     cancelled_at: float | None = None
     stopping_seconds: float = 0.0
-    labels_applied: bool = False
-
-    task_run_type = "IMPORT_LABELS"
+    applied: bool = False
 
     def cancel(self, now: float, stopping_seconds: float) -> None:
         self.cancelled_at = now
@@ -147,13 +151,7 @@ class FakeMLTaskRun:
             "TaskRunId": self.task_run_id,
             "Status": status,
             "LogGroupName": LOG_GROUP_NAME,
-            "Properties": {
-                "TaskType": self.task_run_type,
-                "ImportLabelsTaskRunProperties": {
-                    "InputS3Path": self.input_s3_path,
-                    "Replace": self.replace,
-                },
-            },
+            "Properties": {"TaskType": self.task_run_type, **self.properties},
             "StartedOn": _timestamp(self.started_at),
             "LastModifiedOn": _timestamp(since),
             "ExecutionTime": int((since if finished else now) - self.started_at),
@@ -163,6 +161,13 @@ class FakeMLTaskRun:
         if status == "FAILED" and self.script.error_string is not None:
             result["ErrorString"] = self.script.error_string
         return result
+
+
+class MLTransformNotReadyException(GlueClientError):
+    """Glue's answer to an evaluation of a transform that has no labels yet."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("MLTransformNotReadyException", message)
 
 
 class ScriptedGlueError(GlueClientError):
@@ -209,11 +214,15 @@ class GlueMLTaskRuns:
         running_seconds: float | None = None,
         final_status: str = "SUCCEEDED",
         error_string: str | None = None,
+        metrics: dict[str, Any] | None = None,
     ) -> None:
         """Queue the behaviour of the next run to start (FIFO).
 
         Durations left out take the controller's current defaults;
-        ``error_string`` is reported when ``final_status`` is ``FAILED``.
+        ``error_string`` is reported when ``final_status`` is ``FAILED``;
+        ``metrics`` (``F1``, ``Precision``, ...) are what an evaluation run
+        writes to the transform's ``EvaluationMetrics`` when it succeeds
+        (``DEFAULT_METRICS`` when left out).
         """
         if final_status not in SCRIPTABLE_FINAL_STATUSES:
             raise ValueError(f"final_status must be one of {sorted(SCRIPTABLE_FINAL_STATUSES)}")
@@ -224,6 +233,7 @@ class GlueMLTaskRuns:
                     running_seconds=(self.running_seconds if running_seconds is None else running_seconds),
                     final_status=final_status,
                     error_string=error_string,
+                    metrics=metrics,
                 )
             )
 
@@ -277,14 +287,47 @@ class _MLTaskRunBackend(GlueBackend):
         self.get_ml_transform(transform_id)
         bucket, key = _parse_s3_uri(input_s3_path)
         label_rows = _label_file_rows(self.account_id, self.partition, bucket, key)
+
+        def import_labels(transform: Any) -> None:
+            if label_rows is not None:
+                transform.label_count = (0 if replace else transform.label_count) + label_rows
+
+        return self._start_run(
+            transform_id,
+            "IMPORT_LABELS",
+            {"ImportLabelsTaskRunProperties": {"InputS3Path": input_s3_path, "Replace": replace}},
+            _script_for(input_s3_path, label_rows),
+            import_labels,
+        )
+
+    def start_ml_evaluation_task_run(self, transform_id: str) -> str:
+        self.apply_completed_runs()
+        if self.get_ml_transform(transform_id).label_count == 0:
+            raise MLTransformNotReadyException(f"MLTransform {transform_id} is not ready: it has no labels")
+        script = glue_ml._next_script()
+        metrics = {**DEFAULT_METRICS, **(script.metrics or {})}
+
+        def evaluate(transform: Any) -> None:
+            transform.evaluation_metrics = {"TransformType": "FIND_MATCHES", "FindMatchesMetrics": metrics}
+
+        return self._start_run(transform_id, "EVALUATION", {}, script, evaluate)
+
+    def _start_run(
+        self,
+        transform_id: str,
+        task_run_type: str,
+        properties: dict[str, Any],
+        script: RunScript,
+        effect: Callable[[Any], None],
+    ) -> str:
         run = FakeMLTaskRun(
             transform_id=transform_id,
             task_run_id=f"tsk{mock_random.get_random_hex(32)}",
-            input_s3_path=input_s3_path,
-            replace=replace,
+            task_run_type=task_run_type,
+            properties=properties,
             started_at=glue_ml.now(),
-            script=_script_for(input_s3_path, label_rows),
-            label_rows=label_rows,
+            script=script,
+            effect=effect,
         )
         self.ml_task_runs[run.task_run_id] = run
         return run.task_run_id
@@ -319,18 +362,15 @@ class _MLTaskRunBackend(GlueBackend):
             run.cancel(now, glue_ml.stopping_seconds)
         return run
 
-    def apply_completed_label_imports(self) -> None:
-        """Update ``LabelCount`` for runs that have succeeded since last looked at."""
+    def apply_completed_runs(self) -> None:
+        """Apply what runs that have succeeded since last looked at did to their transforms, in order."""
         now = glue_ml.now()
-        succeeded = [
-            run for run in self.ml_task_runs.values() if not run.labels_applied and run.status_at(now) == "SUCCEEDED"
-        ]
+        succeeded = [run for run in self.ml_task_runs.values() if not run.applied and run.status_at(now) == "SUCCEEDED"]
         for run in sorted(succeeded, key=lambda run: run.phase_at(now)[1]):
-            run.labels_applied = True
+            run.applied = True
             transform = self.ml_transforms.get(run.transform_id)
-            if transform is not None and run.label_rows is not None:
-                kept = 0 if run.replace else transform.label_count
-                transform.label_count = kept + run.label_rows
+            if transform is not None:
+                run.effect(transform)
 
 
 def _observed(
@@ -364,6 +404,10 @@ class _MLTaskRunResponse(GlueResponse):
             replace=bool(self._get_param("ReplaceAllLabels", False)),
         )
         return ActionResult({"TaskRunId": task_run_id})
+
+    @_observed("StartMLEvaluationTaskRun")
+    def start_ml_evaluation_task_run(self) -> ActionResult:
+        return ActionResult({"TaskRunId": self.ml_backend.start_ml_evaluation_task_run(self._get_param("TransformId"))})
 
     @_observed("GetMLTaskRun")
     def get_ml_task_run(self) -> ActionResult:
@@ -400,16 +444,24 @@ def install() -> None:
     _graft(_MLTaskRunBackend, GlueBackend)
     _graft(_MLTaskRunResponse, GlueResponse)
     for name in ("get_ml_transform", "get_ml_transforms"):
-        setattr(GlueBackend, name, _applying_label_imports(getattr(GlueBackend, name)))
-    FakeMLTransform.as_dict = _with_schema(FakeMLTransform.as_dict)  # type: ignore[method-assign]
+        setattr(GlueBackend, name, _applying_completed_runs(getattr(GlueBackend, name)))
+    FakeMLTransform.as_dict = _as_glue_reports(FakeMLTransform.as_dict)  # type: ignore[method-assign]
 
 
-def _with_schema(as_dict: Callable[[FakeMLTransform], dict[str, Any]]) -> Callable[[FakeMLTransform], dict[str, Any]]:
-    """Report a transform's ``Schema`` as Glue does: the columns of its input table, when the catalog has it."""
+def _as_glue_reports(
+    as_dict: Callable[[FakeMLTransform], dict[str, Any]],
+) -> Callable[[FakeMLTransform], dict[str, Any]]:
+    """Report a transform as Glue does: ``Status`` READY once it has labels (NOT_READY before),
+    its ``EvaluationMetrics`` once evaluated, and its ``Schema``: the columns of its input table,
+    when the catalog has it."""
 
     @functools.wraps(as_dict)
     def wrapper(self: FakeMLTransform) -> dict[str, Any]:
         response = as_dict(self)
+        response["Status"] = "READY" if self.label_count else "NOT_READY"
+        metrics = getattr(self, "evaluation_metrics", None)
+        if metrics:
+            response["EvaluationMetrics"] = metrics
         tables = self.input_record_tables
         try:
             table = self.backend.get_table(tables[0]["DatabaseName"], tables[0]["TableName"])
@@ -429,12 +481,12 @@ def _graft(source: type, target: type) -> None:
             setattr(target, name, value)
 
 
-def _applying_label_imports(method: Callable[..., _T]) -> Callable[..., _T]:
-    """Wrap a backend method so label imports that finished are applied first."""
+def _applying_completed_runs(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Wrap a backend method so runs that finished are applied first."""
 
     @functools.wraps(method)
     def wrapper(self: _MLTaskRunBackend, *args: Any, **kwargs: Any) -> _T:
-        self.apply_completed_label_imports()
+        self.apply_completed_runs()
         return method(self, *args, **kwargs)
 
     return wrapper
