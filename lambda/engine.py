@@ -57,16 +57,20 @@ class Task(abc.ABC):
         """Start the run; return Glue's TaskRunId (checked by the engine)."""
 
     @abc.abstractmethod
-    def outputs(self, runs: TaskRuns, run: Run) -> dict[str, Any]:
-        """The Data of the SUCCESS answer for a run that SUCCEEDED; raise TaskFailed for a failed check."""
+    def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
+        """The Data of the SUCCESS answer for a run that SUCCEEDED; raise TaskFailed for a failed check.
 
-    def done_already(self, runs: TaskRuns, *, retry_until: float) -> Run | None:
+        `before` is what `check` noted before the run started (empty for a run done already).
+        """
+
+    def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
         """A run that already did what this request asks, so that no new run is needed; None by default."""
         return None
 
-    def check(self, runs: TaskRuns, s3: Any, *, retry_until: float) -> None:
-        """Before a run starts: raise TaskFailed for what Glue would refuse minutes later; nothing by default."""
-        return None
+    def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:
+        """Before a run starts: raise TaskFailed for what Glue would refuse minutes later, and return what
+        `outputs` needs to know of the time before the run (JSON, carried across hand-overs); {} by default."""
+        return {}
 
 
 class Engine:
@@ -90,7 +94,7 @@ class Engine:
         deadline = started_at + task.service_timeout_s - DEADLINE_MARGIN_S
         invocation_end = now + context.get_remaining_time_in_millis() / 1000 - HANDOVER_MARGIN_S
         if handover:
-            run_id = str(handover["TaskRunId"])
+            run_id, before = str(handover["TaskRunId"]), handover.get("Before", {})
         else:
             if deadline <= now:
                 raise TaskFailed(
@@ -98,13 +102,13 @@ class Engine:
                     f"it must be more than {DEADLINE_MARGIN_S:g} s"
                 )
             try:
-                done = task.done_already(self.runs, retry_until=min(deadline, invocation_end))
+                done = task.done_already(self.runs, event, retry_until=min(deadline, invocation_end))
                 if done:
                     LOGGER.info(
                         {"action": "nothing new", "TransformId": task.transform_id, "TaskRunId": done["TaskRunId"]}
                     )
-                    return task.outputs(self.runs, done)
-                task.check(self.runs, self.s3, retry_until=min(deadline, invocation_end))
+                    return task.outputs(self.runs, done, {})
+                before = task.check(self.runs, self.s3, event, retry_until=min(deadline, invocation_end))
                 run_id = self._start(task, retry_until=min(deadline, invocation_end))
             except ClientError as error:  # Glue refused before any run started: say what it said
                 message = str(error.response.get("Error", {}).get("Message", error))
@@ -117,7 +121,7 @@ class Engine:
                 task.transform_id, run_id, started_at=started_at, stop_at=min(deadline, invocation_end)
             )
             if run is None and invocation_end < deadline:
-                self._hand_over(event, context, run_id, started_at)
+                self._hand_over(event, context, {"TaskRunId": run_id, "StartedAt": started_at, "Before": before})
                 return None
         except Exception:
             self._cancel(task.transform_id, run_id)  # an answer that gives up on the run leaves none behind
@@ -127,7 +131,7 @@ class Engine:
             raise TaskFailed(f"timed out after {task.service_timeout_s / 60:g} minutes; task run {run_id} {outcome}")
         if run["Status"] != "SUCCEEDED":
             raise TaskFailed(failure_reason(run))
-        return task.outputs(self.runs, run)
+        return task.outputs(self.runs, run, before)
 
     def cancel(self, task: Task) -> None:
         """Delete: cancel the resource's run if one is still in flight; never fail."""
@@ -177,7 +181,7 @@ class Engine:
         outcome = "cancelled" if self._cancel(task.transform_id, run["TaskRunId"]) else "could not be cancelled"
         return f"{problem}; task run {run['TaskRunId']} {outcome}"
 
-    def _hand_over(self, event: dict[str, Any], context: Any, run_id: str, started_at: float) -> None:
+    def _hand_over(self, event: dict[str, Any], context: Any, state: dict[str, Any]) -> None:
         """Let a fresh invocation of this function go on waiting and answer in this one's place.
 
         An Invoke whose effect is unknown (a server fault, a lost reply) probably queued the
@@ -185,11 +189,11 @@ class Engine:
         have been queued, the resource's ServiceTimeout ends the wait.
         :raises: the Invoke's error when it surely did nothing.
         """
-        payload = json.dumps({**event, HANDOVER_KEY: {"TaskRunId": run_id, "StartedAt": started_at}}).encode()
+        payload = json.dumps({**event, HANDOVER_KEY: state}).encode()
         log = {
             "action": "hand-over",
             "TransformId": event["ResourceProperties"].get("TransformId"),
-            "TaskRunId": run_id,
+            "TaskRunId": state["TaskRunId"],
         }
         try:
             with_retries(

@@ -59,7 +59,7 @@ class ImportLabels(Task):
         )
         return response.get("TaskRunId")
 
-    def done_already(self, runs: TaskRuns, *, retry_until: float) -> Run | None:
+    def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
         """The import that already put this file's labels on the transform, if any.
 
         Walking the SUCCEEDED imports newest first: a replacing request is done when the newest
@@ -76,7 +76,7 @@ class ImportLabels(Task):
                 return None
         return None
 
-    def check(self, runs: TaskRuns, s3: Any, *, retry_until: float) -> None:
+    def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:
         """The label file's columns are the transform's schema plus labeling_set_id and label.
 
         Answers in about a second what a failed task run would say minutes later. When the header
@@ -87,10 +87,10 @@ class ImportLabels(Task):
             schema = runs.transform(self.transform_id, retry_until=retry_until).get("Schema") or []
         except (BotoCoreError, ClientError) as error:
             LOGGER.warning({"action": "column check", "skipped": f"no transform schema: {error_code(error)}"})
-            return
+            return {}
         if header is None or not schema:
             LOGGER.info({"action": "column check", "skipped": "no header" if header is None else "no schema"})
-            return
+            return {}
         expected = {*LABEL_FILE_COLUMNS, *(str(column.get("Name", "")).lower() for column in schema)}
         found = {column.strip().lower() for column in header}
         missing, extra = sorted(expected - found), sorted(found - expected)
@@ -100,13 +100,11 @@ class ImportLabels(Task):
                 for what, columns in (("missing", missing), ("not in the transform", extra))
                 if columns
             )
-            raise TaskFailed(
-                fit_reason(
-                    "label file columns do not match the transform's schema: ", problems, f" ({self.input_s3_path})"
-                )
-            )
+            head = "label file columns do not match the transform's schema: "
+            raise TaskFailed(fit_reason(head, problems, f" ({self.input_s3_path})"))
+        return {}
 
-    def outputs(self, runs: TaskRuns, run: Run) -> dict[str, Any]:
+    def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
         """TaskRunId and, when Glue tells it as a number, the transform's LabelCount."""
         outputs: dict[str, Any] = {"TaskRunId": run["TaskRunId"]}
         try:

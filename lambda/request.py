@@ -91,3 +91,25 @@ def transform_id(properties: Mapping[str, Any]) -> str:
 def service_timeout_s(properties: Mapping[str, Any]) -> int:
     """The ServiceTimeout property in seconds (CloudFormation's default of an hour when absent)."""
     return parse_seconds("ServiceTimeout", properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S))
+
+
+def optional_fraction(properties: Mapping[str, Any], name: str) -> float | None:
+    """An optional number from 0 to 1 (a threshold), absent or empty meaning none."""
+    value = properties.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidProperty(f"{name} {_shown(value)} must be a number from 0 to 1") from None
+    if not 0 <= number <= 1:
+        raise InvalidProperty(f"{name} {_shown(value)} must be a number from 0 to 1")
+    return number
+
+
+def string_list(properties: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """A list of strings (CloudFormation sends a list as one), absent meaning none."""
+    value = properties.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidProperty(f"{name} {_shown(value)} must be a list of strings")
+    return tuple(value)

@@ -21,6 +21,14 @@ for _name, _value in {
 os.environ.pop("AWS_PROFILE", None)
 install()
 
+from handler_driver import Handler, driven_handler  # noqa: E402  # imports the handler: after the variables above
+
+
+@pytest.fixture
+def handler(task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch) -> Iterator[Handler]:
+    """The handler module, in process, on moto and a controlled clock (see handler_driver)."""
+    yield from driven_handler(task_runs, monkeypatch)
+
 
 @pytest.fixture
 def task_runs() -> Iterator[GlueMLTaskRuns]:

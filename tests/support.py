@@ -80,6 +80,7 @@ def cfn_event(
     logical_id: str = "Labels",
     physical_id: str | None = None,
     old_properties: dict[str, Any] | None = None,
+    resource_type: str = "Custom::GlueImportLabels",
 ) -> dict[str, Any]:
     """A CloudFormation custom-resource request, with every property a string as CFN sends it."""
     request_id = str(uuid.uuid4())
@@ -90,17 +91,21 @@ def cfn_event(
         "StackId": STACK_ID,
         "RequestId": request_id,
         "LogicalResourceId": logical_id,
-        "ResourceType": "Custom::GlueImportLabels",
+        "ResourceType": resource_type,
         "ResourceProperties": {"ServiceToken": FUNCTION_ARN, **{k: _cfn_string(v) for k, v in properties.items()}},
     }
     if physical_id is not None:
         event["PhysicalResourceId"] = physical_id
     if old_properties is not None:
         event["OldResourceProperties"] = {k: _cfn_string(v) for k, v in old_properties.items()}
+
     return event
 
 
-def _cfn_string(value: Any) -> str:
+def _cfn_string(value: Any) -> Any:
+    """A property as CloudFormation hands it over: every value a string, lists of strings kept."""
+    if isinstance(value, list):
+        return [_cfn_string(item) for item in value]
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
@@ -153,3 +158,13 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+EVALUATION = "Custom::GlueEvaluateTransform"
+
+
+def evaluation_props(
+    transform_id: str, *, after: tuple[str, ...] = ("tsk-import-1",), **thresholds: float
+) -> dict[str, Any]:
+    """The properties of a Custom::GlueEvaluateTransform resource; thresholds by property name (MinF1=0.8)."""
+    return {"TransformId": transform_id, "After": list(after), "ServiceTimeout": 3600, **thresholds}

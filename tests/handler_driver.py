@@ -1,0 +1,102 @@
+"""The handler driven in process: moto's AWS, a controlled clock, recorded answers and hand-overs.
+
+The `handler` fixture (in conftest.py) runs CloudFormation requests through the real handler
+module (`index`): Glue and S3 calls go to moto (with the ML task-run extension), the answer goes
+through the handler's own sender to a recording connection, and a hand-over to a recording
+Lambda client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+from moto import mock_aws
+
+import answers
+import index
+from engine import Engine
+from glue_ml_moto import GlueMLTaskRuns
+from glue_runs import TaskRuns
+from retries import Clock
+from support import BUCKET, LABELS, SECRET, FakeClock, LambdaContext, create_transform
+
+
+class RecordingConnection:
+    """Stands in for http.client.HTTPSConnection in crhelper: records each PUT to the ResponseURL."""
+
+    answers: ClassVar[list[dict[str, Any]]] = []
+
+    def __init__(self, host: str, timeout: float | None = None, context: Any = None) -> None:
+        self.host = host
+
+    def request(self, method: str, url: str, body: str, headers: dict[str, str]) -> None:
+        assert method == "PUT"
+        self.answers.append({"path": url, "body": json.loads(body)})
+
+    def getresponse(self) -> Any:
+        return type("Response", (), {"reason": "OK", "status": 200, "read": lambda self: b""})()
+
+    def close(self) -> None:
+        pass
+
+
+class RecordingLambda:
+    """Stands in for the Lambda client: records asynchronous self-invocations (hand-overs)."""
+
+    def __init__(self) -> None:
+        self.invocations: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.invocations.append({**kwargs, "Payload": json.loads(kwargs["Payload"])})
+        return {"StatusCode": 202}
+
+
+class Handler:
+    """Runs CloudFormation requests through the real handler and reads back its answers."""
+
+    def __init__(self, clock: FakeClock, lambda_client: RecordingLambda, glue: Any) -> None:
+        self.clock = clock
+        self.lambda_client = lambda_client
+        self.glue = glue
+
+    def __call__(self, event: dict[str, Any], remaining_s: float = 900) -> dict[str, Any] | None:
+        """Invoke the handler; return its one answer to this request, or None if it answered nothing."""
+        before = len(RecordingConnection.answers)
+        index.handler(event, LambdaContext(remaining_s, self.clock))
+        answers = RecordingConnection.answers[before:]
+        assert len(answers) <= 1, answers
+        for answer in answers:
+            assert answer["path"] == urlsplit(event["ResponseURL"]).path + "?" + SECRET
+        return answers[0]["body"] if answers else None
+
+    def transform(self, name: str = "customers") -> str:
+        return create_transform(self.glue, name)
+
+
+def driven_handler(task_runs: GlueMLTaskRuns, monkeypatch: Any) -> Iterator[Handler]:
+    """The handler module on moto and a fake clock, with the label files round-1.csv and round-2.csv in BUCKET."""
+    clock = FakeClock()
+    task_runs.clock = clock
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="round-1.csv", Body=LABELS.encode())
+        s3.put_object(Bucket=BUCKET, Key="round-2.csv", Body=LABELS.encode())
+        glue = boto3.client("glue", config=Config(retries={"total_max_attempts": 1}))
+        lambda_client = RecordingLambda()
+        monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, clock))
+        monkeypatch.setattr(index, "CLOCK", Clock(now=clock, sleep=clock.sleep))
+        monkeypatch.setattr(answers, "HTTPSConnection", RecordingConnection)
+        yield Handler(clock, lambda_client, glue)
+
+
+def engine_on(glue: Any, lambda_client: Any, clock: FakeClock) -> Engine:
+    """The handler's engine on these clients and this clock."""
+    retry_clock = Clock(now=clock, sleep=clock.sleep)
+    runs = TaskRuns(glue, clock=retry_clock)
+    return Engine(runs, runs, lambda_client=lambda_client, s3=boto3.client("s3"), clock=retry_clock)

@@ -1,0 +1,204 @@
+"""Custom::GlueEvaluateTransform on moto, in process, on a controlled clock: the quality gate's answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from glue_ml_moto import GlueMLTaskRuns
+from handler_driver import Handler
+from support import EVALUATION, cfn_event, evaluation_props, props
+
+GOOD = {"F1": 0.85, "Precision": 0.9, "Recall": 0.8, "AreaUnderPRCurve": 0.88}
+
+
+def labelled_transform(handler: Handler) -> str:
+    """A transform with labels (READY), imported through the handler."""
+    transform_id = handler.transform()
+    answer = handler(cfn_event("Create", props(transform_id, replace=True)))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    return transform_id
+
+
+def evaluate(handler: Handler, request_type: str = "Create", remaining_s: float = 900, **kwargs: Any) -> Any:
+    """Send an evaluation request; kwargs are cfn_event's (properties first)."""
+    properties = kwargs.pop("properties")
+    return handler(cfn_event(request_type, properties, resource_type=EVALUATION, **kwargs), remaining_s)
+
+
+def test_the_metrics_are_answered(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = labelled_transform(handler)
+    task_runs.script_next_run(metrics=GOOD)
+    answer = evaluate(handler, properties=evaluation_props(transform_id, MinF1=0.8))
+    assert answer is not None and answer["Status"] == "SUCCESS", answer
+    (start,) = task_runs.calls_to("StartMLEvaluationTaskRun")
+    assert start == {"TransformId": transform_id}
+    assert answer["Data"] == {"TaskRunId": answer["Data"]["TaskRunId"], **GOOD}
+    assert answer["Data"]["TaskRunId"].startswith("tsk")
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "reason"),
+    [
+        ({"MinF1": 0.8}, "F1 0.71 is below the minimum 0.80"),
+        ({"MinPrecision": 0.95}, "Precision 0.90 is below the minimum 0.95"),
+        ({"MinRecall": 0.805}, "Recall 0.80 is below the minimum 0.805"),
+        ({"MinAreaUnderPRCurve": 0.9}, "AreaUnderPRCurve 0.88 is below the minimum 0.90"),
+        ({"MaxF1Drop": 0.05}, "F1 dropped 0.14 from 0.85, more than 0.05"),
+        (
+            {"MinF1": 0.8, "MinRecall": 0.85, "MaxF1Drop": 0.05},
+            "F1 0.71 is below the minimum 0.80; Recall 0.80 is below the minimum 0.85;"
+            " F1 dropped 0.14 from 0.85, more than 0.05",
+        ),
+    ],
+    ids=["f1", "precision", "recall", "auc", "drop", "together"],
+)
+def test_each_gate_that_fails_is_named_with_its_value_and_threshold(
+    handler: Handler, task_runs: GlueMLTaskRuns, thresholds: dict[str, float], reason: str
+) -> None:
+    transform_id = labelled_transform(handler)
+    task_runs.script_next_run(metrics=GOOD)
+    assert evaluate(handler, properties=evaluation_props(transform_id, after=("tsk-1",)))["Status"] == "SUCCESS"
+    task_runs.script_next_run(metrics={**GOOD, "F1": 0.71})
+    answer = evaluate(handler, properties=evaluation_props(transform_id, after=("tsk-2",), **thresholds))
+    assert answer is not None and answer["Status"] == "FAILED"
+    run_id = task_runs.calls_to("GetMLTaskRun")[-1]["TaskRunId"]
+    assert answer["Reason"] == f"{reason} (task run {run_id}, log group /aws-glue/ml-transforms)"
+
+
+def test_without_earlier_metrics_there_is_no_drop_to_check(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = labelled_transform(handler)
+    task_runs.script_next_run(metrics={**GOOD, "F1": 0.2})
+    answer = evaluate(handler, properties=evaluation_props(transform_id, MaxF1Drop=0.01))
+    assert answer is not None and answer["Status"] == "SUCCESS" and answer["Data"]["F1"] == 0.2
+
+
+def test_a_transform_that_is_not_ready_fails_at_once(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()  # no labels: NOT_READY
+    started = handler.clock()
+    answer = evaluate(handler, properties=evaluation_props(transform_id, MinF1=0.8))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"] == (
+        f"transform {transform_id} is NOT_READY: Glue evaluates only a READY transform (one with labels);"
+        " import labels first"
+    )
+    assert task_runs.calls_to("StartMLEvaluationTaskRun") == []
+    assert handler.clock() - started < 1
+
+
+def test_glues_refusal_to_evaluate_a_transform_not_ready_is_answered(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = labelled_transform(handler)
+    task_runs.fail_next("StartMLEvaluationTaskRun", "MLTransformNotReadyException", "not ready")
+    answer = evaluate(handler, properties=evaluation_props(transform_id))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"] == f"MLTransformNotReadyException: not ready (transform {transform_id})"
+
+
+def test_a_delete_mid_run_cancels_the_evaluation(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = labelled_transform(handler)
+    task_runs.running_seconds = 3600
+    run_id = handler.glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
+    answer = evaluate(handler, "Delete", properties=evaluation_props(transform_id), physical_id="gate-1")
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": run_id}]
+
+
+def test_an_update_with_the_same_inputs_runs_nothing_and_gates_the_current_metrics(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = labelled_transform(handler)
+    task_runs.script_next_run(metrics=GOOD)
+    created = evaluate(handler, properties=evaluation_props(transform_id, MinF1=0.8))
+    looser = evaluate(
+        handler,
+        "Update",
+        properties=evaluation_props(transform_id, MinF1=0.5),
+        old_properties=evaluation_props(transform_id, MinF1=0.8),
+        physical_id="gate-1",
+    )
+    stricter = evaluate(
+        handler,
+        "Update",
+        properties=evaluation_props(transform_id, MinF1=0.9),
+        old_properties=evaluation_props(transform_id, MinF1=0.5),
+        physical_id="gate-1",
+    )
+    assert len(task_runs.calls_to("StartMLEvaluationTaskRun")) == 1
+    assert looser["Status"] == "SUCCESS" and looser["Data"] == created["Data"]
+    assert stricter["Status"] == "FAILED" and stricter["Reason"].startswith(
+        "F1 0.85 is below the minimum 0.90 (task run"
+    )
+
+
+def test_the_rollback_after_a_failed_gate_evaluates_the_restored_labels_without_gates(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = labelled_transform(handler)
+    good, bad = (
+        evaluation_props(transform_id, after=("tsk-1",), MinF1=0.8),
+        evaluation_props(transform_id, after=("tsk-2",), MinF1=0.8),
+    )
+    task_runs.script_next_run(metrics=GOOD)
+    assert evaluate(handler, properties=good)["Status"] == "SUCCESS"
+    task_runs.script_next_run(metrics={**GOOD, "F1": 0.6})
+    failed = evaluate(handler, "Update", properties=bad, old_properties=good, physical_id="gate-1")
+    assert failed["Status"] == "FAILED"
+
+    task_runs.script_next_run(metrics={**GOOD, "F1": 0.79})  # the restored labels, estimated a little lower
+    rollback = evaluate(handler, "Update", properties=good, old_properties=bad, physical_id="gate-1")
+    assert rollback["Status"] == "SUCCESS" and rollback["Data"]["F1"] == 0.79
+    assert len(task_runs.calls_to("StartMLEvaluationTaskRun")) == 3
+
+    task_runs.script_next_run(metrics={**GOOD, "F1": 0.7})  # the next deploy is gated again
+    again = evaluate(handler, "Update", properties=bad, old_properties=good, physical_id="gate-1")
+    assert again["Status"] == "FAILED" and again["Reason"].startswith("F1 0.70 is below the minimum 0.80")
+
+
+def test_a_long_evaluation_is_handed_over_and_the_drop_still_compares_with_before(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = labelled_transform(handler)
+    task_runs.script_next_run(metrics=GOOD)
+    evaluate(handler, properties=evaluation_props(transform_id, after=("tsk-1",)))
+    task_runs.script_next_run(running_seconds=1500, metrics={**GOOD, "F1": 0.7})
+    event = cfn_event(
+        "Update",
+        evaluation_props(transform_id, after=("tsk-2",), MaxF1Drop=0.1),
+        old_properties=evaluation_props(transform_id, after=("tsk-1",), MaxF1Drop=0.1),
+        physical_id="gate-1",
+        resource_type=EVALUATION,
+    )
+    answers = [handler(event)]
+    while answers[-1] is None:
+        (invocation,) = handler.lambda_client.invocations
+        handler.lambda_client.invocations.clear()
+        assert invocation["Payload"]["GlueTaskRunHandover"]["Before"] == {
+            "F1": 0.85,
+            "Gated": True,
+            "TransformArn": f"arn:aws:glue:us-east-1:123456789012:mlTransform/{transform_id}",
+        }
+        answers.append(handler(invocation["Payload"]))
+    assert len(answers) == 2
+    assert answers[-1]["Status"] == "FAILED" and answers[-1]["Reason"].startswith("F1 dropped 0.15 from 0.85")
+    assert len(task_runs.calls_to("StartMLEvaluationTaskRun")) == 2
+
+
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        ({"MinF1": "1.5"}, "MinF1 '1.5' must be a number from 0 to 1"),
+        ({"MaxF1Drop": "lots"}, "MaxF1Drop 'lots' must be a number from 0 to 1"),
+        ({"After": "tsk-1"}, "After 'tsk-1' must be a list of strings"),
+    ],
+)
+def test_bad_thresholds_fail_before_any_glue_call(
+    handler: Handler, task_runs: GlueMLTaskRuns, properties: dict[str, Any], reason: str
+) -> None:
+    event = cfn_event("Create", evaluation_props("tfm-1"), resource_type=EVALUATION)
+    event["ResourceProperties"].update(properties)
+    answer = handler(event)
+    assert answer is not None and answer["Status"] == "FAILED" and answer["Reason"] == reason
+    assert task_runs.calls == []
