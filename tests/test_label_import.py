@@ -19,13 +19,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 from glue_label_import import LabelImport, LabelImportProvider, LabelSource
 from support import find_matches_transform, glue_role, new_stack
 
-GLUE_ACTIONS = [
-    "glue:StartImportLabelsTaskRun",
-    "glue:GetMLTaskRun",
-    "glue:GetMLTaskRuns",
-    "glue:CancelMLTaskRun",
-    "glue:GetMLTransform",
-]
+WATCH_ACTIONS = ["glue:GetMLTaskRun", "glue:GetMLTaskRuns", "glue:CancelMLTaskRun", "glue:GetMLTransform"]
 
 
 @pytest.fixture
@@ -135,9 +129,11 @@ def _handler_statements(template: Template) -> list[dict[str, Any]]:
 
 def test_glue_access_is_scoped_to_the_imported_transforms(three_imports: tuple[Stack, Template]) -> None:
     stack, template = three_imports
-    (glue_statement,) = [s for s in _handler_statements(template) if "glue:GetMLTaskRun" in s["Action"]]
-    assert glue_statement["Action"] == GLUE_ACTIONS
-    arns = [stack.resolve(arn) for arn in glue_statement["Resource"]]
+    (watch,) = [s for s in _handler_statements(template) if "glue:GetMLTaskRun" in s["Action"]]
+    (start,) = [s for s in _handler_statements(template) if "glue:StartImportLabelsTaskRun" in s["Action"]]
+    assert watch["Action"] == WATCH_ACTIONS and start["Action"] == "glue:StartImportLabelsTaskRun"
+    assert start["Resource"] == watch["Resource"]
+    arns = [stack.resolve(arn) for arn in watch["Resource"]]
     rendered = json.dumps(arns)
     assert (
         '"Ref": "First' in rendered and '"Ref": "Second' in rendered and ":mlTransform/tfm-0123456789abcdef" in rendered

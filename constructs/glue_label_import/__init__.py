@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from glue_label_import.label_import import LabelImport
     from glue_label_import.label_source import LabelLocation, LabelSource
     from glue_label_import.provider import LabelImportProvider
+    from glue_label_import.transform_evaluation import TransformEvaluation
 
-__all__ = ["LabelImport", "LabelImportProvider", "LabelLocation", "LabelSource", "__version__"]
+__all__ = ["LabelImport", "LabelImportProvider", "LabelLocation", "LabelSource", "TransformEvaluation", "__version__"]
 
 DISTRIBUTION = "cdk-glue-label-import"
 
@@ -31,6 +32,7 @@ _MODULES = {
     "LabelImportProvider": "glue_label_import.provider",
     "LabelLocation": "glue_label_import.label_source",
     "LabelSource": "glue_label_import.label_source",
+    "TransformEvaluation": "glue_label_import.transform_evaluation",
 }
 
 

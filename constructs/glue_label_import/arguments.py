@@ -6,11 +6,14 @@ got. Only resolved values are checked: a token is known at deploy time only and 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any, Optional, Union
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from constructs import Construct
 
 from glue_label_import._handler.request import transform_id_problem
 
@@ -83,3 +86,38 @@ def check_instance(value: Any, name: str, expected: type, described: str) -> Non
     """`value` is an instance of `expected`, or a TypeError says it should be `described`."""
     if not isinstance(value, expected):
         raise TypeError(f"{name} must be {described}, got {shown(value)}")
+
+
+def check_fraction(value: Any, name: str) -> Optional[float]:
+    """An optional threshold: None, or a number from 0 to 1 (a token is taken unchecked)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number from 0 to 1, got {shown(value)}")
+    if not Token.is_unresolved(value) and not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number from 0 to 1, got {shown(value)}")
+    return float(value)
+
+
+def check_after(after: Any, name: str = "after") -> Optional[list[Construct]]:
+    """None, or a list of this library's task-run constructs (each has a `task_run_id`)."""
+    if after is None:
+        return None
+    if isinstance(after, (str, bytes)) or not isinstance(after, Sequence):
+        raise TypeError(f"{name} must be a list of constructs of this library (LabelImport, ...), got {shown(after)}")
+    for item in after:
+        if not isinstance(item, Construct) or not has_members(item, ("task_run_id", "transform_id")):
+            raise TypeError(f"{name} must hold constructs of this library (LabelImport, ...), got {shown(item)}")
+    return list(after)
+
+
+def check_same_transform(resources: Sequence[Construct], transform_id: str, scope: Construct) -> None:
+    """Every resource it follows is on the same transform, or a ValueError names the one that is not."""
+    stack = Stack.of(scope)
+    for resource in resources:
+        theirs = getattr(resource, "transform_id")  # noqa: B009  # checked by check_after
+        if json.dumps(stack.resolve(theirs)) != json.dumps(stack.resolve(transform_id)):
+            raise ValueError(
+                f"after: {resource.node.path} is on transform {shown(stack.resolve(theirs))}, "
+                f"not on {shown(stack.resolve(transform_id))}"
+            )

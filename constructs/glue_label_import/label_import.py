@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional, Union
 
-from aws_cdk import Annotations, CustomResource, Duration, Stack, Token
+from aws_cdk import Annotations, Duration, Stack, Token
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -79,23 +78,15 @@ class LabelImport(Construct):
         if location.local_path:
             self._check_label_file(location.local_path, transform)
         provider = LabelImportProvider.of(self)
-        provider.grant_import(self.transform_id)
         provider.grant_read_label_file(location)  # its header is checked against the transform's schema
-        provider.serve_timeout(timeout)
-        self._resource = CustomResource(
+        self._resource = provider.add_task(
             self,
-            "Resource",
+            transform_id=self.transform_id,
             resource_type=RESOURCE_TYPE,
-            service_token=provider.service_token,
-            service_timeout=timeout,
-            properties={
-                "TransformId": self.transform_id,
-                "InputS3Path": location.s3_path,
-                "ReplaceAllLabels": replace_all_labels,
-            },
+            start_actions=["glue:StartImportLabelsTaskRun"],
+            timeout=timeout,
+            properties={"InputS3Path": location.s3_path, "ReplaceAllLabels": replace_all_labels},
         )
-        self._resource.node.add_dependency(provider.hand_over_policy)
-        provider.queue_import(json.dumps(Stack.of(self).resolve(self.transform_id)), self._resource)
 
         role = transform_role or _role_of(self, transform, provider)
         if role:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import Enum
@@ -19,13 +20,8 @@ from glue_label_import import arguments
 from glue_label_import.handler_asset import handler_asset_dir
 from glue_label_import.label_source import LabelLocation
 
-GLUE_ACTIONS = (
-    "glue:StartImportLabelsTaskRun",
-    "glue:GetMLTaskRun",
-    "glue:GetMLTaskRuns",
-    "glue:CancelMLTaskRun",
-    "glue:GetMLTransform",
-)
+WATCH_ACTIONS = ("glue:GetMLTaskRun", "glue:GetMLTaskRuns", "glue:CancelMLTaskRun", "glue:GetMLTransform")
+"""What the handler does on every transform it serves: find, watch and cancel runs, read the transform."""
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 DEFAULT_LOG_REMOVAL_POLICY = RemovalPolicy.RETAIN
 _VPC_MEMBERS = ("vpc_id", "select_subnets")
@@ -228,7 +224,7 @@ class LabelImportProvider(Construct):
         self.function = lambda_.Function(
             self,
             "Handler",
-            description="Imports AWS Glue FindMatches labels for Custom::GlueImportLabels resources",
+            description="Runs AWS Glue FindMatches task runs (label imports, evaluations) for CloudFormation",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler="index.handler",
@@ -244,11 +240,11 @@ class LabelImportProvider(Construct):
             security_groups=list(settings.security_groups) if settings.security_groups is not None else None,
         )
         """The handler: the ServiceToken of every resource the provider serves."""
-        self._last_import: dict[str, CustomResource] = {}
+        self._on_transform: dict[str, list[Construct]] = {}
+        self._last_resource: dict[str, CustomResource] = {}
         self._transform_roles: dict[str, iam.IRole] = {}
         self._stack_roles: dict[str, iam.Role] = {}
-        self._glue_access = iam.PolicyStatement(actions=list(GLUE_ACTIONS))
-        self.function.add_to_role_policy(self._glue_access)
+        self._glue_access: dict[tuple[str, ...], iam.PolicyStatement] = {}
         # A wait that outlasts one invocation goes on in an asynchronous invocation of the same
         # function. The grant names the function's own ARN, so it lives in a policy of its own
         # that the function does not depend on (the role's default policy would make a cycle).
@@ -264,31 +260,65 @@ class LabelImportProvider(Construct):
         """The ServiceToken of the custom resources this provider serves."""
         return self.function.function_arn
 
-    def grant_import(self, transform_id: str) -> None:
-        """Let the handler import labels into, watch and cancel runs of this transform."""
+    def add_task(
+        self,
+        owner: Construct,
+        *,
+        transform_id: str,
+        resource_type: str,
+        start_actions: Sequence[str],
+        timeout: Duration,
+        properties: dict[str, Any],
+    ) -> CustomResource:
+        """The custom resource of a task-run construct (`owner`) on a transform, served by this handler.
+
+        The handler may call `start_actions` (and watch runs) on this transform only; the resource
+        runs after every resource of this library declared before it on the same transform
+        (CloudFormation runs resources without a dependency between them in parallel, and a
+        replacing import must not race an evaluation), and after the hand-over grant.
+        """
+        self._grant(transform_id, WATCH_ACTIONS)
+        self._grant(transform_id, tuple(start_actions))
+        self._max_event_age.timeouts.append(timeout)
+        resource = CustomResource(
+            owner,
+            "Resource",
+            resource_type=resource_type,
+            service_token=self.service_token,
+            service_timeout=timeout,
+            properties={"TransformId": transform_id, **properties},
+        )
+        resource.node.add_dependency(self.hand_over_policy)
+        key = json.dumps(Stack.of(self).resolve(transform_id))
+        previous = self._last_resource.get(key)
+        if previous is not None:
+            resource.node.add_dependency(previous)
+        self._last_resource[key] = resource
+        self._on_transform.setdefault(key, []).append(owner)
+        return resource
+
+    @classmethod
+    def declared_on(cls, scope: Construct, transform_id: str) -> list[Construct]:
+        """The task-run constructs of `scope`'s stack on this transform so far, in declaration order."""
+        stack = Stack.of(scope)
+        provider = stack.node.try_find_child(cls.ID)
+        if not isinstance(provider, cls):
+            return []
+        return list(provider._on_transform.get(json.dumps(stack.resolve(transform_id)), []))
+
+    def _grant(self, transform_id: str, actions: tuple[str, ...]) -> None:
+        """Let the handler call `actions` on this transform (one statement per set of actions)."""
+        if actions not in self._glue_access:
+            self._glue_access[actions] = iam.PolicyStatement(actions=list(actions))
+            self.function.add_to_role_policy(self._glue_access[actions])
         transform_arn = Stack.of(self).format_arn(service="glue", resource="mlTransform", resource_name=transform_id)
-        self._glue_access.add_resources(transform_arn)
+        self._glue_access[actions].add_resources(transform_arn)
 
     def grant_read_label_file(self, location: LabelLocation) -> None:
         """Let the handler read the label file's header: exactly that object, and its bucket's key if known."""
         self.function.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[location.object_arn]))
         if location.encryption_key:
             location.encryption_key.grant_decrypt(self.function)
-
-    def serve_timeout(self, timeout: Duration) -> None:
-        """Note the ServiceTimeout of a resource the handler serves: its hand-overs expire with it."""
-        self._max_event_age.timeouts.append(timeout)
-
-    def queue_import(self, transform_key: str, resource: CustomResource) -> None:
-        """Run `resource` after the import declared before it into the same transform, if any.
-
-        A replacing import and a later appending one must not race: CloudFormation runs
-        resources without a dependency between them in parallel.
-        """
-        previous = self._last_import.get(transform_key)
-        if previous is not None:
-            resource.node.add_dependency(previous)
-        self._last_import[transform_key] = resource
 
     def transform_role(self, role: str) -> iam.IRole:
         """The role a transform names by ARN or name, imported once per stack.
