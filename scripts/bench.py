@@ -34,9 +34,10 @@ from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
 from glue_ml_moto import glue_ml, install  # noqa: E402
 from glue_runs import TaskRuns  # noqa: E402
 from retries import Clock  # noqa: E402
-from support import LABELS  # noqa: E402
+from support import EVALUATION, LABELS, evaluation_props  # noqa: E402
 
 RUN_SECONDS = (2.4, 5.3, 8.7, 12.1, 16.6, 19.4)  # each run ends this long after it starts: not on a poll tick
+LONG_RUN_SECONDS = tuple(120 + 61.7 * n for n in range(13))  # 2 to 14.5 minutes, never on a poll tick
 STARTING_S = 1.0
 SYNTH_REPEATS = 3
 SYNTH_APP = """
@@ -59,15 +60,25 @@ app.synth()
 """
 
 
-def detection_delays(sandbox: LambdaSandbox) -> tuple[list[float], list[float]]:
+def detection_delays(
+    sandbox: LambdaSandbox, resource_type: str = "Custom::GlueImportLabels"
+) -> tuple[list[float], list[float]]:
     """Per run: seconds from the run's end to the answer; and when crhelper's default polling would answer."""
-    transform_id = sandbox.transform("bench")
+    transform_id = sandbox.transform(f"bench-{resource_type[8:]}")
     path = sandbox.upload("bench.csv", LABELS)
+    if resource_type == EVALUATION:  # an evaluation needs a transform with labels
+        labelled = sandbox.event("Create", {"TransformId": transform_id, "InputS3Path": path})
+        sandbox.invoke(labelled)
     polling_s = 60 * CfnResource(sleep_on_delete=0, log_level="WARNING")._polling_interval
     ours, baseline = [], []
-    for run_s in RUN_SECONDS:
+    for number, run_s in enumerate(RUN_SECONDS):
         glue_ml.script_next_run(starting_seconds=STARTING_S, running_seconds=run_s - STARTING_S)
-        event = sandbox.event("Create", {"TransformId": transform_id, "InputS3Path": path})
+        properties = (  # each request something new to do: imports of the same file would run only once
+            evaluation_props(transform_id, after=(f"tsk-{number}",))
+            if resource_type == EVALUATION
+            else {"TransformId": transform_id, "InputS3Path": sandbox.upload(f"bench-{number}.csv", LABELS)}
+        )
+        event = sandbox.event("Create", properties, resource_type=resource_type)
         invoked_at = time.time()
         sandbox.invoke(event)
         answer = sandbox.answer(event)
@@ -109,12 +120,22 @@ class _RunningFor:
         self.now += seconds
 
 
-def get_ml_task_run_calls(run_s: float) -> int:
-    """GetMLTaskRun calls of the handler's real polling code while a run of `run_s` seconds goes on."""
+def polled(run_s: float) -> _RunningFor:
+    """The handler's real polling code (TaskRuns.wait) on a run of `run_s` seconds, on the fake clock."""
     glue = _RunningFor(run_s)
     runs = TaskRuns(glue, clock=Clock(now=lambda: glue.now, sleep=glue.sleep))
     runs.wait("tfm-bench", "tsk-bench", started_at=0.0, stop_at=run_s + 3600)
-    return glue.calls
+    return glue
+
+
+def get_ml_task_run_calls(run_s: float) -> int:
+    """GetMLTaskRun calls while a run of `run_s` seconds goes on."""
+    return polled(run_s).calls
+
+
+def long_detection_delays() -> list[float]:
+    """Seconds from the end of a run of 2 to 15 minutes to the poll that sees it, on the controlled clock."""
+    return [polled(run_s).now - run_s for run_s in LONG_RUN_SECONDS]
 
 
 def synth_seconds(imports: int) -> float:
@@ -144,10 +165,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir, lambda_sandbox(Path(workdir)) as sandbox:
         ours, baseline = detection_delays(sandbox)
         print(f"detection_delay_s: {statistics.median(ours):.2f}")
+        evaluations, _ = detection_delays(sandbox, EVALUATION)
+        print(f"detection_delay_evaluation_s: {statistics.median(evaluations):.2f}")
         print(f"crhelper_default_detection_delay_s: {statistics.median(baseline):.2f}")
         deleted = delete_seconds(sandbox)
         print(f"delete_s: {deleted:.2f}")
         print(f"crhelper_default_delete_s: {deleted + crhelper_default_delete_sleep_s():.2f}")
+        print(f"detection_delay_long_s: {statistics.median(long_detection_delays()):.2f}")
         print(f"get_ml_task_run_calls_per_10min: {get_ml_task_run_calls(600)}")
         print(f"asset_kb: {zipped_kb(sandbox.asset):.1f}")
     one, fifty = synth_seconds(1), synth_seconds(50)

@@ -209,27 +209,24 @@ def test_duplicate_delivery_adopts_the_run_in_flight(handler: Handler, task_runs
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 2  # the two above, none from the handler
 
 
-@pytest.mark.parametrize(
-    ("age_s", "answered_within_s"),
-    [(3, 5), (10, 5), (20, 5), (36, 5), (61, 61 / 8), (156, 156 / 8), (401, 20), (801, 20)],
-)
-def test_a_run_is_answered_within_5_seconds_in_its_first_40_then_an_eighth_of_its_age_at_most_20(
-    handler: Handler, task_runs: GlueMLTaskRuns, age_s: float, answered_within_s: float
+@pytest.mark.parametrize("age_s", [3, 10, 20, 36, 61, 156, 401, 801])
+def test_a_run_is_answered_within_5_seconds_of_its_end(
+    handler: Handler, task_runs: GlueMLTaskRuns, age_s: float
 ) -> None:
     transform_id = handler.transform()
     task_runs.script_next_run(starting_seconds=1, running_seconds=age_s - 1)
     started = handler.clock()
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "SUCCESS"
-    assert handler.clock() - (started + age_s) <= answered_within_s
+    assert handler.clock() - (started + age_s) <= 5
 
 
-def test_a_ten_minute_run_costs_at_most_60_get_ml_task_run_calls(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+def test_a_ten_minute_run_costs_at_most_150_get_ml_task_run_calls(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
     task_runs.script_next_run(starting_seconds=30, running_seconds=570)
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "SUCCESS"
-    assert len(task_runs.calls_to("GetMLTaskRun")) <= 60
+    assert len(task_runs.calls_to("GetMLTaskRun")) <= 150
 
 
 def test_a_long_run_is_handed_over_and_answered_once_by_the_next_invocation(
