@@ -5,7 +5,8 @@ The stack uploads data/customers.csv (synthetic customers with near-duplicates, 
 scripts/generate_example_data.py) to its own bucket, describes it as a Glue table, creates a
 FIND_MATCHES transform over it, and imports the labels of labels/ (one file per labeling round,
 merged into one) into the transform, replacing its labels: after each deploy the transform holds
-exactly the labels of that folder.
+exactly the labels of that folder. Then it evaluates the transform and fails the deploy when its
+quality drops (TransformEvaluation).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from glue_label_import import LabelImport, LabelSource
+from glue_label_import import LabelImport, LabelSource, TransformEvaluation
 
 HERE = Path(__file__).parent
 DATA_PREFIX = "customers/"
@@ -134,8 +135,16 @@ class CustomerMatchingStack(Stack):
             replace_all_labels=True,
         )
 
+        # The quality gate: a label round that lowers F1 below 0.7, or by more than 0.05, fails
+        # the deploy, and CloudFormation's rollback imports the previous labels again.
+        quality = TransformEvaluation(self, "Quality", transform=transform, min_f1=0.7, max_f1_drop=0.05)
+
         CfnOutput(self, "TransformId", value=labels.transform_id)
         CfnOutput(self, "LabelImportTaskRunId", value=labels.task_run_id)
+        CfnOutput(self, "F1", value=quality.f1)
+        CfnOutput(self, "Precision", value=quality.precision)
+        CfnOutput(self, "Recall", value=quality.recall)
+        CfnOutput(self, "AreaUnderPRCurve", value=quality.area_under_pr_curve)
 
 
 app = App()

@@ -97,6 +97,11 @@ def test_example_template_holds_the_whole_findmatches_setup(example_template: Pa
     assert label_import["Properties"]["TransformId"] == {"Ref": transform_id}
     assert template["Outputs"]["TransformId"]["Value"] == {"Ref": transform_id}
     assert template["Outputs"]["LabelImportTaskRunId"]["Value"] == {"Fn::GetAtt": [import_id, "TaskRunId"]}
+    ((gate_id, gate),) = [(i, r) for i, r in resources.items() if r["Type"] == "Custom::GlueEvaluateTransform"]
+    assert gate["Properties"]["After"] == [{"Fn::GetAtt": [import_id, "TaskRunId"]}] and import_id in gate["DependsOn"]
+    assert (gate["Properties"]["MinF1"], gate["Properties"]["MaxF1Drop"]) == ("0.7", "0.05")
+    for metric in ("F1", "Precision", "Recall", "AreaUnderPRCurve"):
+        assert template["Outputs"][metric]["Value"] == {"Fn::GetAtt": [gate_id, metric]}
     glue_role_reads = [
         statement
         for policy in resources.values()
