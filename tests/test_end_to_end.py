@@ -18,7 +18,7 @@ from e2e_harness import LambdaSandbox, lambda_sandbox
 from engine import HANDOVER_MARGIN_S
 from glue_ml_moto import GlueMLTaskRuns
 from local_endpoints import Fault, hanging_endpoint
-from support import LABELS, props
+from support import EVALUATION, LABELS, evaluation_props, props
 
 HANDOVER_REMAINING_S = HANDOVER_MARGIN_S + 3  # an invocation that waits about 3 s, then hands over
 
@@ -291,3 +291,54 @@ def test_a_hand_over_of_unknown_outcome_counts_as_done_and_cloudformation_hears_
     sandbox.invoke(handed_over["payload"], remaining_s=HANDOVER_MARGIN_S + 20)
     assert sandbox.answer(create)["Status"] == "SUCCESS"
     assert len(runs.calls_to("StartImportLabelsTaskRun")) == 1
+
+
+def test_a_label_round_that_lowers_f1_fails_the_gate_and_its_rollback_restores_the_labels(
+    sandbox: LambdaSandbox, runs: GlueMLTaskRuns
+) -> None:
+    transform_id = sandbox.transform()
+    round_1, round_2 = sandbox.upload("gate-1.csv", LABELS), sandbox.upload("gate-2.csv", LABELS + "s2,C,4\ns2,C,5\n")
+
+    def request(request_type: str, properties: dict[str, Any], old: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        event = sandbox.event(request_type, properties, physical_id="kept", old_properties=old, **kwargs)
+        sandbox.invoke(event)
+        return sandbox.answer(event)
+
+    imported = request("Create", props(transform_id, round_1, replace=True))
+    runs.script_next_run(metrics={"F1": 0.82, "Precision": 0.9, "Recall": 0.75, "AreaUnderPRCurve": 0.88})
+    gate = evaluation_props(transform_id, after=(imported["Data"]["TaskRunId"],), MinF1=0.7, MaxF1Drop=0.05)
+    passed = request("Create", gate, resource_type=EVALUATION)
+    assert passed["Status"] == "SUCCESS", passed
+    assert passed["Data"] == {
+        "TaskRunId": passed["Data"]["TaskRunId"],
+        "F1": 0.82,
+        "Precision": 0.9,
+        "Recall": 0.75,
+        "AreaUnderPRCurve": 0.88,
+    }
+
+    reimported = request(
+        "Update", props(transform_id, round_2, replace=True), props(transform_id, round_1, replace=True)
+    )
+    runs.script_next_run(metrics={"F1": 0.68, "Precision": 0.7, "Recall": 0.66, "AreaUnderPRCurve": 0.7})
+    worse = {**gate, "After": [reimported["Data"]["TaskRunId"]]}
+    failed = request("Update", worse, gate, resource_type=EVALUATION)
+    run_id = runs.calls_to("GetMLTaskRun")[-1]["TaskRunId"]
+    assert failed["Status"] == "FAILED"
+    assert failed["Reason"] == (
+        "F1 0.68 is below the minimum 0.70; F1 dropped 0.14 from 0.82, more than 0.05"
+        f" (task run {run_id}, log group /aws-glue/ml-transforms)"
+    )
+
+    # CloudFormation's rollback: the import back to round 1 (imported again, replacing), then the gate
+    restored = request("Update", first, second)
+    runs.script_next_run(metrics={"F1": 0.81, "Precision": 0.9, "Recall": 0.74, "AreaUnderPRCurve": 0.87})
+    rolled_back = request("Update", gate, worse, resource_type=EVALUATION)
+    assert restored["Status"] == "SUCCESS" and restored["Data"]["LabelCount"] == 3
+    assert rolled_back["Status"] == "SUCCESS" and rolled_back["Data"]["F1"] == 0.81
+    history = sandbox.glue.get_ml_task_runs(
+        TransformId=transform_id, Sort={"Column": "STARTED", "SortDirection": "ASCENDING"}
+    )
+    assert [
+        (run["TaskRunType"] if "TaskRunType" in run else run["Properties"]["TaskType"]) for run in history["TaskRuns"]
+    ] == ["IMPORT_LABELS", "EVALUATION", "IMPORT_LABELS", "EVALUATION", "IMPORT_LABELS", "EVALUATION"]
