@@ -317,9 +317,8 @@ def test_a_label_round_that_lowers_f1_fails_the_gate_and_its_rollback_restores_t
         "AreaUnderPRCurve": 0.88,
     }
 
-    reimported = request(
-        "Update", props(transform_id, round_2, replace=True), props(transform_id, round_1, replace=True)
-    )
+    first, second = props(transform_id, round_1, replace=True), props(transform_id, round_2, replace=True)
+    reimported = request("Update", second, first)
     runs.script_next_run(metrics={"F1": 0.68, "Precision": 0.7, "Recall": 0.66, "AreaUnderPRCurve": 0.7})
     worse = {**gate, "After": [reimported["Data"]["TaskRunId"]]}
     failed = request("Update", worse, gate, resource_type=EVALUATION)
