@@ -59,6 +59,8 @@ __all__ = ["GlueMLTaskRuns", "glue_ml", "install"]
 OPERATIONS = (
     "StartImportLabelsTaskRun",
     "StartMLEvaluationTaskRun",
+    "StartMLLabelingSetGenerationTaskRun",
+    "StartExportLabelsTaskRun",
     "GetMLTaskRun",
     "GetMLTaskRuns",
     "CancelMLTaskRun",
@@ -83,6 +85,12 @@ _PAGINATION_MODEL = {
 
 _T = TypeVar("_T")
 
+
+LABELING_SETS = 3
+"""How many labeling sets a labeling-set generation writes."""
+ROWS_PER_SET = 10
+PART_FILES = 2
+"""How many CSV part files a generation or an export writes (and one empty part besides)."""
 
 DEFAULT_METRICS = {"F1": 0.9, "Precision": 0.92, "Recall": 0.88, "AreaUnderPRCurve": 0.91}
 """The FindMatchesMetrics an evaluation run writes when the test scripts none."""
@@ -286,11 +294,13 @@ class _MLTaskRunBackend(GlueBackend):
     def start_import_labels_task_run(self, transform_id: str, input_s3_path: str, replace: bool) -> str:
         self.get_ml_transform(transform_id)
         bucket, key = _parse_s3_uri(input_s3_path)
-        label_rows = _label_file_rows(self.account_id, self.partition, bucket, key)
+        label_rows = _label_file(self.account_id, self.partition, bucket, key)
 
         def import_labels(transform: Any) -> None:
             if label_rows is not None:
-                transform.label_count = (0 if replace else transform.label_count) + label_rows
+                kept = [] if replace else getattr(transform, "labels", [])
+                transform.labels = kept + label_rows
+                transform.label_count = len(transform.labels)
 
         return self._start_run(
             transform_id,
@@ -299,6 +309,48 @@ class _MLTaskRunBackend(GlueBackend):
             _script_for(input_s3_path, label_rows),
             import_labels,
         )
+
+    def start_ml_labeling_set_generation_task_run(self, transform_id: str, output_s3_path: str) -> str:
+        transform = self.get_ml_transform(transform_id)
+        bucket, prefix = _parse_s3_uri(output_s3_path)
+        columns = [column["Name"] for column in transform.as_dict().get("Schema", [])] or ["id"]
+
+        def generate(transform: Any) -> None:
+            rows = [
+                {"labeling_set_id": f"lset-{n}", "label": "", **{c: f"{c}-{n}-{i}" for c in columns}}
+                for n in range(1, LABELING_SETS + 1)
+                for i in range(ROWS_PER_SET)
+            ]
+            self._write_parts(bucket, prefix, ["labeling_set_id", "label", *columns], rows)
+
+        properties = {"LabelingSetGenerationTaskRunProperties": {"OutputS3Path": output_s3_path}}
+        return self._start_run(transform_id, "LABELING_SET_GENERATION", properties, glue_ml._next_script(), generate)
+
+    def start_export_labels_task_run(self, transform_id: str, output_s3_path: str) -> str:
+        self.apply_completed_runs()
+        labels = getattr(self.get_ml_transform(transform_id), "labels", [])
+        if not labels:
+            raise InvalidInputException("StartExportLabelsTaskRun", f"No labels found for transform {transform_id}")
+        bucket, prefix = _parse_s3_uri(output_s3_path)
+        header = list(labels[0])
+
+        def export(transform: Any) -> None:
+            self._write_parts(bucket, prefix, header, labels)
+
+        properties = {"ExportLabelsTaskRunProperties": {"OutputS3Path": output_s3_path}}
+        return self._start_run(transform_id, "EXPORT_LABELS", properties, glue_ml._next_script(), export)
+
+    def _write_parts(self, bucket: str, prefix: str, header: list[str], rows: list[dict[str, str]]) -> None:
+        """Write `rows` as CSV part files under s3://bucket/prefix, as Glue's Spark jobs do, plus an empty part."""
+        folder = prefix if prefix.endswith("/") else prefix + "/"
+        s3 = s3_backends[self.account_id][self.partition]
+        for part in range(PART_FILES):
+            text = io.StringIO()
+            writer = csv.DictWriter(text, fieldnames=header, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows[part::PART_FILES])
+            s3.put_object(bucket, f"{folder}part-{part:05d}.csv", text.getvalue().encode())
+        s3.put_object(bucket, f"{folder}part-{PART_FILES:05d}.csv", b"")
 
     def start_ml_evaluation_task_run(self, transform_id: str) -> str:
         self.apply_completed_runs()
@@ -409,6 +461,20 @@ class _MLTaskRunResponse(GlueResponse):
     def start_ml_evaluation_task_run(self) -> ActionResult:
         return ActionResult({"TaskRunId": self.ml_backend.start_ml_evaluation_task_run(self._get_param("TransformId"))})
 
+    @_observed("StartMLLabelingSetGenerationTaskRun")
+    def start_ml_labeling_set_generation_task_run(self) -> ActionResult:
+        task_run_id = self.ml_backend.start_ml_labeling_set_generation_task_run(
+            self._get_param("TransformId"), self._get_param("OutputS3Path")
+        )
+        return ActionResult({"TaskRunId": task_run_id})
+
+    @_observed("StartExportLabelsTaskRun")
+    def start_export_labels_task_run(self) -> ActionResult:
+        task_run_id = self.ml_backend.start_export_labels_task_run(
+            self._get_param("TransformId"), self._get_param("OutputS3Path")
+        )
+        return ActionResult({"TaskRunId": task_run_id})
+
     @_observed("GetMLTaskRun")
     def get_ml_task_run(self) -> ActionResult:
         run = self.ml_backend.get_ml_task_run(self._get_param("TransformId"), self._get_param("TaskRunId"))
@@ -502,20 +568,19 @@ def _parse_s3_uri(uri: str) -> tuple[str, str]:
     return match["bucket"], match["key"]
 
 
-def _label_file_rows(account_id: str, partition: str, bucket: str, key: str) -> int | None:
-    """Data rows (excluding the header) of a CSV label file in moto's S3, if present."""
+def _label_file(account_id: str, partition: str, bucket: str, key: str) -> list[dict[str, str]] | None:
+    """The data rows of a CSV label file in moto's S3 (blank lines skipped), if present."""
     try:
         label_file = s3_backends[account_id][partition].get_object(bucket, key)
     except MissingBucket:
         return None
     if label_file is None:
         return None
-    rows = csv.reader(io.StringIO(label_file.value.decode("utf-8-sig")))
-    non_blank = sum(1 for row in rows if any(cell.strip() for cell in row))
-    return max(non_blank - 1, 0)
+    rows = csv.DictReader(io.StringIO(label_file.value.decode("utf-8-sig")))
+    return [dict(row) for row in rows if any((cell or "").strip() for cell in row.values())]
 
 
-def _script_for(input_s3_path: str, label_rows: int | None) -> RunScript:
+def _script_for(input_s3_path: str, label_rows: list[dict[str, str]] | None) -> RunScript:
     """The next scripted run, failing it as Glue would if its label file is missing."""
     script = glue_ml._next_script()
     if label_rows is None and glue_ml.check_s3_objects and script.final_status == "SUCCEEDED":
