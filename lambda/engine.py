@@ -53,8 +53,8 @@ class Task(abc.ABC):
         """Whether a run GetMLTaskRuns lists is one this request would start (its properties match in full)."""
 
     @abc.abstractmethod
-    def start(self, glue: Any) -> Any:
-        """Start the run; return Glue's TaskRunId (checked by the engine)."""
+    def start(self, glue: Any, now: float) -> Any:
+        """Start the run at `now` (epoch seconds); return Glue's TaskRunId (checked by the engine)."""
 
     @abc.abstractmethod
     def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
@@ -156,7 +156,7 @@ class Engine:
             in_flight = self.runs.find(task.transform_id, task.task_run_type, task.is_ours, retry_until=0.0)
             if in_flight:
                 return in_flight["TaskRunId"], "adopt"
-            return task.start(self.runs.glue), "start"
+            return task.start(self.runs.glue, self.clock.now()), "start"
 
         run_id, action = with_retries(
             adopt_or_start, retry_until=retry_until, clock=self.clock, what=task.start_operation

@@ -64,7 +64,7 @@ class EvaluateTransform(Task):
         """Any evaluation of the transform: the resources on one transform run one after another."""
         return True
 
-    def start(self, glue: Any) -> Any:
+    def start(self, glue: Any, now: float) -> Any:
         """StartMLEvaluationTaskRun."""
         return glue.start_ml_evaluation_task_run(TransformId=self.transform_id).get("TaskRunId")
 

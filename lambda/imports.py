@@ -50,7 +50,7 @@ class ImportLabels(Task):
         path, replace = _import_of(run)
         return path == self.input_s3_path and replace == self.replace_all_labels
 
-    def start(self, glue: Any) -> Any:
+    def start(self, glue: Any, now: float) -> Any:
         """StartImportLabelsTaskRun of the file."""
         response = glue.start_import_labels_task_run(
             TransformId=self.transform_id,

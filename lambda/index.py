@@ -21,6 +21,7 @@ from crhelper import CfnResource
 from answers import put_answer
 from engine import Engine, Task
 from evaluation import EvaluateTransform
+from generation import GenerateLabelingSet
 from glue_runs import TaskRuns
 from imports import ImportLabels
 from request import InvalidProperty, physical_id
@@ -31,6 +32,7 @@ LOGGER = logging.getLogger("glue_label_import")
 TASKS: dict[str, type[Task]] = {
     "Custom::GlueImportLabels": ImportLabels,
     "Custom::GlueEvaluateTransform": EvaluateTransform,
+    "Custom::GlueGenerateLabelingSet": GenerateLabelingSet,
 }
 ANSWER_MARGIN_S = 0.1  # an answer still being sent this close to the Lambda's limit gives up
 CLOCK: Clock = SYSTEM_CLOCK

@@ -23,16 +23,22 @@ class InvalidProperty(ValueError):
     """A property of the custom resource that Glue would refuse or that makes no sense."""
 
 
-def s3_uri_problem(uri: str) -> str | None:
-    """Say why `uri` is not an `s3://bucket/key` with a valid bucket name and a key, or None."""
+def s3_prefix_problem(uri: str) -> str | None:
+    """Say why `uri` is not an `s3://bucket/` or `s3://bucket/prefix` with a valid bucket name, or None."""
     if not uri.startswith("s3://"):
         return "must start with s3://"
-    bucket, _, key = uri[len("s3://") :].partition("/")
+    bucket = uri[len("s3://") :].partition("/")[0]
     if not _BUCKET_NAME.fullmatch(bucket):
         return f"bucket name {bucket!r} is not a valid S3 bucket name"
-    if not key:
-        return "has no object key after the bucket name"
     return None
+
+
+def s3_uri_problem(uri: str) -> str | None:
+    """Say why `uri` is not an `s3://bucket/key` with a valid bucket name and a key, or None."""
+    problem = s3_prefix_problem(uri)
+    if problem is None and not uri[len("s3://") :].partition("/")[2]:
+        return "has no object key after the bucket name"
+    return problem
 
 
 def transform_id_problem(transform_id: str) -> str | None:

@@ -168,3 +168,13 @@ def evaluation_props(
 ) -> dict[str, Any]:
     """The properties of a Custom::GlueEvaluateTransform resource; thresholds by property name (MinF1=0.8)."""
     return {"TransformId": transform_id, "After": list(after), "ServiceTimeout": 3600, **thresholds}
+
+
+GENERATION = "Custom::GlueGenerateLabelingSet"
+
+
+def generation_props(
+    transform_id: str, *, output: str = f"s3://{BUCKET}/labeling-sets/", after: tuple[str, ...] = ("tsk-1",)
+) -> dict[str, Any]:
+    """The properties of a Custom::GlueGenerateLabelingSet resource."""
+    return {"TransformId": transform_id, "OutputS3Path": output, "After": list(after), "ServiceTimeout": 3600}
