@@ -15,10 +15,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from glue_label_import.label_import import LabelImport
     from glue_label_import.label_source import LabelLocation, LabelSource
+    from glue_label_import.labeling_set_generation import LabelingSetGeneration
     from glue_label_import.provider import LabelImportProvider
     from glue_label_import.transform_evaluation import TransformEvaluation
 
-__all__ = ["LabelImport", "LabelImportProvider", "LabelLocation", "LabelSource", "TransformEvaluation", "__version__"]
+__all__ = [
+    "LabelImport",
+    "LabelImportProvider",
+    "LabelLocation",
+    "LabelSource",
+    "LabelingSetGeneration",
+    "TransformEvaluation",
+    "__version__",
+]
 
 DISTRIBUTION = "cdk-glue-label-import"
 
@@ -30,6 +39,7 @@ except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, no
 _MODULES = {
     "LabelImport": "glue_label_import.label_import",
     "LabelImportProvider": "glue_label_import.provider",
+    "LabelingSetGeneration": "glue_label_import.labeling_set_generation",
     "LabelLocation": "glue_label_import.label_source",
     "LabelSource": "glue_label_import.label_source",
     "TransformEvaluation": "glue_label_import.transform_evaluation",

@@ -88,7 +88,7 @@ class LabelImport(Construct):
             properties={"InputS3Path": location.s3_path, "ReplaceAllLabels": replace_all_labels},
         )
 
-        role = transform_role or _role_of(self, transform, provider)
+        role = transform_role or provider.role_of(self, transform, "so that it may read the label file")
         if role:
             # Glue reads the file as the transform's role: exactly this object, and its key if any.
             reads = [("s3:GetObject", location.object_arn)]
@@ -126,25 +126,3 @@ def _primary_key(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -
         return None
     key = parameters["findMatchesParameters"].get("primaryKeyColumnName")
     return key if isinstance(key, str) and not Token.is_unresolved(key) else None
-
-
-def _role_of(
-    scope: Construct, transform: Union[glue.CfnMLTransform, str], provider: LabelImportProvider
-) -> Optional[iam.IRole]:
-    """The role a CfnMLTransform runs as, as something grants can go to; None when unknown."""
-    if not isinstance(transform, glue.CfnMLTransform):
-        return None
-    role = transform.role
-    if not Token.is_unresolved(role):  # CloudFormation takes a role's ARN or its name
-        return provider.transform_role(role)
-    reference = Stack.of(scope).resolve(role)
-    if isinstance(reference, dict) and reference.get("Fn::GetAtt", [None, None])[1] == "Arn":
-        stack_role = provider.stack_role(reference["Fn::GetAtt"][0])  # grant to it, paths and all
-        if stack_role is not None:
-            return stack_role
-    Annotations.of(scope).add_warning_v2(
-        "glue-label-import:transform-role",
-        f"cannot tell the role of transform {transform.node.path} (its role is known only at deploy time): "
-        "pass transform_role= so that it may read the label file",
-    )
-    return None

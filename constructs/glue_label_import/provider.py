@@ -6,11 +6,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import jsii
-from aws_cdk import CustomResource, Duration, IStableNumberProducer, Lazy, RemovalPolicy, Stack
+from aws_cdk import Annotations, CustomResource, Duration, IStableNumberProducer, Lazy, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -319,6 +320,31 @@ class LabelImportProvider(Construct):
         self.function.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[location.object_arn]))
         if location.encryption_key:
             location.encryption_key.grant_decrypt(self.function)
+
+    def role_of(
+        self, scope: Construct, transform: Union[glue.CfnMLTransform, str], purpose: str
+    ) -> Optional[iam.IRole]:
+        """The role a CfnMLTransform runs as, as something grants can go to; None when unknown.
+
+        When the stack cannot tell (a TransformId, or a role known only at deploy time), `scope`
+        gets a warning asking for ``transform_role=`` `purpose` ("so that it may read the label file").
+        """
+        if not isinstance(transform, glue.CfnMLTransform):
+            return None
+        role = transform.role
+        if not Token.is_unresolved(role):  # CloudFormation takes a role's ARN or its name
+            return self.transform_role(role)
+        reference = Stack.of(scope).resolve(role)
+        if isinstance(reference, dict) and reference.get("Fn::GetAtt", [None, None])[1] == "Arn":
+            stack_role = self.stack_role(reference["Fn::GetAtt"][0])  # grant to it, paths and all
+            if stack_role is not None:
+                return stack_role
+        Annotations.of(scope).add_warning_v2(
+            "glue-label-import:transform-role",
+            f"cannot tell the role of transform {transform.node.path} (its role is known only at deploy time): "
+            f"pass transform_role= {purpose}",
+        )
+        return None
 
     def transform_role(self, role: str) -> iam.IRole:
         """The role a transform names by ARN or name, imported once per stack.

@@ -1,0 +1,115 @@
+"""LabelingSetGeneration: the next labeling set of a Glue FindMatches transform, generated on deploy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional, Union
+
+from aws_cdk import Duration, Token
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from glue_label_import import arguments
+from glue_label_import.arguments import MAX_TIMEOUT
+from glue_label_import.provider import LabelImportProvider
+
+RESOURCE_TYPE = "Custom::GlueGenerateLabelingSet"
+DEFAULT_PREFIX = "labeling-sets/"
+
+
+class LabelingSetGeneration(Construct):
+    """Asks Glue for the next labeling set (StartMLLabelingSetGenerationTaskRun) after the round's imports and gate.
+
+    Each run writes CSV files into a new folder under ``output_prefix`` of ``output_bucket``, named
+    by the time it started (so rounds sort in time order); ``output_s3_path`` is that folder. It
+    runs again exactly when one of the resources it follows ran. Glue writes the files as the
+    transform's role, which is granted ``s3:PutObject`` on exactly ``bucket/prefix*``. Delete
+    cancels a run in flight; the files already written stay. Fetch a set with
+    ``glue-label-import fetch <output_s3_path> labels/round-N.csv``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        transform: Union[glue.CfnMLTransform, str],
+        output_bucket: s3.IBucket,
+        output_prefix: str = DEFAULT_PREFIX,
+        after: Optional[Sequence[Construct]] = None,
+        timeout: Duration = MAX_TIMEOUT,
+        transform_role: Optional[iam.IRole] = None,
+    ) -> None:
+        """
+        :param transform: the FindMatches transform: a ``CfnMLTransform`` of this app, or a
+            TransformId (a string or a token).
+        :param output_bucket: the bucket the labeling sets go to.
+        :param output_prefix: the key prefix of the rounds' folders (default ``labeling-sets/``;
+            a missing trailing ``/`` is added).
+        :param after: the resources of this library it follows. Default: every resource of this
+            library on the same transform declared before it (its imports and its gate).
+        :param timeout: how long CloudFormation waits for the generation, 1 minute to 1 hour
+            (default). The run is cancelled and the deploy fails just before.
+        :param transform_role: the role the transform runs as, which Glue writes the files with.
+            Default: the ``role`` of a ``CfnMLTransform``; none for a TransformId (then grant it
+            ``s3:PutObject`` on the prefix yourself).
+        :raises TypeError: an argument of the wrong type, naming it and what it got.
+        :raises ValueError: a prefix that starts with ``/``, a timeout outside 1 minute to 1 hour,
+            a bad TransformId, or an ``after`` resource on another transform.
+        """
+        transform_id = arguments.transform_id(transform)
+        if not arguments.has_members(output_bucket, ("bucket_name", "grant_put", "s3_url_for_object")):
+            raise TypeError(f"output_bucket must be an aws_s3.IBucket, got {arguments.shown(output_bucket)}")
+        prefix = _checked_prefix(output_prefix)
+        following = arguments.check_after(after)
+        arguments.check_timeout(timeout)
+        arguments.check_role(transform_role, "transform_role")
+        if following is None:
+            following = LabelImportProvider.declared_on(scope, transform_id)
+        arguments.check_same_transform(following, transform_id, scope)
+        super().__init__(scope, construct_id)
+        self.transform_id: str = transform_id
+        """The TransformId it generates labeling sets for."""
+        self.after: list[Construct] = following
+        """The resources it follows."""
+        provider = LabelImportProvider.of(self)
+        self._resource = provider.add_task(
+            self,
+            transform_id=transform_id,
+            resource_type=RESOURCE_TYPE,
+            start_actions=["glue:StartMLLabelingSetGenerationTaskRun"],
+            timeout=timeout,
+            properties={
+                "OutputS3Path": output_bucket.s3_url_for_object(prefix),
+                "After": [getattr(resource, "task_run_id") for resource in following],  # noqa: B009
+            },
+        )
+        for resource in following:
+            self._resource.node.add_dependency(resource)
+        role = transform_role or provider.role_of(self, transform, "so that it may write the labeling sets")
+        if role:
+            # Glue writes the files as the transform's role: exactly under the prefix, and with the key if any.
+            grant = output_bucket.grant_put(role, f"{prefix}*")
+            grant.apply_before(self._resource)
+
+    @property
+    def task_run_id(self) -> str:
+        """The Glue TaskRunId of the last generation (a token: GetAtt TaskRunId)."""
+        return self._resource.get_att_string("TaskRunId")
+
+    @property
+    def output_s3_path(self) -> str:
+        """The folder of the last round's labeling set, ``s3://bucket/prefix/<time>/`` (GetAtt OutputS3Path)."""
+        return self._resource.get_att_string("OutputS3Path")
+
+
+def _checked_prefix(prefix: object) -> str:
+    if not isinstance(prefix, str):
+        raise TypeError(f"output_prefix must be a string such as 'labeling-sets/', got {arguments.shown(prefix)}")
+    if Token.is_unresolved(prefix):
+        return prefix
+    if prefix.startswith("/"):
+        raise ValueError(f"output_prefix {prefix!r} must not start with /")
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"

@@ -1,0 +1,112 @@
+"""Synth assertions on LabelingSetGeneration: the next round's resource, its order, its grants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+
+from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
+from support import LABELS, find_matches_transform, new_stack
+
+
+@pytest.fixture
+def labels(tmp_path: Path) -> LabelSource:
+    path = tmp_path / "labels.csv"
+    path.write_text(LABELS)
+    return LabelSource.from_asset(str(path))
+
+
+def logical_id(stack: Stack, construct: Any) -> str:
+    return str(stack.resolve(construct.node.find_child("Resource").node.default_child.logical_id))
+
+
+def statements(stack: Stack) -> list[tuple[list[str], dict[str, Any]]]:
+    """(roles, statement) of every IAM policy statement in the stack."""
+    template = Template.from_stack(stack)
+    return [
+        (policy["Properties"]["Roles"], statement)
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def a_round(stack: Stack, labels: LabelSource, **kwargs: Any) -> tuple[Any, Any, LabelingSetGeneration]:
+    role = iam.Role(stack, "GlueRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+    transform = find_matches_transform(stack, role=role.role_arn)
+    bucket = kwargs.pop("bucket", None) or s3.Bucket(stack, "Bucket")
+    imported = LabelImport(stack, "Labels", transform=transform, source=labels, replace_all_labels=True)
+    gate = TransformEvaluation(stack, "Quality", transform=transform, min_f1=0.7)
+    return (
+        imported,
+        gate,
+        LabelingSetGeneration(stack, "NextRound", transform=transform, output_bucket=bucket, **kwargs),
+    )
+
+
+def test_the_next_round_follows_the_imports_and_the_gate(labels: LabelSource) -> None:
+    stack = new_stack()
+    imported, gate, next_round = a_round(stack, labels)
+    assert next_round.after == [imported, gate]
+    (generation,) = Template.from_stack(stack).find_resources("Custom::GlueGenerateLabelingSet").values()
+    properties = generation["Properties"]
+    assert properties["After"] == [
+        {"Fn::GetAtt": [logical_id(stack, imported), "TaskRunId"]},
+        {"Fn::GetAtt": [logical_id(stack, gate), "TaskRunId"]},
+    ]
+    assert "/labeling-sets/" in json.dumps(properties["OutputS3Path"])
+    assert {logical_id(stack, imported), logical_id(stack, gate)} <= set(generation["DependsOn"])
+    assert stack.resolve(next_round.output_s3_path) == {"Fn::GetAtt": [logical_id(stack, next_round), "OutputS3Path"]}
+    assert stack.resolve(next_round.task_run_id) == {"Fn::GetAtt": [logical_id(stack, next_round), "TaskRunId"]}
+
+
+def test_the_transform_role_may_write_exactly_under_the_prefix_before_the_run(labels: LabelSource) -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "Key")
+    bucket = s3.Bucket(stack, "Bucket", encryption_key=key)
+    _, _, next_round = a_round(stack, labels, bucket=bucket, output_prefix="rounds")
+    writes = [s for roles, s in statements(stack) if "GlueRole" in json.dumps(roles) and "s3:PutObject" in s["Action"]]
+    (write,) = writes
+    assert json.dumps(write["Resource"]).endswith('"/rounds/*"]]}')
+    assert any(
+        "kms:Encrypt" in json.dumps(s["Action"]) for roles, s in statements(stack) if "GlueRole" in json.dumps(roles)
+    )
+    generation = Template.from_stack(stack).find_resources("Custom::GlueGenerateLabelingSet")[
+        logical_id(stack, next_round)
+    ]
+    assert any("GlueRoleDefaultPolicy" in dependency for dependency in generation["DependsOn"])
+
+
+def test_the_handler_may_generate_only_for_its_transform(labels: LabelSource) -> None:
+    stack = new_stack()
+    a_round(stack, labels)
+    LabelImport(stack, "Elsewhere", transform=find_matches_transform(stack, "Other"), source=labels)
+    (generate,) = [s for _, s in statements(stack) if "glue:StartMLLabelingSetGenerationTaskRun" in s["Action"]]
+    assert generate["Action"] == "glue:StartMLLabelingSetGenerationTaskRun"
+    assert '"Transform"' in json.dumps(generate["Resource"]) and '"Other"' not in json.dumps(generate["Resource"])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "match"),
+    [
+        ({"output_bucket": "my-bucket"}, TypeError, r"output_bucket must be an aws_s3\.IBucket, got str 'my-bucket'"),
+        ({"output_prefix": "/rounds/"}, ValueError, r"output_prefix '/rounds/' must not start with /"),
+        ({"output_prefix": 3}, TypeError, r"output_prefix must be a string"),
+        ({"after": "Labels"}, TypeError, r"after must be a list"),
+    ],
+)
+def test_a_bad_argument_is_refused_at_the_call(arguments: dict[str, Any], error: type[Exception], match: str) -> None:
+    stack = new_stack()
+    transform = find_matches_transform(stack)
+    bucket = s3.Bucket(stack, "Bucket")
+    before = len(stack.node.children)
+    with pytest.raises(error, match=match):
+        LabelingSetGeneration(stack, "NextRound", **{"transform": transform, "output_bucket": bucket, **arguments})
+    assert len(stack.node.children) == before
