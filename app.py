@@ -6,7 +6,8 @@ scripts/generate_example_data.py) to its own bucket, describes it as a Glue tabl
 FIND_MATCHES transform over it, and imports the labels of labels/ (one file per labeling round,
 merged into one) into the transform, replacing its labels: after each deploy the transform holds
 exactly the labels of that folder. Then it evaluates the transform and fails the deploy when its
-quality drops (TransformEvaluation).
+quality drops (TransformEvaluation), and asks Glue for the next labeling set to label
+(LabelingSetGeneration), written to the bucket under labeling-sets/.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from glue_label_import import LabelImport, LabelSource, TransformEvaluation
+from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
 
 HERE = Path(__file__).parent
 DATA_PREFIX = "customers/"
@@ -138,6 +139,9 @@ class CustomerMatchingStack(Stack):
         # The quality gate: a label round that lowers F1 below 0.7, or by more than 0.05, fails
         # the deploy, and CloudFormation's rollback imports the previous labels again.
         quality = TransformEvaluation(self, "Quality", transform=transform, min_f1=0.7, max_f1_drop=0.05)
+        # The next round: once the labels are in and the gate passed, Glue writes a new labeling set
+        # to label (`glue-label-import fetch <NextLabelingSet> labels/round-3.csv`).
+        next_round = LabelingSetGeneration(self, "NextRound", transform=transform, output_bucket=bucket)
 
         CfnOutput(self, "TransformId", value=labels.transform_id)
         CfnOutput(self, "LabelImportTaskRunId", value=labels.task_run_id)
@@ -145,6 +149,7 @@ class CustomerMatchingStack(Stack):
         CfnOutput(self, "Precision", value=quality.precision)
         CfnOutput(self, "Recall", value=quality.recall)
         CfnOutput(self, "AreaUnderPRCurve", value=quality.area_under_pr_curve)
+        CfnOutput(self, "NextLabelingSet", value=next_round.output_s3_path)
 
 
 app = App()
