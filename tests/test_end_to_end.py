@@ -18,7 +18,7 @@ from e2e_harness import LambdaSandbox, lambda_sandbox
 from engine import HANDOVER_MARGIN_S
 from glue_ml_moto import GlueMLTaskRuns
 from local_endpoints import Fault, hanging_endpoint
-from support import EVALUATION, LABELS, evaluation_props, props
+from support import EVALUATION, GENERATION, LABELS, evaluation_props, generation_props, props
 
 HANDOVER_REMAINING_S = HANDOVER_MARGIN_S + 3  # an invocation that waits about 3 s, then hands over
 
@@ -341,3 +341,26 @@ def test_a_label_round_that_lowers_f1_fails_the_gate_and_its_rollback_restores_t
     assert [
         (run["TaskRunType"] if "TaskRunType" in run else run["Properties"]["TaskType"]) for run in history["TaskRuns"]
     ] == ["IMPORT_LABELS", "EVALUATION", "IMPORT_LABELS", "EVALUATION", "IMPORT_LABELS", "EVALUATION"]
+
+
+def test_each_generation_writes_a_new_folder_and_answers_it(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
+    transform_id = sandbox.transform()
+    first = sandbox.event("Create", generation_props(transform_id, after=("tsk-1",)), resource_type=GENERATION)
+    sandbox.invoke(first)
+    second = sandbox.event(
+        "Update",
+        generation_props(transform_id, after=("tsk-2",)),
+        old_properties=generation_props(transform_id, after=("tsk-1",)),
+        physical_id="next-round",
+        resource_type=GENERATION,
+    )
+    sandbox.invoke(second)
+    folders = [sandbox.answer(event)["Data"]["OutputS3Path"] for event in (first, second)]
+    assert folders[0] < folders[1] and all(folder.startswith("s3://labels-bucket/labeling-sets/") for folder in folders)
+    for folder in folders:
+        listed = sandbox.s3.list_objects_v2(Bucket="labels-bucket", Prefix=folder[len("s3://labels-bucket/") :])
+        assert [item["Key"].rsplit("/", 1)[1] for item in listed["Contents"]] == [
+            "part-00000.csv",
+            "part-00001.csv",
+            "part-00002.csv",
+        ]
