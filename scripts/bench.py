@@ -31,7 +31,7 @@ os.environ.setdefault("AWS_REGION", "us-east-1")
 from crhelper import CfnResource  # noqa: E402
 
 from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
-from glue_ml_moto import glue_ml, install  # noqa: E402
+from glue_label_import.testing import glue_ml, install  # noqa: E402
 from glue_runs import TaskRuns  # noqa: E402
 from retries import Clock  # noqa: E402
 from support import EVALUATION, LABELS, evaluation_props  # noqa: E402

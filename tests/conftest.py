@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from glue_ml_moto import GlueMLTaskRuns, glue_ml, install
+from glue_label_import.testing import GlueMLTaskRuns, glue_ml, install
 
 # Set before any test module imports the handler: crhelper creates its boto3 clients on import.
 for _name, _value in {

@@ -25,7 +25,7 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from glue_label_import import LabelImport, LabelSource
-from glue_ml_moto import glue_ml
+from glue_label_import.testing import glue_ml
 from local_endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
 from support import BUCKET, SECRET, cfn_event, create_transform, handler_asset_path, new_stack
 

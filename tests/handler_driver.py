@@ -20,7 +20,7 @@ from moto import mock_aws
 import answers
 import index
 from engine import Engine
-from glue_ml_moto import GlueMLTaskRuns
+from glue_label_import.testing import GlueMLTaskRuns
 from glue_runs import TaskRuns
 from retries import Clock
 from support import BUCKET, LABELS, SECRET, FakeClock, LambdaContext, create_transform

@@ -16,7 +16,7 @@ import pytest
 
 from e2e_harness import LambdaSandbox, lambda_sandbox
 from engine import HANDOVER_MARGIN_S
-from glue_ml_moto import GlueMLTaskRuns
+from glue_label_import.testing import GlueMLTaskRuns
 from local_endpoints import Fault, hanging_endpoint
 from support import EVALUATION, GENERATION, LABELS, evaluation_props, generation_props, props
 

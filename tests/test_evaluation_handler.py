@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from glue_ml_moto import GlueMLTaskRuns
+from glue_label_import.testing import GlueMLTaskRuns
 from handler_driver import Handler
 from support import EVALUATION, cfn_event, evaluation_props, props
 

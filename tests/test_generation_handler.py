@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from glue_ml_moto import GlueMLTaskRuns
+from glue_label_import.testing import GlueMLTaskRuns
 from handler_driver import Handler
 from support import BUCKET, GENERATION, cfn_event, generation_props
 

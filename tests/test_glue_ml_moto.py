@@ -1,4 +1,4 @@
-"""Tests of the Glue ML task-run extension of moto (tests/glue_ml_moto.py)."""
+"""Tests of the Glue ML emulation for moto (glue_label_import.testing)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from glue_ml_moto import GlueMLTaskRuns, glue_ml, install
+from glue_label_import.testing import GlueMLTaskRuns, glue_ml, install
 from support import create_transform
 
 REGION = "us-east-1"

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 import index
-from glue_ml_moto import GlueMLTaskRuns
+from glue_label_import.testing import GlueMLTaskRuns
 from handler_driver import Handler, RecordingConnection, engine_on
 from support import BUCKET, SECRET, LambdaContext, cfn_event, props
 

@@ -1,30 +1,44 @@
-"""Glue ML task-run operations for moto, for tests.
+"""An emulation of AWS Glue FindMatches task runs on moto, for testing Glue code and stacks offline.
 
-moto (5.2.x) models Glue ML transforms (CreateMLTransform, GetMLTransform, ...)
-but not their task runs, so a handler that imports labels into a transform
-cannot be exercised against it.  This module adds the four task-run operations
-such a handler calls, with the request/response shapes and error codes of
-botocore's Glue service model:
+    pip install 'cdk-glue-label-import[testing]'
 
-* ``StartImportLabelsTaskRun`` -- validates the transform and ``InputS3Path``
-  and records an ``IMPORT_LABELS`` run;
-* ``GetMLTaskRun`` / ``GetMLTaskRuns`` -- report runs, the latter with
-  ``Filter``, ``Sort`` and ``MaxResults``/``NextToken`` pagination;
-* ``CancelMLTaskRun`` -- moves an active run to ``STOPPING`` then ``STOPPED``.
+moto (5.2) models Glue ML transforms (CreateMLTransform, GetMLTransform, ...) but not their task
+runs. ``install()`` adds them to moto's Glue backend, so that ``moto.mock_aws()`` and moto's
+server (``moto.server.ThreadedMotoServer``, in the same process) serve them, with the request and
+response shapes and error codes of botocore's Glue model:
 
-``install()`` grafts the operations onto moto's ``GlueBackend`` and
-``GlueResponse`` classes, so they are served both by ``moto.mock_aws()`` and by
-``moto.server.ThreadedMotoServer`` running in the same process.
+* ``StartImportLabelsTaskRun``: checks the transform and ``InputS3Path`` (read from moto's S3);
+  once the run succeeds the transform holds the file's labels (``LabelCount``; replaced or added);
+* ``StartMLEvaluationTaskRun``: refused with ``MLTransformNotReadyException`` while the transform
+  has no labels; once the run succeeds the transform's ``EvaluationMetrics.FindMatchesMetrics``
+  are the scripted metrics (``DEFAULT_METRICS`` unless scripted);
+* ``StartMLLabelingSetGenerationTaskRun``: writes CSV part files of ``LABELING_SETS`` labeling
+  sets (``labeling_set_id``, an empty ``label``, the input table's columns) under its
+  ``OutputS3Path`` once the run succeeds, and an empty part file;
+* ``StartExportLabelsTaskRun``: writes the transform's labels back out the same way; refused with
+  ``InvalidInputException`` when the transform has none;
+* ``GetMLTaskRun`` / ``GetMLTaskRuns`` (``Filter``, ``Sort``, ``MaxResults``/``NextToken``
+  pages) report runs with ``Properties`` as Glue does; ``CancelMLTaskRun`` moves a run in flight
+  to ``STOPPING``, then ``STOPPED``;
+* ``GetMLTransform`` reports ``Status`` (``NOT_READY`` until the transform has labels, then
+  ``READY``), its ``EvaluationMetrics``, and its ``Schema`` (its input table's columns, when moto's
+  Glue catalog has the table).
 
-Runs have no background activity: a run's status is derived, whenever it is
-read, from its start time on the clock of the module-level controller
-``glue_ml`` (``STARTING`` -> ``RUNNING`` -> final status, or ``STOPPING`` ->
-``STOPPED`` once cancelled).  The label file is read from moto's S3 backend
-when a run starts; once a run is seen ``SUCCEEDED``, the transform's
-``LabelCount`` (as returned by GetMLTransform/GetMLTransforms) is set to, or
-increased by, the number of data rows in that file.  Through ``glue_ml`` a
-test also scripts run outcomes, injects service errors and inspects the calls
-that were made.
+Runs have no background activity: a run's status is derived, whenever it is read, from its start
+time on the clock of the module-level controller ``glue_ml`` (``STARTING`` -> ``RUNNING`` -> final
+status). What a run does to its transform happens when the transform or the run is next read
+after it succeeded. Through ``glue_ml`` a test sets phase durations and the clock, scripts the
+next runs' outcomes and metrics (``script_next_run``), injects service errors (``fail_next``) and
+reads the calls that were made (``calls``, ``calls_to``); ``reset()`` restores the defaults.
+
+    from moto import mock_aws
+    from glue_label_import.testing import glue_ml, install
+
+    install()
+    with mock_aws():
+        glue_ml.reset()
+        glue_ml.script_next_run(metrics={"F1": 0.71})
+        ...  # your code: its Glue calls are served by moto
 """
 
 from __future__ import annotations
@@ -54,7 +68,7 @@ from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
 from moto.utilities.paginator import paginate
 
-__all__ = ["GlueMLTaskRuns", "glue_ml", "install"]
+__all__ = ["DEFAULT_METRICS", "LABELING_SETS", "GlueMLTaskRuns", "RunScript", "glue_ml", "install"]
 
 OPERATIONS = (
     "StartImportLabelsTaskRun",
@@ -181,7 +195,7 @@ class MLTransformNotReadyException(GlueClientError):
 class ScriptedGlueError(GlueClientError):
     """An error injected with ``GlueMLTaskRuns.fail_next``."""
 
-    def __init__(self, error_code: str, message: str):
+    def __init__(self, error_code: str, message: str) -> None:
         super().__init__(error_code, message)
         self.code = 500 if error_code in _SERVER_ERROR_CODES else 400
 
@@ -511,7 +525,7 @@ def install() -> None:
     _graft(_MLTaskRunResponse, GlueResponse)
     for name in ("get_ml_transform", "get_ml_transforms"):
         setattr(GlueBackend, name, _applying_completed_runs(getattr(GlueBackend, name)))
-    FakeMLTransform.as_dict = _as_glue_reports(FakeMLTransform.as_dict)  # type: ignore[method-assign]
+    FakeMLTransform.as_dict = _as_glue_reports(FakeMLTransform.as_dict)  # type: ignore[method-assign,assignment]
 
 
 def _as_glue_reports(
