@@ -152,9 +152,10 @@ class LambdaSandbox:
 
 
 @contextmanager
-def lambda_sandbox(workdir: Path) -> Iterator[LambdaSandbox]:
-    """Synthesize the asset, start moto's server and the two local endpoints, and yield the sandbox."""
-    asset = synthesize_handler_asset(workdir / "cdk.out")
+def lambda_sandbox(workdir: Path, asset: Path | None = None) -> Iterator[LambdaSandbox]:
+    """Start moto's server and the two local endpoints, and yield the sandbox running the handler's
+    `asset` (default: the asset of a small stack synthesized into `workdir`)."""
+    asset = asset or synthesize_handler_asset(workdir / "cdk.out")
     cert, key = self_signed_certificate(workdir)
     with ExitStack() as stack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log

@@ -1,0 +1,410 @@
+"""`make demo`: the example app's label round, deployed on a local emulation of Glue and S3.
+
+    make demo      (or: python scripts/demo.py)
+
+What is real: the example app (app.py) synthesized as `cdk synth` would, its custom resources'
+properties from the template, and the handler, run from the synthesized Lambda asset in a process
+of its own per request, with only boto3 besides it, answering over HTTPS to a local ResponseURL.
+What is emulated: AWS (moto's server in this process, with the Glue ML task runs of
+glue_label_import.testing: runs take about a second, metrics are scripted), the resources the
+custom resources stand on (created from the template's own properties), and CloudFormation, played
+for the custom resources only, in the template's dependency order: an Update only when a
+resource's properties changed, the rollback of a failed Update, and Deletes in reverse order.
+
+Exits non-zero if a request got other than exactly one answer or a step did not go as shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "lambda")]
+os.environ.update(
+    {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+)
+os.environ.setdefault("AWS_REGION", "us-east-1")
+os.environ.pop("AWS_PROFILE", None)
+
+from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
+from glue_label_import.__main__ import main as command_line  # noqa: E402
+from glue_label_import.testing import glue_ml, install  # noqa: E402
+from support import handler_asset_path  # noqa: E402
+
+STACK = "GlueLabelImportExample"
+ACCOUNT, REGION = "123456789012", "us-east-1"
+DATA_BUCKET = "glue-label-import-example-data"
+CUSTOM_TYPES = ("Custom::GlueImportLabels", "Custom::GlueEvaluateTransform", "Custom::GlueGenerateLabelingSet")
+SHORT_TYPES = {"Custom::GlueImportLabels": "import", "Custom::GlueEvaluateTransform": "evaluation",
+               "Custom::GlueGenerateLabelingSet": "generation"}  # fmt: skip
+METRICS = {"Precision": 0.9, "Recall": 0.8, "AreaUnderPRCurve": 0.88}
+
+
+class DemoFailed(Exception):
+    """A step did not go as the demo shows it."""
+
+
+@dataclass
+class Resource:
+    """A custom resource as the emulated CloudFormation knows it."""
+
+    logical_id: str
+    type: str
+    properties: dict[str, Any]  # resolved
+    physical_id: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Tally:
+    """What the demo asked and what it heard."""
+
+    requests: int = 0
+    answers: int = 0
+    failed_as_expected: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+def synthesize(app_dir: Path, outdir: Path) -> dict[str, Any]:
+    """`cdk synth` of the app in `app_dir` (a copy of the example) into `outdir`; its template."""
+    env = {**os.environ, "CDK_OUTDIR": str(outdir)}
+    subprocess.run([sys.executable, str(app_dir / "app.py")], check=True, env=env, cwd=app_dir, capture_output=True)
+    return dict(json.loads((outdir / f"{STACK}.template.json").read_text()))
+
+
+class Resolver:
+    """The intrinsic functions the custom resources' properties use: Ref, Fn::GetAtt, Fn::Join, Fn::Sub."""
+
+    def __init__(self) -> None:
+        self.refs: dict[str, Any] = {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws"}
+        self.attributes: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((function, argument),) = value.items()
+            if function == "Ref":
+                return self.refs[argument]
+            if function == "Fn::GetAtt":
+                return self.attributes[(argument[0], argument[1])]
+            if function == "Fn::Join":
+                return str(argument[0]).join(str(self(part)) for part in argument[1])
+            if function == "Fn::Sub":
+                text = str(argument)
+                for name, ref in self.refs.items():
+                    text = text.replace("${" + name + "}", str(ref))
+                return text
+            if function.startswith("Fn::"):
+                raise DemoFailed(f"the demo does not resolve {function}")
+        return {key: self(item) for key, item in value.items()}
+
+
+class Cloud:
+    """moto's AWS with what the example's custom resources stand on, and CloudFormation for them."""
+
+    def __init__(self, sandbox: LambdaSandbox, say: Callable[[str], None]) -> None:
+        self.sandbox = sandbox
+        self.say = say
+        self.resolve = Resolver()
+        self.deployed: dict[str, Resource] = {}
+        self.tally = Tally()
+
+    def stand_up(self, template: dict[str, Any], outdir: Path) -> None:
+        """Create the data bucket, the Glue database, table and transform, and upload the file assets."""
+        resources = template["Resources"]
+        glue, s3 = self.sandbox.glue, self.sandbox.s3
+        for logical_id, resource in resources.items():
+            if resource["Type"] == "AWS::S3::Bucket":
+                s3.create_bucket(Bucket=DATA_BUCKET)
+                self.resolve.refs[logical_id] = DATA_BUCKET
+            if resource["Type"] == "AWS::IAM::Role":
+                self.resolve.attributes[(logical_id, "Arn")] = f"arn:aws:iam::{ACCOUNT}:role/{logical_id}"
+        for resource in resources.values():
+            properties = self.resolve(resource.get("Properties", {}))
+            if resource["Type"] == "AWS::Glue::Database":
+                glue.create_database(DatabaseInput=properties["DatabaseInput"])
+            if resource["Type"] == "AWS::Glue::Table":
+                glue.create_table(DatabaseName=properties["DatabaseName"], TableInput=properties["TableInput"])
+        for logical_id, resource in resources.items():
+            if resource["Type"] == "AWS::Glue::MLTransform":
+                properties = self.resolve(resource["Properties"])
+                transform_id = glue.create_ml_transform(
+                    Name=properties["Name"],
+                    InputRecordTables=properties["InputRecordTables"]["GlueTables"],
+                    Parameters=properties["TransformParameters"],
+                    Role=properties["Role"],
+                    GlueVersion=properties["GlueVersion"],
+                    WorkerType=properties["WorkerType"],
+                    NumberOfWorkers=properties["NumberOfWorkers"],
+                )["TransformId"]
+                self.resolve.refs[logical_id] = transform_id
+                self.say(f"emulated  {logical_id} (AWS::Glue::MLTransform) {transform_id}, its database and table")
+        self.upload_assets(outdir)
+
+    def upload_assets(self, outdir: Path) -> None:
+        """Upload the file assets as `cdk deploy` would (the label files; the handler is run from its folder)."""
+        manifest = json.loads((outdir / f"{STACK}.assets.json").read_text())
+        for asset in manifest["files"].values():
+            source = outdir / asset["source"]["path"]
+            if asset["source"].get("packaging") == "zip" or not source.is_file():
+                continue
+            for destination in asset["destinations"].values():
+                bucket = self.resolve({"Fn::Sub": destination["bucketName"]})
+                if bucket not in {b["Name"] for b in self.sandbox.s3.list_buckets()["Buckets"]}:
+                    self.sandbox.s3.create_bucket(Bucket=bucket)
+                self.sandbox.s3.upload_file(str(source), bucket, destination["objectKey"])
+
+    def deploy(self, template: dict[str, Any], expect_failure: bool = False) -> list[str]:
+        """Create or Update each custom resource whose properties changed, in dependency order.
+
+        A FAILED answer rolls back: each resource updated so far gets an Update back to its old
+        properties, in reverse order. Returns the logical ids of the resources sent a request.
+        """
+        updated: list[tuple[Resource, dict[str, Any]]] = []
+        touched = []
+        for logical_id in dependency_order(template):
+            resource = template["Resources"][logical_id]
+            properties = self.resolve({k: v for k, v in resource["Properties"].items() if k != "ServiceToken"})
+            current = self.deployed.get(logical_id)
+            if current is not None and current.properties == properties:
+                continue
+            touched.append(logical_id)
+            if current is None:
+                current = self.deployed[logical_id] = Resource(logical_id, resource["Type"], properties)
+                answer = self.request("Create", current)
+            else:
+                old, current.properties = current.properties, properties
+                updated.append((current, old))
+                answer = self.request("Update", current, old)
+            if answer["Status"] == "FAILED":
+                if not expect_failure:
+                    raise DemoFailed(f"{logical_id} failed: {answer['Reason']}")
+                self.tally.failed_as_expected += 1
+                self.say("rollback  CloudFormation puts back what this deploy changed")
+                for resource_back, old in reversed(updated):
+                    failed_properties, resource_back.properties = resource_back.properties, old
+                    back = self.request("Update", resource_back, failed_properties)
+                    if back["Status"] != "SUCCESS":
+                        raise DemoFailed(f"the rollback of {resource_back.logical_id} failed: {back['Reason']}")
+                return touched
+        if expect_failure:
+            raise DemoFailed("the deploy was expected to fail its quality gate, and did not")
+        return touched
+
+    def destroy(self) -> None:
+        """Delete every custom resource, in reverse order of creation."""
+        for resource in reversed(list(self.deployed.values())):
+            answer = self.request("Delete", resource)
+            if answer["Status"] != "SUCCESS":
+                raise DemoFailed(f"the Delete of {resource.logical_id} failed")
+        self.deployed.clear()
+
+    def request(self, request_type: str, resource: Resource, old: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One CloudFormation request, answered by the handler (hand-overs replayed as Lambda would)."""
+        event = self.sandbox.event(
+            request_type,
+            resource.properties,
+            logical_id=resource.logical_id,
+            physical_id=resource.physical_id or None,
+            old_properties=old,
+            resource_type=resource.type,
+        )
+        self.tally.requests += 1
+        started = time.monotonic()
+        payload = event
+        while True:
+            self.sandbox.invoke(payload, remaining_s=600)
+            if self.sandbox.responses.answers(event["RequestId"]):
+                break
+            (handed_over,) = self.sandbox.invokes.take()
+            payload = handed_over["payload"]
+        answers = self.sandbox.responses.answers(event["RequestId"])
+        if len(answers) != 1:
+            raise DemoFailed(f"{resource.logical_id} {request_type} got {len(answers)} answers")
+        self.tally.answers += 1
+        answer = answers[0]
+        resource.physical_id = answer["PhysicalResourceId"]
+        if answer["Status"] == "SUCCESS":
+            resource.data = answer.get("Data") or {}
+            for name, value in resource.data.items():
+                self.resolve.attributes[(resource.logical_id, name)] = value
+        shown = answer["Reason"] if answer["Status"] == "FAILED" else _shown_data(resource.data)
+        self.say(
+            f"{request_type.lower():<9} {resource.logical_id} ({SHORT_TYPES[resource.type]}): {answer['Status']}"
+            f" {shown} [{time.monotonic() - started:.1f} s]"
+        )
+        return answer
+
+
+def dependency_order(template: dict[str, Any]) -> list[str]:
+    """The template's custom resources, each after those it depends on (DependsOn, Ref, Fn::GetAtt)."""
+    resources = template["Resources"]
+    custom = [logical_id for logical_id, r in resources.items() if r["Type"] in CUSTOM_TYPES]
+
+    def needs(logical_id: str) -> set[str]:
+        text = json.dumps(resources[logical_id].get("Properties", {}))
+        depends = set(resources[logical_id].get("DependsOn", []))
+        return {other for other in custom if other != logical_id and (other in depends or f'"{other}"' in text)}
+
+    ordered: list[str] = []
+    while len(ordered) < len(custom):
+        ready = [r for r in custom if r not in ordered and needs(r) <= set(ordered)]
+        if not ready:
+            raise DemoFailed("the custom resources depend on each other in a cycle")
+        ordered.extend(sorted(ready))
+    return ordered
+
+
+def label(fetched: Path, round_file: Path) -> int:
+    """Fill in the `label` column of a fetched labeling set (scripted): the first half of each set
+    one entity, the second half another. Returns the rows labelled."""
+    lines = fetched.read_text().splitlines()
+    header = lines[0].split(",")
+    column = header.index("label")
+    rows: dict[str, list[list[str]]] = {}
+    for line in lines[1:]:
+        cells = line.split(",")
+        rows.setdefault(cells[header.index("labeling_set_id")], []).append(cells)
+    out = [lines[0]]
+    for members in rows.values():
+        for number, cells in enumerate(members):
+            cells[column] = "A" if number < len(members) / 2 else "B"
+            out.append(",".join(cells))
+    round_file.write_text("\n".join(out) + "\n")
+    return len(out) - 1
+
+
+def _shown_data(data: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in data.items() if k != "TaskRunId") or ""
+
+
+def run(say: Callable[[str], None] = print) -> Tally:
+    """Play the example's label round; raise DemoFailed when a step does not go as shown."""
+    install()
+    glue_ml.reset()
+    glue_ml.starting_seconds, glue_ml.running_seconds = 0.3, 0.7
+    with tempfile.TemporaryDirectory(prefix="glue-label-import-demo-") as folder:
+        work = Path(folder)
+        app = work / "app"
+        app.mkdir()
+        shutil.copy(REPO / "app.py", app)
+        shutil.copytree(REPO / "data", app / "data")
+        shutil.copytree(REPO / "labels", app / "labels")
+        template = synthesize(app, work / "cdk.out-1")
+        say(f"synth     {STACK}: {sum(r['Type'] in CUSTOM_TYPES for r in template['Resources'].values())} custom resources")
+        asset = handler_asset_path(work / "cdk.out-1", STACK)
+        with lambda_sandbox(work, asset) as sandbox, _environment(AWS_ENDPOINT_URL=sandbox.env["AWS_ENDPOINT_URL"]):
+            cloud = Cloud(sandbox, say)
+            cloud.stand_up(template, work / "cdk.out-1")
+            transform_id = cloud.resolve.refs[_logical_id(template, "AWS::Glue::MLTransform")]
+
+            say("-- deploy: import of labels/, evaluation, generation of the next set")
+            glue_ml.script_next_run()  # the import
+            glue_ml.script_next_run(metrics={**METRICS, "F1": 0.82})
+            _expect(cloud.deploy(template), 3, "the first deploy")
+
+            say("-- a new labeling round: fetch the generated set, label it, deploy again")
+            next_set = _data_of(cloud, "Custom::GlueGenerateLabelingSet")["OutputS3Path"]
+            fetched = work / "fetched.csv"
+            if command_line(["fetch", next_set, str(fetched)]) != 0:
+                raise DemoFailed(f"fetch {next_set} failed")
+            rows = label(fetched, app / "labels" / "round-3.csv")
+            say(f"labelled  {rows} rows of {next_set} into labels/round-3.csv (scripted)")
+            glue_ml.script_next_run()
+            glue_ml.script_next_run(metrics={**METRICS, "F1": 0.84})
+            template = synthesize(app, work / "cdk.out-2")
+            cloud.upload_assets(work / "cdk.out-2")
+            _expect(cloud.deploy(template), 3, "the second round")
+
+            say("-- a round that lowers F1 below the gate: the deploy fails and rolls back")
+            shutil.copy(app / "labels" / "round-3.csv", app / "labels" / "round-4.csv")
+            glue_ml.script_next_run()  # the import of the worse set
+            glue_ml.script_next_run(metrics={**METRICS, "F1": 0.61})  # its evaluation: below 0.7
+            glue_ml.script_next_run()  # the rollback's import of the previous set
+            glue_ml.script_next_run(metrics={**METRICS, "F1": 0.83})  # the rollback's evaluation
+            template_bad = synthesize(app, work / "cdk.out-3")
+            cloud.upload_assets(work / "cdk.out-3")
+            _expect(cloud.deploy(template_bad, expect_failure=True), 2, "the failing round")
+            (app / "labels" / "round-4.csv").unlink()
+            history = sandbox.glue.get_ml_task_runs(
+                TransformId=transform_id, Filter={"TaskRunType": "IMPORT_LABELS"},
+                Sort={"Column": "STARTED", "SortDirection": "ASCENDING"},
+            )["TaskRuns"]  # fmt: skip
+            for number, run_ in enumerate(history, 1):
+                path = run_["Properties"]["ImportLabelsTaskRunProperties"]["InputS3Path"]
+                say(f"history   import {number}: {run_['Status']} {path.rsplit('/', 1)[1]}")
+            if [r["Properties"]["ImportLabelsTaskRunProperties"]["InputS3Path"] for r in history][-1] != (
+                history[1]["Properties"]["ImportLabelsTaskRunProperties"]["InputS3Path"]
+            ):
+                raise DemoFailed("the rollback did not import the previous label set again")
+
+            say("-- destroy: every custom resource deleted")
+            cloud.destroy()
+    return cloud.tally
+
+
+def _expect(touched: list[str], count: int, step: str) -> None:
+    if len(touched) != count:
+        raise DemoFailed(f"{step} sent {len(touched)} requests, not {count}: {touched}")
+
+
+def _data_of(cloud: Cloud, resource_type: str) -> dict[str, Any]:
+    (resource,) = [r for r in cloud.deployed.values() if r.type == resource_type]
+    return resource.data
+
+
+def _logical_id(template: dict[str, Any], resource_type: str) -> str:
+    (logical_id,) = [k for k, r in template["Resources"].items() if r["Type"] == resource_type]
+    return logical_id
+
+
+class _environment:
+    """Set environment variables for the `with` block (the command line's AWS endpoint)."""
+
+    def __init__(self, **values: str) -> None:
+        self.values = values
+        self.saved: dict[str, str | None] = {}
+
+    def __enter__(self) -> None:
+        for name, value in self.values.items():
+            self.saved[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def __exit__(self, *_: object) -> None:
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def main() -> int:
+    try:
+        tally = run()
+    except DemoFailed as problem:
+        print(f"demo FAILED: {problem}")
+        return 1
+    print(
+        f"summary   {tally.requests} requests, {tally.answers} answers (one each), "
+        f"{tally.failed_as_expected} failed as expected, {time.monotonic() - tally.started:.1f} s"
+    )
+    return 0 if tally.requests == tally.answers else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
