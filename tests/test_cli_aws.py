@@ -219,6 +219,7 @@ def test_export_writes_the_transforms_labels_into_a_new_folder_and_one_label_fil
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     import_labels(glue, s3, clock, transform_id)
+    task_runs.running_seconds = 6  # RUNNING at three polls
     out = tmp_path / "round-0.csv"
 
     status, lines, err = run(capsys, "export", transform_id, EXPORTS, out)
@@ -229,11 +230,11 @@ def test_export_writes_the_transforms_labels_into_a_new_folder_and_one_label_fil
     (run_id,) = {call["TaskRunId"] for call in task_runs.calls_to("GetMLTaskRun")}
     assert status == 0
     assert lines == [f"exported 3 labels in 1 labeling set of transform {transform_id} via {folder} into {out}"]
-    # One line per status (stderr is no terminal), polled every POLL_SECONDS on the clock.
+    # One line per status change (stderr is no terminal), polled every POLL_SECONDS on the clock.
     assert err.splitlines() == [
         f"export {run_id}: STARTING, 0 s",
         f"export {run_id}: RUNNING, 2 s",
-        f"export {run_id}: SUCCEEDED, 4 s",
+        f"export {run_id}: SUCCEEDED, 8 s",
     ]
     header, *rows = rows_of(out.read_text())
     assert header == rows_of(LABELS)[0]
