@@ -1,14 +1,19 @@
-"""Command line: ``glue-label-import validate PATH... [--primary-key COLUMN] [--pattern GLOB]``.
+"""Command line: ``glue-label-import validate|fetch|export``.
 
 The same as ``python -m glue_label_import``; the console script ``glue-label-import`` runs
 :func:`console_main`.
 
-Each PATH is a label file or a folder of them (its files matching ``--pattern``, default
-``*.csv``, in name order, as ``LabelSource.from_directory`` takes them). Prints the
-validation report of each file and, for more than one file, what merging them gives: the
-labeling sets and rows of the merged set and the labeling set ids found in several files,
-which the merge makes unique by prefixing each with its file's name. Exits 0 when Glue can
-import every file and their merge (warnings allowed), 1 when it cannot or a path cannot be read.
+``validate PATH... [--primary-key COLUMN] [--pattern GLOB]``: each PATH is a label file or a
+folder of them (its files matching ``--pattern``, default ``*.csv``, in name order, as
+``LabelSource.from_directory`` takes them). Prints the validation report of each file and, for
+more than one file, what merging them gives: the labeling sets and rows of the merged set and
+the labeling set ids found in several files, which the merge makes unique by prefixing each
+with its file's name. Exits 0 when Glue can import every file and their merge (warnings
+allowed), 1 when it cannot or a path cannot be read.
+
+``fetch S3_PATH OUT.csv`` and ``export TRANSFORM_ID S3_PREFIX OUT.csv`` call AWS: they live in
+:mod:`glue_label_import.aws_commands`, imported only when they run, as they need boto3 (the
+``aws`` extra).
 """
 
 from __future__ import annotations
@@ -25,6 +30,39 @@ from glue_label_import.label_set import DEFAULT_PATTERN, MergedLabelSet, label_f
 
 MODULE_PROG = "python -m glue_label_import"
 SCRIPT_PROG = "glue-label-import"
+
+AWS_EXTRA = "pip install 'cdk-glue-label-import[aws]'"
+
+FETCH_DESCRIPTION = """\
+Download the CSV part files AWS Glue wrote into the folder S3_PATH (a labeling set from
+StartMLLabelingSetGenerationTaskRun), merge them into OUT.csv with one header, and check that
+the header has a label column and every row a labeling_set_id. The parts are the objects directly
+in the folder whose names do not start with _ or . (with or without .csv), in key order; empty
+ones are skipped.
+"""
+
+FETCH_PERMISSIONS = """\
+AWS credentials and region: boto3's standard chain (environment, AWS_PROFILE, ~/.aws), or
+--profile and --region. IAM permissions it needs:
+  s3:ListBucket   on the bucket (for the folder's prefix)
+  s3:GetObject    on the objects in the folder
+"""
+
+EXPORT_DESCRIPTION = """\
+Export the labels of the FindMatches transform TRANSFORM_ID (StartExportLabelsTaskRun) into a
+new folder export-<UTC time>/ under S3_PREFIX, wait for the task run, then download and merge
+the export into OUT.csv and validate it as a label file: how a transform trained in the console
+starts doing labels as code.
+"""
+
+EXPORT_PERMISSIONS = """\
+AWS credentials and region: boto3's standard chain (environment, AWS_PROFILE, ~/.aws), or
+--profile and --region. IAM permissions it needs:
+  glue:StartExportLabelsTaskRun, glue:GetMLTaskRun   on the transform
+  s3:ListBucket   on the bucket (for the prefix)
+  s3:GetObject    on the objects under the prefix
+Glue writes the export as the transform's role, which needs s3:PutObject under S3_PREFIX.
+"""
 
 MAX_LISTED_SHARED_IDS = 10
 """Labeling set ids found in several files that the summary spells out; further ones are counted."""
@@ -54,12 +92,58 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         metavar="GLOB",
         help=f"the label files of a folder (default: {DEFAULT_PATTERN}; subfolders are not searched)",
     )
+    fetch = commands.add_parser(
+        "fetch",
+        help="download a labeling set Glue generated, merged into one file ready to label",
+        description=FETCH_DESCRIPTION,
+        epilog=FETCH_PERMISSIONS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fetch.add_argument("s3_path", metavar="S3_PATH", help="the folder Glue wrote to: s3://bucket/folder/")
+    _add_aws_arguments(fetch)
+    export = commands.add_parser(
+        "export",
+        help="export a transform's labels into one label file",
+        description=EXPORT_DESCRIPTION,
+        epilog=EXPORT_PERMISSIONS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("transform_id", metavar="TRANSFORM_ID", help="the transform, tfm-...")
+    export.add_argument("s3_prefix", metavar="S3_PREFIX", help="where Glue may write the export: s3://bucket/folder/")
+    _add_aws_arguments(export)
     return parser
+
+
+def _add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add OUT.csv and the options fetch and export share."""
+    parser.add_argument("out", metavar="OUT.csv", help="the label file to write")
+    parser.add_argument("--force", action="store_true", help="overwrite OUT.csv if it exists")
+    parser.add_argument("--region", help="the AWS region (default: boto3's, such as AWS_REGION)")
+    parser.add_argument("--profile", help="the AWS profile of ~/.aws/config (default: boto3's, such as AWS_PROFILE)")
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = MODULE_PROG) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     args = _parser(prog).parse_args(argv)
+    if args.command == "validate":
+        return _validate(args)
+    return _aws_command(args)
+
+
+def _aws_command(args: argparse.Namespace) -> int:
+    """Run ``fetch`` or ``export``, which need boto3; return the exit status."""
+    try:
+        from glue_label_import import aws_commands  # noqa: PLC0415  # boto3 only when a command calls AWS
+    except ModuleNotFoundError as error:
+        if error.name not in {"boto3", "botocore"}:
+            raise
+        print(f"error: {args.command} needs boto3: {AWS_EXTRA}", file=sys.stderr)
+        return 1
+    return aws_commands.run(args)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """Run ``validate``: report each label file and their merge; return the exit status."""
     files, ok = _files(args.paths, args.pattern)
     reports: list[LabelFileReport] = []
     for file in files:
