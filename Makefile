@@ -1,4 +1,5 @@
-# make synth: set up, then `cdk synth` of the example app (offline).  make test: set up, then pytest.
+# make synth: set up, then `cdk synth` of the example app (offline).  make demo: its label round on a
+# local Glue.  make test: set up, then lint and pytest.
 VENV := .venv
 STAMP := $(VENV)/.installed
 # Node 22 from npm (node_modules/.bin) runs jsii and the CDK CLI; Node 20 is end-of-life.
@@ -6,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup synth lint test bench clean
+.PHONY: setup synth demo lint test bench clean
 
 setup: $(STAMP) node_modules/.installed
 
@@ -33,6 +34,9 @@ test: lint
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out
+
+demo: setup
+	python scripts/demo.py
 
 bench: setup
 	python scripts/bench.py

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "lambda")]
@@ -75,13 +76,6 @@ class Tally:
     started: float = field(default_factory=time.monotonic)
 
 
-def synthesize(app_dir: Path, outdir: Path) -> dict[str, Any]:
-    """`cdk synth` of the app in `app_dir` (a copy of the example) into `outdir`; its template."""
-    env = {**os.environ, "CDK_OUTDIR": str(outdir)}
-    subprocess.run([sys.executable, str(app_dir / "app.py")], check=True, env=env, cwd=app_dir, capture_output=True)
-    return dict(json.loads((outdir / f"{STACK}.template.json").read_text()))
-
-
 class Resolver:
     """The intrinsic functions the custom resources' properties use: Ref, Fn::GetAtt, Fn::Join, Fn::Sub."""
 
@@ -94,22 +88,24 @@ class Resolver:
             return [self(item) for item in value]
         if not isinstance(value, dict):
             return value
-        if len(value) == 1:
+        if len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::")):
             ((function, argument),) = value.items()
-            if function == "Ref":
-                return self.refs[argument]
-            if function == "Fn::GetAtt":
-                return self.attributes[(argument[0], argument[1])]
-            if function == "Fn::Join":
-                return str(argument[0]).join(str(self(part)) for part in argument[1])
-            if function == "Fn::Sub":
-                text = str(argument)
-                for name, ref in self.refs.items():
-                    text = text.replace("${" + name + "}", str(ref))
-                return text
-            if function.startswith("Fn::"):
-                raise DemoFailed(f"the demo does not resolve {function}")
+            return self.function(function, argument)
         return {key: self(item) for key, item in value.items()}
+
+    def function(self, function: str, argument: Any) -> Any:
+        if function == "Ref":
+            return self.refs[argument]
+        if function == "Fn::GetAtt":
+            return self.attributes[(argument[0], argument[1])]
+        if function == "Fn::Join":
+            return str(argument[0]).join(str(self(part)) for part in argument[1])
+        if function == "Fn::Sub":
+            text = str(argument)
+            for name, ref in self.refs.items():
+                text = text.replace("${" + name + "}", str(ref))
+            return text
+        raise DemoFailed(f"the demo does not resolve {function}")
 
 
 class Cloud:
@@ -120,9 +116,11 @@ class Cloud:
         self.say = say
         self.resolve = Resolver()
         self.deployed: dict[str, Resource] = {}
+        self.template: dict[str, Any] = {}  # the last template deployed: what a rollback goes back to
         self.tally = Tally()
+        self.label_sets: dict[str, str] = {}  # asset key of a merged label set: the files it holds
 
-    def stand_up(self, template: dict[str, Any], outdir: Path) -> None:
+    def stand_up(self, template: dict[str, Any], outdir: Path, label_files: list[str]) -> None:
         """Create the data bucket, the Glue database, table and transform, and upload the file assets."""
         resources = template["Resources"]
         glue, s3 = self.sandbox.glue, self.sandbox.s3
@@ -133,10 +131,11 @@ class Cloud:
             if resource["Type"] == "AWS::IAM::Role":
                 self.resolve.attributes[(logical_id, "Arn")] = f"arn:aws:iam::{ACCOUNT}:role/{logical_id}"
         for resource in resources.values():
-            properties = self.resolve(resource.get("Properties", {}))
             if resource["Type"] == "AWS::Glue::Database":
-                glue.create_database(DatabaseInput=properties["DatabaseInput"])
+                glue.create_database(DatabaseInput=self.resolve(resource["Properties"]["DatabaseInput"]))
+        for resource in resources.values():
             if resource["Type"] == "AWS::Glue::Table":
+                properties = self.resolve(resource["Properties"])
                 glue.create_table(DatabaseName=properties["DatabaseName"], TableInput=properties["TableInput"])
         for logical_id, resource in resources.items():
             if resource["Type"] == "AWS::Glue::MLTransform":
@@ -152,9 +151,9 @@ class Cloud:
                 )["TransformId"]
                 self.resolve.refs[logical_id] = transform_id
                 self.say(f"emulated  {logical_id} (AWS::Glue::MLTransform) {transform_id}, its database and table")
-        self.upload_assets(outdir)
+        self.upload_assets(outdir, label_files)
 
-    def upload_assets(self, outdir: Path) -> None:
+    def upload_assets(self, outdir: Path, label_files: list[str]) -> None:
         """Upload the file assets as `cdk deploy` would (the label files; the handler is run from its folder)."""
         manifest = json.loads((outdir / f"{STACK}.assets.json").read_text())
         for asset in manifest["files"].values():
@@ -166,43 +165,53 @@ class Cloud:
                 if bucket not in {b["Name"] for b in self.sandbox.s3.list_buckets()["Buckets"]}:
                     self.sandbox.s3.create_bucket(Bucket=bucket)
                 self.sandbox.s3.upload_file(str(source), bucket, destination["objectKey"])
+                self.label_sets[destination["objectKey"]] = "+".join(label_files)
 
     def deploy(self, template: dict[str, Any], expect_failure: bool = False) -> list[str]:
         """Create or Update each custom resource whose properties changed, in dependency order.
 
-        A FAILED answer rolls back: each resource updated so far gets an Update back to its old
-        properties, in reverse order. Returns the logical ids of the resources sent a request.
+        A FAILED answer rolls back as CloudFormation does: each resource this deploy changed gets
+        an Update back to the previous template's properties (resolved with the attributes the
+        resources have then), in dependency order. Returns the logical ids sent a request.
         """
-        updated: list[tuple[Resource, dict[str, Any]]] = []
-        touched = []
+        changed: list[tuple[Resource, dict[str, Any]]] = []
         for logical_id in dependency_order(template):
-            resource = template["Resources"][logical_id]
-            properties = self.resolve({k: v for k, v in resource["Properties"].items() if k != "ServiceToken"})
+            properties = self.properties(template, logical_id)
             current = self.deployed.get(logical_id)
             if current is not None and current.properties == properties:
                 continue
-            touched.append(logical_id)
             if current is None:
-                current = self.deployed[logical_id] = Resource(logical_id, resource["Type"], properties)
-                answer = self.request("Create", current)
-            else:
-                old, current.properties = current.properties, properties
-                updated.append((current, old))
-                answer = self.request("Update", current, old)
+                current = self.deployed[logical_id] = Resource(
+                    logical_id, template["Resources"][logical_id]["Type"], {}
+                )
+            changed.append((current, current.properties))
+            old, current.properties = current.properties, properties
+            answer = self.request("Update" if old else "Create", current, old or None)
             if answer["Status"] == "FAILED":
                 if not expect_failure:
                     raise DemoFailed(f"{logical_id} failed: {answer['Reason']}")
                 self.tally.failed_as_expected += 1
-                self.say("rollback  CloudFormation puts back what this deploy changed")
-                for resource_back, old in reversed(updated):
-                    failed_properties, resource_back.properties = resource_back.properties, old
-                    back = self.request("Update", resource_back, failed_properties)
-                    if back["Status"] != "SUCCESS":
-                        raise DemoFailed(f"the rollback of {resource_back.logical_id} failed: {back['Reason']}")
-                return touched
+                self.roll_back(changed)
+                return [resource.logical_id for resource, _ in changed]
         if expect_failure:
             raise DemoFailed("the deploy was expected to fail its quality gate, and did not")
-        return touched
+        self.template = template
+        return [resource.logical_id for resource, _ in changed]
+
+    def roll_back(self, changed: list[tuple[Resource, dict[str, Any]]]) -> None:
+        """Put back what a failed deploy changed: Updates to the previous template, in dependency order."""
+        self.say("rollback  CloudFormation puts back what this deploy changed")
+        for resource, _ in changed:
+            failed_properties = resource.properties
+            resource.properties = self.properties(self.template, resource.logical_id)
+            answer = self.request("Update", resource, failed_properties)
+            if answer["Status"] != "SUCCESS":
+                raise DemoFailed(f"the rollback of {resource.logical_id} failed: {answer['Reason']}")
+
+    def properties(self, template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+        """A custom resource's properties as CloudFormation sends them, intrinsic functions resolved."""
+        declared = template["Resources"][logical_id]["Properties"]
+        return dict(self.resolve({k: v for k, v in declared.items() if k != "ServiceToken"}))
 
     def destroy(self) -> None:
         """Delete every custom resource, in reverse order of creation."""
@@ -295,65 +304,96 @@ def run(say: Callable[[str], None] = print) -> Tally:
     """Play the example's label round; raise DemoFailed when a step does not go as shown."""
     install()
     glue_ml.reset()
-    glue_ml.starting_seconds, glue_ml.running_seconds = 0.3, 0.7
+    glue_ml.starting_seconds, glue_ml.running_seconds = 0.2, 0.5
     with tempfile.TemporaryDirectory(prefix="glue-label-import-demo-") as folder:
-        work = Path(folder)
-        app = work / "app"
+        app = Path(folder) / "app"
         app.mkdir()
         shutil.copy(REPO / "app.py", app)
         shutil.copytree(REPO / "data", app / "data")
         shutil.copytree(REPO / "labels", app / "labels")
-        template = synthesize(app, work / "cdk.out-1")
-        say(f"synth     {STACK}: {sum(r['Type'] in CUSTOM_TYPES for r in template['Resources'].values())} custom resources")
-        asset = handler_asset_path(work / "cdk.out-1", STACK)
-        with lambda_sandbox(work, asset) as sandbox, _environment(AWS_ENDPOINT_URL=sandbox.env["AWS_ENDPOINT_URL"]):
+        example = Example(app, say)
+        template = example.synthesize()
+        with (
+            lambda_sandbox(app.parent, handler_asset_path(example.outdir, STACK)) as sandbox,
+            mock.patch.dict(os.environ, AWS_ENDPOINT_URL=sandbox.env["AWS_ENDPOINT_URL"]),
+        ):
             cloud = Cloud(sandbox, say)
-            cloud.stand_up(template, work / "cdk.out-1")
-            transform_id = cloud.resolve.refs[_logical_id(template, "AWS::Glue::MLTransform")]
-
-            say("-- deploy: import of labels/, evaluation, generation of the next set")
-            glue_ml.script_next_run()  # the import
-            glue_ml.script_next_run(metrics={**METRICS, "F1": 0.82})
-            _expect(cloud.deploy(template), 3, "the first deploy")
-
-            say("-- a new labeling round: fetch the generated set, label it, deploy again")
-            next_set = _data_of(cloud, "Custom::GlueGenerateLabelingSet")["OutputS3Path"]
-            fetched = work / "fetched.csv"
-            if command_line(["fetch", next_set, str(fetched)]) != 0:
-                raise DemoFailed(f"fetch {next_set} failed")
-            rows = label(fetched, app / "labels" / "round-3.csv")
-            say(f"labelled  {rows} rows of {next_set} into labels/round-3.csv (scripted)")
-            glue_ml.script_next_run()
-            glue_ml.script_next_run(metrics={**METRICS, "F1": 0.84})
-            template = synthesize(app, work / "cdk.out-2")
-            cloud.upload_assets(work / "cdk.out-2")
-            _expect(cloud.deploy(template), 3, "the second round")
-
-            say("-- a round that lowers F1 below the gate: the deploy fails and rolls back")
-            shutil.copy(app / "labels" / "round-3.csv", app / "labels" / "round-4.csv")
-            glue_ml.script_next_run()  # the import of the worse set
-            glue_ml.script_next_run(metrics={**METRICS, "F1": 0.61})  # its evaluation: below 0.7
-            glue_ml.script_next_run()  # the rollback's import of the previous set
-            glue_ml.script_next_run(metrics={**METRICS, "F1": 0.83})  # the rollback's evaluation
-            template_bad = synthesize(app, work / "cdk.out-3")
-            cloud.upload_assets(work / "cdk.out-3")
-            _expect(cloud.deploy(template_bad, expect_failure=True), 2, "the failing round")
-            (app / "labels" / "round-4.csv").unlink()
-            history = sandbox.glue.get_ml_task_runs(
-                TransformId=transform_id, Filter={"TaskRunType": "IMPORT_LABELS"},
-                Sort={"Column": "STARTED", "SortDirection": "ASCENDING"},
-            )["TaskRuns"]  # fmt: skip
-            for number, run_ in enumerate(history, 1):
-                path = run_["Properties"]["ImportLabelsTaskRunProperties"]["InputS3Path"]
-                say(f"history   import {number}: {run_['Status']} {path.rsplit('/', 1)[1]}")
-            if [r["Properties"]["ImportLabelsTaskRunProperties"]["InputS3Path"] for r in history][-1] != (
-                history[1]["Properties"]["ImportLabelsTaskRunProperties"]["InputS3Path"]
-            ):
-                raise DemoFailed("the rollback did not import the previous label set again")
-
+            cloud.stand_up(template, example.outdir, example.label_files())
+            first_deploy(cloud, template)
+            next_round(cloud, example)
+            failing_round(cloud, example)
             say("-- destroy: every custom resource deleted")
             cloud.destroy()
     return cloud.tally
+
+
+class Example:
+    """The copy of the example app the demo labels and synthesizes again."""
+
+    def __init__(self, app: Path, say: Callable[[str], None]) -> None:
+        self.app, self.say, self.synths = app, say, 0
+        self.outdir = app.parent / "cdk.out-0"
+
+    def label_files(self) -> list[str]:
+        return sorted(path.name for path in (self.app / "labels").glob("*.csv"))
+
+    def synthesize(self) -> dict[str, Any]:
+        """`cdk synth` of the app into a new cloud assembly; its template."""
+        self.synths += 1
+        self.outdir = self.app.parent / f"cdk.out-{self.synths}"
+        env = {**os.environ, "CDK_OUTDIR": str(self.outdir)}
+        subprocess.run([sys.executable, "app.py"], check=True, env=env, cwd=self.app, capture_output=True)
+        template = dict(json.loads((self.outdir / f"{STACK}.template.json").read_text()))
+        customs = sum(r["Type"] in CUSTOM_TYPES for r in template["Resources"].values())
+        self.say(f"synth     {STACK} with labels/{{{','.join(self.label_files())}}}: {customs} custom resources")
+        return template
+
+
+def first_deploy(cloud: Cloud, template: dict[str, Any]) -> None:
+    cloud.say("-- deploy: import of labels/, evaluation, generation of the next set")
+    glue_ml.script_next_run()  # the import
+    glue_ml.script_next_run(metrics={**METRICS, "F1": 0.82})
+    _expect(cloud.deploy(template), 3, "the first deploy")
+
+
+def next_round(cloud: Cloud, example: Example) -> None:
+    cloud.say("-- a new labeling round: fetch the generated set, label it, deploy again")
+    next_set = _data_of(cloud, "Custom::GlueGenerateLabelingSet")["OutputS3Path"]
+    fetched = example.app.parent / "fetched.csv"
+    if command_line(["fetch", next_set, str(fetched)]) != 0:
+        raise DemoFailed(f"fetch {next_set} failed")
+    rows = label(fetched, example.app / "labels" / "round-3.csv")
+    cloud.say(f"labelled  {rows} rows into labels/round-3.csv (scripted: half of each labeling set A, half B)")
+    glue_ml.script_next_run()
+    glue_ml.script_next_run(metrics={**METRICS, "F1": 0.84})
+    template = example.synthesize()
+    cloud.upload_assets(example.outdir, example.label_files())
+    _expect(cloud.deploy(template), 3, "the second round")
+
+
+def failing_round(cloud: Cloud, example: Example) -> None:
+    cloud.say("-- a round that lowers F1 below the gate: the deploy fails and rolls back")
+    worse = example.app / "labels" / "round-4.csv"
+    shutil.copy(example.app / "labels" / "round-3.csv", worse)
+    glue_ml.script_next_run()  # the import of the worse set
+    glue_ml.script_next_run(metrics={**METRICS, "F1": 0.61})  # its evaluation: below 0.7
+    glue_ml.script_next_run()  # the rollback's import of the previous set
+    glue_ml.script_next_run(metrics={**METRICS, "F1": 0.83})  # the rollback's evaluation, without gates
+    template = example.synthesize()
+    cloud.upload_assets(example.outdir, example.label_files())
+    _expect(cloud.deploy(template, expect_failure=True), 2, "the failing round")
+    worse.unlink()
+    transform_id = cloud.resolve.refs[_logical_id(template, "AWS::Glue::MLTransform")]
+    oldest_first = {"Column": "STARTED", "SortDirection": "ASCENDING"}
+    history = cloud.sandbox.glue.get_ml_task_runs(
+        TransformId=transform_id, Filter={"TaskRunType": "IMPORT_LABELS"}, Sort=oldest_first
+    )["TaskRuns"]
+    paths = [run["Properties"]["ImportLabelsTaskRunProperties"]["InputS3Path"] for run in history]
+    for number, (run, path) in enumerate(zip(history, paths, strict=True), 1):
+        key = path.rsplit("/", 1)[1]
+        cloud.say(f"history   import {number}: {run['Status']} labels/{{{cloud.label_sets[key]}}} ({key[:12]}...)")
+    if len(paths) != 4 or paths[3] != paths[1]:
+        raise DemoFailed("the rollback did not import the previous label set again, once")
 
 
 def _expect(touched: list[str], count: int, step: str) -> None:
@@ -371,26 +411,6 @@ def _logical_id(template: dict[str, Any], resource_type: str) -> str:
     return logical_id
 
 
-class _environment:
-    """Set environment variables for the `with` block (the command line's AWS endpoint)."""
-
-    def __init__(self, **values: str) -> None:
-        self.values = values
-        self.saved: dict[str, str | None] = {}
-
-    def __enter__(self) -> None:
-        for name, value in self.values.items():
-            self.saved[name] = os.environ.get(name)
-            os.environ[name] = value
-
-    def __exit__(self, *_: object) -> None:
-        for name, value in self.saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def main() -> int:
     try:
         tally = run()
@@ -406,5 +426,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-

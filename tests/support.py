@@ -56,7 +56,11 @@ def glue_role(stack: Stack) -> iam.IRole:
 def handler_asset_path(outdir: Path, stack_name: str) -> Path:
     """The folder of the handler's Lambda asset in a synthesized cloud assembly."""
     template = json.loads((outdir / f"{stack_name}.template.json").read_text())
-    (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    (function,) = [
+        resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function" and logical_id.startswith("GlueLabelImportProviderHandler")
+    ]
     s3_key = function["Properties"]["Code"]["S3Key"]
     manifest = json.loads((outdir / f"{stack_name}.assets.json").read_text())
     (source,) = [

@@ -19,7 +19,7 @@ import glue_label_import
 import glue_label_import.aws_commands as aws_commands
 import glue_label_import.glue_output as glue_output
 from glue_label_import.__main__ import main
-from glue_ml_moto import GlueMLTaskRuns
+from glue_label_import.testing import GlueMLTaskRuns
 from support import BUCKET, LABELS, FakeClock, create_transform
 
 ROUND = f"s3://{BUCKET}/labeling-sets/round-1/"
