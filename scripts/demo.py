@@ -303,8 +303,6 @@ def _shown_data(data: dict[str, Any]) -> str:
 def run(say: Callable[[str], None] = print) -> Tally:
     """Play the example's label round; raise DemoFailed when a step does not go as shown."""
     install()
-    glue_ml.reset()
-    glue_ml.starting_seconds, glue_ml.running_seconds = 0.2, 0.5
     with tempfile.TemporaryDirectory(prefix="glue-label-import-demo-") as folder:
         app = Path(folder) / "app"
         app.mkdir()
@@ -317,6 +315,7 @@ def run(say: Callable[[str], None] = print) -> Tally:
             lambda_sandbox(app.parent, handler_asset_path(example.outdir, STACK)) as sandbox,
             mock.patch.dict(os.environ, AWS_ENDPOINT_URL=sandbox.env["AWS_ENDPOINT_URL"]),
         ):
+            glue_ml.starting_seconds, glue_ml.running_seconds = 0.2, 0.5  # Glue's minutes, in under a second
             cloud = Cloud(sandbox, say)
             cloud.stand_up(template, example.outdir, example.label_files())
             first_deploy(cloud, template)
