@@ -63,12 +63,9 @@ class LabelingSetGeneration(Construct):
         if not arguments.has_members(output_bucket, ("bucket_name", "grant_put", "s3_url_for_object")):
             raise TypeError(f"output_bucket must be an aws_s3.IBucket, got {arguments.shown(output_bucket)}")
         prefix = _checked_prefix(output_prefix)
-        following = arguments.check_after(after)
         arguments.check_timeout(timeout)
         arguments.check_role(transform_role, "transform_role")
-        if following is None:
-            following = LabelImportProvider.declared_on(scope, transform_id)
-        arguments.check_same_transform(following, transform_id, scope)
+        following = LabelImportProvider.to_follow(scope, transform_id, after)
         super().__init__(scope, construct_id)
         self.transform_id: str = transform_id
         """The TransformId it generates labeling sets for."""
@@ -81,13 +78,11 @@ class LabelingSetGeneration(Construct):
             resource_type=RESOURCE_TYPE,
             start_actions=["glue:StartMLLabelingSetGenerationTaskRun"],
             timeout=timeout,
+            after=following,
             properties={
                 "OutputS3Path": output_bucket.s3_url_for_object(prefix),
-                "After": [getattr(resource, "task_run_id") for resource in following],  # noqa: B009
             },
         )
-        for resource in following:
-            self._resource.node.add_dependency(resource)
         role = transform_role or provider.role_of(self, transform, "so that it may write the labeling sets")
         if role:
             # Glue writes the files as the transform's role: exactly under the prefix, and with the key if any.

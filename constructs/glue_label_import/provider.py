@@ -270,14 +270,19 @@ class LabelImportProvider(Construct):
         start_actions: Sequence[str],
         timeout: Duration,
         properties: dict[str, Any],
+        after: Optional[Sequence[Construct]] = None,
     ) -> CustomResource:
         """The custom resource of a task-run construct (`owner`) on a transform, served by this handler.
 
         The handler may call `start_actions` (and watch runs) on this transform only; the resource
         runs after every resource of this library declared before it on the same transform
         (CloudFormation runs resources without a dependency between them in parallel, and a
-        replacing import must not race an evaluation), and after the hand-over grant.
+        replacing import must not race an evaluation), and after the hand-over grant. When it
+        follows resources (`after`), their task run ids are its `After` property, so that it
+        runs again exactly when one of them ran.
         """
+        if after is not None:
+            properties = {**properties, "After": [getattr(resource, "task_run_id") for resource in after]}  # noqa: B009
         self._grant(transform_id, WATCH_ACTIONS)
         self._grant(transform_id, tuple(start_actions))
         self._max_event_age.timeouts.append(timeout)
@@ -289,7 +294,7 @@ class LabelImportProvider(Construct):
             service_timeout=timeout,
             properties={"TransformId": transform_id, **properties},
         )
-        resource.node.add_dependency(self.hand_over_policy)
+        resource.node.add_dependency(self.hand_over_policy, *(after or []))
         key = json.dumps(Stack.of(self).resolve(transform_id))
         previous = self._last_resource.get(key)
         if previous is not None:
@@ -297,6 +302,20 @@ class LabelImportProvider(Construct):
         self._last_resource[key] = resource
         self._on_transform.setdefault(key, []).append(owner)
         return resource
+
+    @classmethod
+    def to_follow(cls, scope: Construct, transform_id: str, after: Any) -> list[Construct]:
+        """The resources a resource on this transform follows: `after` checked, or by default every
+        resource of this library on the transform declared before it.
+
+        :raises TypeError: `after` is not a list of constructs of this library.
+        :raises ValueError: one of them is on another transform.
+        """
+        following = arguments.check_after(after)
+        if following is None:
+            following = cls.declared_on(scope, transform_id)
+        arguments.check_same_transform(following, transform_id, scope)
+        return following
 
     @classmethod
     def declared_on(cls, scope: Construct, transform_id: str) -> list[Construct]:

@@ -58,7 +58,6 @@ class TransformEvaluation(Construct):
             bad TransformId, or an ``after`` resource on another transform.
         """
         transform_id = arguments.transform_id(transform)
-        following = arguments.check_after(after)
         thresholds = {
             name: arguments.check_fraction(value, argument)
             for argument, name, value in (
@@ -70,9 +69,7 @@ class TransformEvaluation(Construct):
             )
         }
         arguments.check_timeout(timeout)
-        if following is None:
-            following = LabelImportProvider.declared_on(scope, transform_id)
-        arguments.check_same_transform(following, transform_id, scope)
+        following = LabelImportProvider.to_follow(scope, transform_id, after)
         super().__init__(scope, construct_id)
         provider = LabelImportProvider.of(self)
         self.transform_id: str = transform_id
@@ -85,13 +82,11 @@ class TransformEvaluation(Construct):
             resource_type=RESOURCE_TYPE,
             start_actions=["glue:StartMLEvaluationTaskRun", "glue:GetTags", "glue:TagResource"],
             timeout=timeout,
+            after=following,
             properties={
-                "After": [getattr(resource, "task_run_id") for resource in following],  # noqa: B009
                 **{name: str(value) for name, value in thresholds.items() if value is not None},
             },
         )
-        for resource in following:
-            self._resource.node.add_dependency(resource)
 
     @property
     def task_run_id(self) -> str:
