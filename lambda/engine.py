@@ -48,6 +48,11 @@ class Task(abc.ABC):
     def from_properties(cls, properties: Mapping[str, Any]) -> Task:
         """Read and check the resource's properties; raise InvalidProperty naming a bad one."""
 
+    @classmethod
+    def from_request(cls, event: Mapping[str, Any]) -> Task:
+        """The task of a CloudFormation request: its properties (and what else of the request it needs)."""
+        return cls.from_properties(event["ResourceProperties"])
+
     @abc.abstractmethod
     def is_ours(self, run: Run) -> bool:
         """Whether a run GetMLTaskRuns lists is one this request would start (its properties match in full)."""
@@ -66,6 +71,10 @@ class Task(abc.ABC):
     def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
         """A run that already did what this request asks, so that no new run is needed; None by default."""
         return None
+
+    def in_flight(self, runs: TaskRuns, *, retry_until: float) -> Run | None:
+        """This resource's run, if one is in flight: by default the newest run of its type that `is_ours`."""
+        return runs.find(self.transform_id, self.task_run_type, self.is_ours, retry_until=retry_until)
 
     def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:
         """Before a run starts: raise TaskFailed for what Glue would refuse minutes later, and return what
@@ -137,7 +146,7 @@ class Engine:
         """Delete: cancel the resource's run if one is still in flight; never fail."""
         retry_until = self.clock.now() + DELETE_BUDGET_S
         try:
-            run = self.delete_runs.find(task.transform_id, task.task_run_type, task.is_ours, retry_until=retry_until)
+            run = task.in_flight(self.delete_runs, retry_until=retry_until)
             if run:
                 self.delete_runs.cancel(task.transform_id, run["TaskRunId"], retry_until=retry_until)
         except Exception as error:  # a Delete never fails: whatever went wrong, the stack can go
@@ -153,26 +162,29 @@ class Engine:
 
         def adopt_or_start() -> tuple[Any, str]:
             # Retried as one: after a lost answer to a start, the retry adopts the run it started.
-            in_flight = self.runs.find(task.transform_id, task.task_run_type, task.is_ours, retry_until=0.0)
+            in_flight = task.in_flight(self.runs, retry_until=retry_until)
             if in_flight:
                 return in_flight["TaskRunId"], "adopt"
             return task.start(self.runs.glue, self.clock.now()), "start"
 
-        run_id, action = with_retries(
-            adopt_or_start, retry_until=retry_until, clock=self.clock, what=task.start_operation
-        )
+        try:
+            run_id, action = with_retries(
+                adopt_or_start, retry_until=retry_until, clock=self.clock, what=task.start_operation
+            )
+        except (BotoCoreError, ClientError) as error:
+            if effect_unknown(error):  # the last start may have started a run: leave none behind
+                self._cancel_unnamed_run(task, f"its answer was lost ({error_code(error)})")
+            raise
         if not isinstance(run_id, str) or not run_id:
-            raise TaskFailed(self._cancel_unnamed_run(task, run_id))
+            raise TaskFailed(self._cancel_unnamed_run(task, f"it answered without a usable TaskRunId ({run_id!r})"))
         LOGGER.info({"action": action, "TransformId": task.transform_id, "TaskRunId": run_id})
         return run_id
 
-    def _cancel_unnamed_run(self, task: Task, run_id: Any) -> str:
-        """After a start whose answer named no run: cancel the run Glue started; the Reason to answer."""
-        problem = f"{task.start_operation} answered without a usable TaskRunId ({run_id!r})"
+    def _cancel_unnamed_run(self, task: Task, problem: str) -> str:
+        """After a start that may have started a run nobody knows the id of: cancel it; the Reason to answer."""
+        problem = f"{task.start_operation}: {problem}"
         try:
-            run = self.runs.find(
-                task.transform_id, task.task_run_type, task.is_ours, retry_until=self.clock.now() + CANCEL_RETRY_S
-            )
+            run = task.in_flight(self.runs, retry_until=self.clock.now() + CANCEL_RETRY_S)
         except (BotoCoreError, ClientError) as error:
             LOGGER.warning({"action": "find unnamed run", "TransformId": task.transform_id, "error": str(error)})
             run = None

@@ -11,14 +11,14 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from answers import TaskFailed, fit_reason
 from engine import Task
-from glue_runs import Run, TaskRuns
+from glue_runs import IN_FLIGHT_STATUSES, Run, TaskRuns
 from request import InvalidProperty, optional_fraction, service_timeout_s, string_list, transform_id
 from retries import error_code
 
@@ -27,6 +27,7 @@ LOGGER = logging.getLogger(__name__)
 LOOKUP_S = 5.0  # how long a GetMLTransform may retry
 METRICS = ("F1", "Precision", "Recall", "AreaUnderPRCurve")
 FAILED_GATE_TAG = "glue-label-import:failed-gate"  # on the transform: the fingerprint of the last failed gate
+CLAIM_TAG = "glue-label-import:evaluation:"  # + a resource's hash: on the transform, the run it started
 MINIMUMS = {
     "MinF1": "F1",
     "MinPrecision": "Precision",
@@ -47,6 +48,8 @@ class EvaluateTransform(Task):
     minimums: tuple[tuple[str, float], ...]  # (metric, its minimum)
     max_f1_drop: float | None
     service_timeout_s: int
+    transform_arn: str = ""  # of a request: the transform's ARN in the stack's partition, region, account
+    claim_tag: str = ""  # of a request: the transform's tag that names this resource's last evaluation
 
     @classmethod
     def from_properties(cls, properties: Mapping[str, Any]) -> EvaluateTransform:
@@ -60,13 +63,38 @@ class EvaluateTransform(Task):
             service_timeout_s=service_timeout_s(properties),
         )
 
+    @classmethod
+    def from_request(cls, event: Mapping[str, Any]) -> EvaluateTransform:
+        """The evaluation of a request: its properties, the transform's ARN and this resource's claim tag."""
+        task = cls.from_properties(event["ResourceProperties"])
+        owner = hashlib.sha256(f"{event['StackId']}/{event['LogicalResourceId']}".encode()).hexdigest()[:24]
+        return replace(task, transform_arn=_transform_arn(event, task.transform_id), claim_tag=CLAIM_TAG + owner)
+
     def is_ours(self, run: Run) -> bool:
-        """Any evaluation of the transform: the resources on one transform run one after another."""
-        return True
+        """Never by its properties: an evaluation run has none. `in_flight` reads this resource's claim instead."""
+        return False
+
+    def in_flight(self, runs: TaskRuns, *, retry_until: float) -> Run | None:
+        """The evaluation this resource started (its claim tag on the transform names it), if still in flight.
+
+        Evaluations started by anyone else (the console, another stack's gate) are never adopted or
+        cancelled.
+        """
+        run_id = _tag(runs, self.transform_arn, self.claim_tag, retry_until=retry_until)
+        if run_id is None:
+            return None
+        run = runs.call("get_ml_task_run", retry_until=retry_until, TransformId=self.transform_id, TaskRunId=run_id)
+        return run if run.get("Status") in IN_FLIGHT_STATUSES else None
 
     def start(self, glue: Any, now: float) -> Any:
-        """StartMLEvaluationTaskRun."""
-        return glue.start_ml_evaluation_task_run(TransformId=self.transform_id).get("TaskRunId")
+        """StartMLEvaluationTaskRun, then the claim: the transform's tag naming this resource's run."""
+        run_id = glue.start_ml_evaluation_task_run(TransformId=self.transform_id).get("TaskRunId")
+        if isinstance(run_id, str) and run_id:
+            try:
+                glue.tag_resource(ResourceArn=self.transform_arn, TagsToAdd={self.claim_tag: run_id})
+            except (BotoCoreError, ClientError) as error:
+                LOGGER.warning({"action": "claim evaluation", "error": error_code(error)})
+        return run_id
 
     def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
         """For an Update whose inputs (transform, the runs it follows) did not change: the last evaluation.
@@ -95,9 +123,9 @@ class EvaluateTransform(Task):
                 f"transform {self.transform_id[:100]} is {status}: Glue evaluates only a READY transform"
                 " (one with labels); import labels first"
             )
-        arn = _transform_arn(event, self.transform_id)
+        arn = self.transform_arn
         old = _old_task(event)
-        rollback = old is not None and _failed_gate(runs, arn, retry_until=retry_until) == old.fingerprint()
+        rollback = old is not None and _tag(runs, arn, FAILED_GATE_TAG, retry_until=retry_until) == old.fingerprint()
         if rollback:
             LOGGER.info({"action": "evaluate without gates", "reason": "rollback of a failed gate"})
         return {"F1": _metrics_of(transform).get("F1"), "Gated": not rollback, "TransformArn": arn}
@@ -155,14 +183,14 @@ def _transform_arn(event: Mapping[str, Any], transform_id: str) -> str:
     return f"arn:{partition}:glue:{region}:{account}:mlTransform/{transform_id}"
 
 
-def _failed_gate(runs: TaskRuns, arn: str, *, retry_until: float) -> str | None:
-    """The fingerprint of the last gate that failed on the transform, if it carries one."""
+def _tag(runs: TaskRuns, arn: str, key: str, *, retry_until: float) -> str | None:
+    """The value of one of the transform's tags, if it carries it (None, logged, when it cannot be read)."""
     try:
         tags = runs.call("get_tags", retry_until=retry_until, ResourceArn=arn).get("Tags", {})
     except (BotoCoreError, ClientError) as error:
-        LOGGER.warning({"action": "read failed gate", "error": error_code(error)})
+        LOGGER.warning({"action": "read tag", "tag": key, "error": error_code(error)})
         return None
-    return str(tags[FAILED_GATE_TAG]) if FAILED_GATE_TAG in tags else None
+    return str(tags[key]) if key in tags else None
 
 
 def _mark_failed_gate(runs: TaskRuns, arn: str, fingerprint: str) -> None:

@@ -120,7 +120,7 @@ def run_task(event: dict[str, Any], context: Any) -> str:
     """Run the resource's task to its end (or hand the wait over); the answer's PhysicalResourceId."""
     resource_id = _resource_id(event)
     helper.PhysicalResourceId = resource_id  # a FAILED answer keeps it too
-    task = _task_type(event).from_properties(event["ResourceProperties"])
+    task = _task_type(event).from_request(event)
     data = engine.run(task, event, context)
     if data is None:
         helper.handed_over = True
@@ -133,8 +133,8 @@ def run_task(event: dict[str, Any], context: Any) -> str:
 def cancel_task(event: dict[str, Any], context: Any) -> None:
     """Cancel the resource's run if it is still in flight; never fail."""
     try:
-        task = _task_type(event).from_properties(event["ResourceProperties"])
-    except (InvalidProperty, KeyError) as error:
+        task = _task_type(event).from_request(event)
+    except (KeyError, ValueError) as error:  # a bad property (InvalidProperty) or a malformed request
         LOGGER.info({"action": "delete", "nothing cancelled": str(error)})
         return
     engine.cancel(task)

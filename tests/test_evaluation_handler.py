@@ -97,13 +97,30 @@ def test_glues_refusal_to_evaluate_a_transform_not_ready_is_answered(
     assert answer["Reason"] == f"MLTransformNotReadyException: not ready (transform {transform_id})"
 
 
-def test_a_delete_mid_run_cancels_the_evaluation(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+def test_a_delete_mid_run_cancels_this_resources_evaluation_and_no_other(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
     transform_id = labelled_transform(handler)
     task_runs.running_seconds = 3600
-    run_id = handler.glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
+    someone_elses = handler.glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
+    assert evaluate(handler, properties=evaluation_props(transform_id), remaining_s=40) is None  # handed over
+    (handed_over,) = handler.lambda_client.invocations
+    ours = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    assert ours != someone_elses  # not adopted: it is not this resource's
+
     answer = evaluate(handler, "Delete", properties=evaluation_props(transform_id), physical_id="gate-1")
     assert answer is not None and answer["Status"] == "SUCCESS"
-    assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": run_id}]
+    assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": ours}]
+
+
+def test_a_duplicate_delivery_adopts_this_resources_evaluation(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = labelled_transform(handler)
+    task_runs.running_seconds = 3600
+    event = cfn_event("Create", evaluation_props(transform_id), resource_type=EVALUATION)
+    assert handler(event, 40) is None and handler(event, 40) is None  # the same request, twice
+    first, second = handler.lambda_client.invocations
+    assert first["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == second["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    assert len(task_runs.calls_to("StartMLEvaluationTaskRun")) == 1
 
 
 def test_an_update_with_the_same_inputs_runs_nothing_and_gates_the_current_metrics(

@@ -504,7 +504,7 @@ def test_a_start_answer_without_a_task_run_id_cancels_the_run_glue_started(
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
     (cancel,) = task_runs.calls_to("CancelMLTaskRun")
     assert answer["Reason"] == (
-        f"StartImportLabelsTaskRun answered without a usable TaskRunId ({unusable.get('TaskRunId')!r});"
+        f"StartImportLabelsTaskRun: it answered without a usable TaskRunId ({unusable.get('TaskRunId')!r});"
         f" task run {cancel['TaskRunId']} cancelled"
     )
 
@@ -678,3 +678,28 @@ def test_a_header_that_cannot_be_read_leaves_the_decision_to_glue(
     answer = handler(cfn_event("Create", props(transform_id, f"s3://{BUCKET}/{key}")))
     assert answer is not None and answer["Status"] == "SUCCESS"
     assert imported(task_runs) == [(f"s3://{BUCKET}/{key}", False)]
+
+
+class LosingEveryStartReply(LosingStartReplies):
+    """A Glue client whose every StartImportLabelsTaskRun starts the run, then loses the reply."""
+
+    def start_import_labels_task_run(self, **params: Any) -> Any:
+        self._glue.start_import_labels_task_run(**params)
+        self.lost += 1
+        raise ReadTimeoutError(endpoint_url="https://glue.us-east-1.amazonaws.com/")
+
+
+def test_a_start_whose_last_reply_was_lost_cancels_the_run_it_started(
+    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transform_id = handler.transform()
+    glue = LosingEveryStartReply(handler.glue)
+    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    answer = handler(cfn_event("Create", props(transform_id)), remaining_s=30.1)  # no time for a second try
+    assert answer is not None and answer["Status"] == "FAILED"
+    (cancel,) = task_runs.calls_to("CancelMLTaskRun")
+    assert glue.lost == 1
+    assert handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=cancel["TaskRunId"])["Status"] in {
+        "STOPPING",
+        "STOPPED",
+    }
