@@ -335,7 +335,7 @@ def test_a_missing_region_and_an_unknown_profile_are_one_clear_line(
 
     assert run(capsys, "export", "tfm-1", EXPORTS, out)[::2] == (
         1,
-        "error: no AWS region: pass --region or set AWS_REGION\n",
+        "error: no AWS region: pass --region, or set AWS_DEFAULT_REGION or a profile's region\n",
     )
     assert run(capsys, "fetch", ROUND, out, "--profile", "nope")[::2] == (
         1,

@@ -135,3 +135,11 @@ def test_after_a_resource_on_another_transform_is_refused(labels: LabelSource) -
     elsewhere = LabelImport(stack, "Elsewhere", transform="tfm-other", source=labels)
     with pytest.raises(ValueError, match=r"after: Labels/Elsewhere is on transform str 'tfm-other', not on"):
         TransformEvaluation(stack, "Quality", transform=find_matches_transform(stack), after=[elsewhere])
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_threshold_that_is_not_finite_is_refused_before_it_reaches_jsii(value: float) -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match=r"min_f1 must be a number from 0 to 1, got float (nan|inf)"):
+        TransformEvaluation(stack, "Quality", transform=find_matches_transform(stack), min_f1=value)
+    TransformEvaluation(stack, "Still", transform="tfm-1", min_f1=0.5)  # the jsii kernel is still alive

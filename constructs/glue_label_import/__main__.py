@@ -118,7 +118,7 @@ def _add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     """Add OUT.csv and the options fetch and export share."""
     parser.add_argument("out", metavar="OUT.csv", help="the label file to write")
     parser.add_argument("--force", action="store_true", help="overwrite OUT.csv if it exists")
-    parser.add_argument("--region", help="the AWS region (default: boto3's, such as AWS_REGION)")
+    parser.add_argument("--region", help="the AWS region (default: boto3's: AWS_DEFAULT_REGION or the profile's)")
     parser.add_argument("--profile", help="the AWS profile of ~/.aws/config (default: boto3's, such as AWS_PROFILE)")
 
 

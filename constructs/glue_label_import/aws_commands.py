@@ -39,7 +39,7 @@ sleep: Callable[[float], None] = time.sleep
 NO_CREDENTIALS = (
     "no AWS credentials found: configure them (aws configure, AWS_PROFILE, or environment variables) or pass --profile"
 )
-NO_REGION = "no AWS region: pass --region or set AWS_REGION"
+NO_REGION = "no AWS region: pass --region, or set AWS_DEFAULT_REGION or a profile's region"
 
 
 class CommandError(Exception):
