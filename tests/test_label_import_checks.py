@@ -155,3 +155,13 @@ def test_a_table_of_another_database_is_not_the_transforms(tmp_path: Path) -> No
     transform = transform_over_a_table(stack, ["something", "else"], database="other")
     LabelImport(stack, "Labels", transform=transform, source=LabelSource.from_asset(labels))
     Template.from_stack(stack).resource_count_is("Custom::GlueImportLabels", 1)
+
+
+def test_a_folders_merged_file_is_named_by_its_folder_and_files(tmp_path: Path) -> None:
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    (folder / "round-1.csv").write_text("labeling_set_id,label,customer_id,e_mail\ns1,A,1,a\ns1,A,2,b\n")
+    stack = new_stack()
+    transform = transform_over_a_table(stack, ["customer_id", "email"])
+    with pytest.raises(ValueError, match=rf"^the merged label files of {folder} \(round-1\.csv\): the label file's"):
+        LabelImport(stack, "Labels", transform=transform, source=LabelSource.from_directory(str(folder)))

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from glue_label_import import arguments
 from glue_label_import.arguments import MAX_TIMEOUT
-from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, check_label_file
+from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, LabelFileError, check_label_file
 from glue_label_import.label_source import LabelSource
 from glue_label_import.provider import LabelImportProvider
 from glue_label_import.transform_table import column_mismatch, input_table_columns
@@ -76,7 +76,7 @@ class LabelImport(Construct):
 
         location = source.bind(self)
         if location.local_path:
-            self._check_label_file(location.local_path, transform)
+            self._check_label_file(location.local_path, location.shown_as or str(location.local_path), transform)
         provider = LabelImportProvider.of(self)
         provider.grant_read_label_file(location)  # its header is checked against the transform's schema
         self._resource = provider.add_task(
@@ -98,18 +98,24 @@ class LabelImport(Construct):
                 grant = iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=[arn])
                 grant.apply_before(self._resource)
 
-    def _check_label_file(self, path: Path, transform: Union[glue.CfnMLTransform, str]) -> None:
-        """Refuse at synth what Glue would refuse at deploy; warn about what it may not learn from."""
-        report = check_label_file(path, primary_key=_primary_key(self, transform))
+    def _check_label_file(self, path: Path, name: str, transform: Union[glue.CfnMLTransform, str]) -> None:
+        """Refuse at synth what Glue would refuse at deploy; warn about what it may not learn from.
+
+        Messages call the file `name`.
+        """
+        try:
+            report = check_label_file(path, primary_key=_primary_key(self, transform))
+        except LabelFileError as error:
+            raise LabelFileError(str(error).replace(str(path), name), error.report) from None
         table_columns = input_table_columns(transform) if isinstance(transform, glue.CfnMLTransform) else None
         mismatch = column_mismatch(report.columns, table_columns) if table_columns else None
         if mismatch:
             raise ValueError(
-                f"{path}: the label file's columns after {LABELING_SET_ID_COLUMN},{LABEL_COLUMN} must be those of the"
+                f"{name}: the label file's columns after {LABELING_SET_ID_COLUMN},{LABEL_COLUMN} must be those of the"
                 f" transform's input table ({', '.join(table_columns or [])}): {mismatch}"
             )
         for warning in report.warnings:
-            Annotations.of(self).add_warning_v2("glue-label-import:label-file", f"{path}: {warning}")
+            Annotations.of(self).add_warning_v2("glue-label-import:label-file", f"{name}: {warning}")
 
     @property
     def task_run_id(self) -> str:

@@ -32,6 +32,8 @@ class LabelLocation:
     """KMS key of the bucket, when the construct knows one."""
     local_path: Optional[Path] = None
     """The local file behind an asset, for checks at synth."""
+    shown_as: Optional[str] = None
+    """How messages name the file, when not by `local_path` (a folder's merged files)."""
 
 
 class LabelSource(abc.ABC):
@@ -125,6 +127,7 @@ class _DirectorySource(LabelSource):
             s3_path=asset.s3_object_url,
             object_arn=asset.bucket.arn_for_objects(asset.s3_object_key),
             local_path=merged.path,
+            shown_as=f"the merged label files of {self._files[0].parent} ({', '.join(f.name for f in self._files)})",
         )
 
 
