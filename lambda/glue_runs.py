@@ -47,7 +47,10 @@ class TaskRuns:
     def history(
         self, transform_id: str, task_run_type: str, *, status: str | None = None, retry_until: float
     ) -> Iterator[Run]:
-        """The transform's runs of `task_run_type` (and `status`), newest first, page after page (bounded)."""
+        """The transform's runs of `task_run_type` (and `status`), newest first, page after page.
+
+        Bounded: at most MAX_PAGES pages, and no new page once `retry_until` has passed.
+        """
         criteria = {"TaskRunType": task_run_type, **({"Status": status} if status else {})}
         token: str | None = None
         for _ in range(MAX_PAGES):
@@ -64,6 +67,9 @@ class TaskRuns:
             yield from response.get("TaskRuns", [])
             token = response.get("NextToken")
             if not token:
+                return
+            if self.clock.now() >= retry_until:  # a Delete's budget, say: the older pages are left unread
+                LOGGER.warning({"action": "history", "TransformId": transform_id, "stopped": "out of time"})
                 return
 
     def find(

@@ -703,3 +703,31 @@ def test_a_start_whose_last_reply_was_lost_cancels_the_run_it_started(
         "STOPPING",
         "STOPPED",
     }
+
+
+class SlowPages(LosingStartReplies):
+    """A Glue client whose every GetMLTaskRuns page takes 0.6 s of the handler's clock."""
+
+    def __init__(self, glue: Any, clock: Any) -> None:
+        super().__init__(glue)
+        self.clock = clock
+
+    def get_ml_task_runs(self, **params: Any) -> Any:
+        self.clock.sleep(0.6)
+        return self._glue.get_ml_task_runs(**params)
+
+
+def test_a_delete_reads_no_new_page_of_runs_once_its_budget_is_spent(
+    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transform_id = handler.transform()
+    task_runs.running_seconds = 3600
+    for _ in range(350):  # four pages of runs of another file, none of them this resource's
+        handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv")
+    monkeypatch.setattr(
+        index, "engine", engine_on(SlowPages(handler.glue, handler.clock), handler.lambda_client, handler.clock)
+    )
+    started = handler.clock()
+    answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert len(task_runs.calls_to("GetMLTaskRuns")) == 2 and handler.clock() - started < 3
