@@ -21,6 +21,7 @@ for _name, _value in {
 os.environ.pop("AWS_PROFILE", None)
 install()
 
+from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
 from handler_driver import Handler, driven_handler  # noqa: E402  # imports the handler: after the variables above
 
 
@@ -36,3 +37,18 @@ def task_runs() -> Iterator[GlueMLTaskRuns]:
     glue_ml.reset()
     yield glue_ml
     glue_ml.reset()
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LambdaSandbox]:
+    """The handler from its synthesized asset over real HTTP (see e2e_harness), one per test module."""
+    with lambda_sandbox(tmp_path_factory.mktemp("e2e")) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def runs(sandbox: LambdaSandbox, task_runs: GlueMLTaskRuns) -> GlueMLTaskRuns:
+    """The emulated Glue's runs, quick: a second and a half each."""
+    task_runs.starting_seconds = 0.5
+    task_runs.running_seconds = 1.0
+    return task_runs

@@ -169,3 +169,18 @@ def lambda_sandbox(workdir: Path, asset: Path | None = None) -> Iterator[LambdaS
         sandbox = LambdaSandbox(workdir, asset, f"http://{host}:{port}", responses, invokes, cert)
         stack.callback(lambda: [process.kill() for process in sandbox.processes])
         yield sandbox
+
+
+def log_lines(output: str) -> list[dict[str, Any]]:
+    """The handler's JSON log lines about the request (not the container's start)."""
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["RequestType"] != "ContainerInit"]
+
+
+def answer_errors(output: str) -> list[dict[str, Any]]:
+    """The ERROR lines the handler logged about sending its answer."""
+    return [
+        line["message"]
+        for line in log_lines(output)
+        if line["level"] == "ERROR" and isinstance(line["message"], dict) and line["message"].get("action") == "answer"
+    ]

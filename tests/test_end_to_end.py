@@ -6,49 +6,16 @@ never appeared in the handler's output (which runs at LOG_LEVEL=DEBUG).
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from e2e_harness import LambdaSandbox, lambda_sandbox
+from e2e_harness import LambdaSandbox, log_lines
 from engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
-from local_endpoints import Fault, hanging_endpoint
 from support import EVALUATION, GENERATION, LABELS, evaluation_props, generation_props, props
 
 HANDOVER_REMAINING_S = HANDOVER_MARGIN_S + 3  # an invocation that waits about 3 s, then hands over
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LambdaSandbox]:
-    with lambda_sandbox(tmp_path_factory.mktemp("e2e")) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def runs(sandbox: LambdaSandbox, task_runs: GlueMLTaskRuns) -> GlueMLTaskRuns:
-    task_runs.starting_seconds = 0.5
-    task_runs.running_seconds = 1.0
-    return task_runs
-
-
-def log_lines(output: str) -> list[dict[str, Any]]:
-    """The handler's JSON log lines about the request (not the container's start)."""
-    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    return [line for line in lines if line["RequestType"] != "ContainerInit"]
-
-
-def answer_errors(output: str) -> list[dict[str, Any]]:
-    """The ERROR lines the handler logged about sending its answer."""
-    return [
-        line["message"]
-        for line in log_lines(output)
-        if line["level"] == "ERROR" and isinstance(line["message"], dict) and line["message"].get("action") == "answer"
-    ]
 
 
 def test_create_update_delete(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
@@ -210,87 +177,6 @@ def _wait_for(condition: Any, timeout_s: float = 30) -> None:
 def test_runner_uses_only_the_asset_and_boto3(sandbox: LambdaSandbox) -> None:
     assert (sandbox.asset / "crhelper").is_dir()
     assert not (Path(sandbox.asset) / "boto3").exists()
-
-
-def test_delete_answers_within_3_seconds_when_glue_hangs(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
-    delete = sandbox.event("Delete", props("tfm-1", "s3://labels-bucket/any.csv"), physical_id="Labels-1")
-    with hanging_endpoint() as glue_url:
-        deletion = sandbox.invoke(delete, env={"AWS_ENDPOINT_URL_GLUE": glue_url})
-    assert sandbox.answer(delete)["Status"] == "SUCCESS"
-    assert deletion.seconds < 3
-    assert "ReadTimeoutError" in deletion.output or "Read timeout" in deletion.output
-
-
-BAD_PROPERTIES = {"TransformId": "tfm-1", "InputS3Path": "labels.csv"}  # answered FAILED before any AWS call
-BAD_PROPERTIES_REASON = "InputS3Path 'labels.csv' must start with s3://"
-
-
-@pytest.mark.parametrize("level", ["debug", "Warning", "verbose", ""])
-@pytest.mark.parametrize("request_type", ["Create", "Delete"])
-def test_any_log_level_still_gets_an_answer(sandbox: LambdaSandbox, request_type: str, level: str) -> None:
-    event = sandbox.event(request_type, BAD_PROPERTIES, physical_id="Labels-1")
-    sandbox.invoke(event, remaining_s=10, env={"LOG_LEVEL": level})
-    assert sandbox.answer(event)["Status"] == ("FAILED" if request_type == "Create" else "SUCCESS")
-
-
-@pytest.mark.parametrize("status", [500, 503])
-def test_an_answer_refused_with_a_server_error_is_sent_again(sandbox: LambdaSandbox, status: int) -> None:
-    create = sandbox.event("Create", BAD_PROPERTIES)
-    sandbox.responses.misbehave_next(Fault(status=status))
-    invocation = sandbox.invoke(create)
-    refused, taken = sandbox.responses.answers(create["RequestId"])
-    assert refused == taken and taken["Reason"] == BAD_PROPERTIES_REASON  # the same answer again, nothing new
-    (error,) = answer_errors(invocation.output)
-    assert error["http_status"] == status
-
-
-def test_an_answer_whose_put_stalls_is_sent_again_and_never_contradicted(sandbox: LambdaSandbox) -> None:
-    create = sandbox.event("Create", BAD_PROPERTIES)
-    sandbox.responses.misbehave_next(Fault(status=200, stall_s=20))
-    invocation = sandbox.invoke(create, remaining_s=8)
-    answers = sandbox.responses.answers(create["RequestId"])
-    assert len(answers) == 2 and answers[0] == answers[1]  # no "Execution timed out" after the real answer
-    assert answers[0]["Reason"] == BAD_PROPERTIES_REASON
-    assert invocation.seconds < 8
-
-
-def test_a_response_url_http_cannot_send_to_is_never_logged(sandbox: LambdaSandbox) -> None:
-    create = sandbox.event("Create", BAD_PROPERTIES)
-    create["ResponseURL"] += " &X-Amz-Signature=tail\x01"  # http.client quotes such a URL in its error
-    invocation = sandbox.invoke(create, remaining_s=5)  # `finish` checks that the output holds no signature
-    assert invocation.seconds < 4
-    (error,) = answer_errors(invocation.output)
-    assert error == {
-        "action": "answer",
-        "Status": "FAILED",
-        "RequestId": create["RequestId"],
-        "http_status": None,
-        "error": "InvalidURL",
-    }
-
-
-INVOKE_REPLY_LOST = Fault(status=202, stall_s=6)  # queued, then the reply outlasts the client's 5 s read timeout
-INVOKE_SERVICE_EXCEPTION = Fault(  # queued, then a 500
-    status=500,
-    headers=(("x-amzn-ErrorType", "ServiceException"), ("content-type", "application/json")),
-    body=b'{"Type": "Service", "message": "An internal error occurred"}',
-)
-
-
-@pytest.mark.parametrize("fault", [INVOKE_REPLY_LOST, INVOKE_SERVICE_EXCEPTION], ids=["read timeout", "500"])
-def test_a_hand_over_of_unknown_outcome_counts_as_done_and_cloudformation_hears_once(
-    sandbox: LambdaSandbox, runs: GlueMLTaskRuns, fault: Fault
-) -> None:
-    transform_id = sandbox.transform()
-    runs.script_next_run(running_seconds=2)
-    create = sandbox.event("Create", props(transform_id, sandbox.upload("unknown.csv", LABELS)))
-    sandbox.invokes.misbehave_next(fault)
-    sandbox.invoke(create, remaining_s=HANDOVER_MARGIN_S + 1)  # waits a second, then hands over
-    assert sandbox.responses.answers(create["RequestId"]) == []  # neither FAILED nor a guess
-    (handed_over,) = sandbox.invokes.take()  # and not handed over a second time
-    sandbox.invoke(handed_over["payload"], remaining_s=HANDOVER_MARGIN_S + 20)
-    assert sandbox.answer(create)["Status"] == "SUCCESS"
-    assert len(runs.calls_to("StartImportLabelsTaskRun")) == 1
 
 
 def test_a_label_round_that_lowers_f1_fails_the_gate_and_its_rollback_restores_the_labels(
