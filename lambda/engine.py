@@ -102,9 +102,9 @@ class Engine:
         started_at = float(handover["StartedAt"]) if handover else now
         deadline = started_at + task.service_timeout_s - DEADLINE_MARGIN_S
         invocation_end = now + context.get_remaining_time_in_millis() / 1000 - HANDOVER_MARGIN_S
-        if handover:
+        if handover and handover.get("TaskRunId"):
             run_id, before = str(handover["TaskRunId"]), handover.get("Before", {})
-        else:
+        else:  # a new request, or one handed over while it waited for Glue's capacity
             if deadline <= now:
                 raise TaskFailed(
                     f"ServiceTimeout {task.service_timeout_s} s leaves no time for a task run: "
@@ -119,7 +119,13 @@ class Engine:
                     return task.outputs(self.runs, done, {})
                 before = task.check(self.runs, self.s3, event, retry_until=min(deadline, invocation_end))
                 run_id = self._start(task, retry_until=min(deadline, invocation_end))
-            except ClientError as error:  # Glue refused before any run started: say what it said
+            except ClientError as error:  # Glue refused before any run started
+                if surely_did_nothing(error) and invocation_end < deadline:  # no capacity yet: wait on
+                    LOGGER.info(
+                        {"action": "wait for capacity", "TransformId": task.transform_id, "error": error_code(error)}
+                    )
+                    self._hand_over(event, context, {"StartedAt": started_at})
+                    return None
                 message = str(error.response.get("Error", {}).get("Message", error))
                 raise TaskFailed(
                     fit_reason(f"{error_code(error)}: ", message, f" (transform {task.transform_id[:100]})")
@@ -205,7 +211,7 @@ class Engine:
         log = {
             "action": "hand-over",
             "TransformId": event["ResourceProperties"].get("TransformId"),
-            "TaskRunId": state["TaskRunId"],
+            "TaskRunId": state.get("TaskRunId"),
         }
         try:
             with_retries(

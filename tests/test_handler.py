@@ -186,17 +186,32 @@ def test_transient_start_errors_are_retried_with_backoff(
 
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "ConcurrentRunsExceededException"])
-def test_a_start_refused_until_the_invocation_ends_fails_with_the_code(
+def test_a_start_refused_for_capacity_waits_across_invocations_until_the_deadline(
     handler: Handler, task_runs: GlueMLTaskRuns, code: str
 ) -> None:
     transform_id = handler.transform()
-    task_runs.fail_next("StartImportLabelsTaskRun", code, "Rate exceeded", times=1000)
+    task_runs.fail_next("StartImportLabelsTaskRun", code, "Rate exceeded", times=100_000)
     started = handler.clock()
-    answer = handler(cfn_event("Create", props(transform_id)), remaining_s=900)
-    assert answer is not None and answer["Status"] == "FAILED"
-    assert answer["Reason"] == f"{code}: Rate exceeded (transform {transform_id})"
-    assert 800 < handler.clock() - started < 900 - 30  # waited for capacity as long as the invocation allowed
-    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) < 150
+    answers = [handler(cfn_event("Create", props(transform_id, timeout=3600)))]
+    while answers[-1] is None:  # each invocation waits for capacity as long as it may, then hands over
+        (invocation,) = handler.lambda_client.invocations
+        handler.lambda_client.invocations.clear()
+        assert invocation["Payload"]["GlueTaskRunHandover"] == {"StartedAt": started}
+        answers.append(handler(invocation["Payload"]))
+    final = answers[-1]
+    assert final is not None and final["Status"] == "FAILED"
+    assert final["Reason"] == f"{code}: Rate exceeded (transform {transform_id})"
+    assert len(answers) == 5 and 3500 < handler.clock() - started < 3600  # up to ServiceTimeout, not one invocation
+
+
+def test_a_start_that_gets_capacity_after_a_hand_over_runs(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+    transform_id = handler.transform()
+    task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs at most", times=150)
+    assert handler(cfn_event("Create", props(transform_id))) is None
+    (invocation,) = handler.lambda_client.invocations
+    answer = handler(invocation["Payload"])
+    assert answer is not None and answer["Status"] == "SUCCESS"
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 151
 
 
 def test_duplicate_delivery_adopts_the_run_in_flight(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
