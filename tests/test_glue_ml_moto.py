@@ -15,7 +15,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from glue_label_import.testing import GlueMLTaskRuns, glue_ml, install
-from support import create_transform
+from support import FakeClock, create_transform
 
 REGION = "us-east-1"
 BUCKET = "labels-bucket"
@@ -23,20 +23,9 @@ LABELS_CSV = "labeling_set_id,label,id,name\nset-1,A,1,alice\nset-1,A,2,alicia\n
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1_700_000_000.0)
 
 
 @pytest.fixture
@@ -105,11 +94,11 @@ def test_run_progresses_through_statuses_on_the_controlled_clock(
     assert task_run_id.startswith("tsk") and len(task_run_id) == 35
 
     assert status(glue, transform_id, task_run_id) == "STARTING"
-    clock.advance(1)
+    clock.sleep(1)
     assert status(glue, transform_id, task_run_id) == "RUNNING"
-    clock.advance(1.9)
+    clock.sleep(1.9)
     assert status(glue, transform_id, task_run_id) == "RUNNING"
-    clock.advance(0.1)
+    clock.sleep(0.1)
     run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)
 
     assert run["Status"] == "SUCCEEDED"
@@ -136,10 +125,10 @@ def test_scripted_run_fails_with_its_error_string(
     failing = start(glue, transform_id)
     default = start(glue, transform_id)
 
-    clock.advance(5.5)
+    clock.sleep(5.5)
     assert status(glue, transform_id, failing) == "RUNNING"
     assert status(glue, transform_id, default) == "SUCCEEDED"
-    clock.advance(0.5)
+    clock.sleep(0.5)
     run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=failing)
     assert (run["Status"], run["ErrorString"]) == ("FAILED", "bad labels")
 
@@ -148,7 +137,7 @@ def test_scripted_timeout(ml: GlueMLTaskRuns, glue: Any, transform_id: str, cloc
     ml.check_s3_objects = False
     ml.script_next_run(starting_seconds=0, running_seconds=1, final_status="TIMEOUT")
     task_run_id = start(glue, transform_id)
-    clock.advance(1)
+    clock.sleep(1)
     assert status(glue, transform_id, task_run_id) == "TIMEOUT"
 
 
@@ -159,7 +148,7 @@ def test_cancel_stops_an_active_run_and_leaves_a_finished_one(
     ml.script_next_run(starting_seconds=0, running_seconds=0)
     finished = start(glue, transform_id)
     active = start(glue, transform_id)
-    clock.advance(1.5)
+    clock.sleep(1.5)
 
     cancelled = glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=active)
     assert {k: cancelled[k] for k in ("TransformId", "TaskRunId", "Status")} == {
@@ -167,9 +156,9 @@ def test_cancel_stops_an_active_run_and_leaves_a_finished_one(
         "TaskRunId": active,
         "Status": "STOPPING",
     }
-    clock.advance(0.5)
+    clock.sleep(0.5)
     assert status(glue, transform_id, active) == "STOPPING"
-    clock.advance(0.5)
+    clock.sleep(0.5)
     run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=active)
     assert run["Status"] == "STOPPED"
     assert run["CompletedOn"] == datetime.fromtimestamp(clock.now, tz=timezone.utc)
@@ -187,7 +176,7 @@ def test_get_ml_task_runs_filters_sorts_and_paginates(
     runs = []
     for _ in range(3):
         runs.append(start(glue, transform_id))
-        clock.advance(10)
+        clock.sleep(10)
     latest = start(glue, transform_id)
     start(glue, create_transform(glue))  # another transform's run is never listed
 
@@ -314,17 +303,17 @@ def test_successful_imports_update_label_count(glue: Any, s3: Any, transform_id:
     s3.put_object(Bucket=BUCKET, Key="more.csv", Body=b"labeling_set_id,label,id\ns,A,9\n\n")
 
     start(glue, transform_id)
-    clock.advance(2)
+    clock.sleep(2)
     assert label_count(glue, transform_id) == 0  # still running
-    clock.advance(1)
+    clock.sleep(1)
     assert label_count(glue, transform_id) == 3
 
     start(glue, transform_id, f"s3://{BUCKET}/more.csv", ReplaceAllLabels=False)
-    clock.advance(3)
+    clock.sleep(3)
     assert label_count(glue, transform_id) == 4
 
     start(glue, transform_id, f"s3://{BUCKET}/more.csv", ReplaceAllLabels=True)
-    clock.advance(3)
+    clock.sleep(3)
     listed = glue.get_ml_transforms()["Transforms"]
     assert [transform["LabelCount"] for transform in listed] == [1]
 
@@ -333,7 +322,7 @@ def test_missing_label_file_fails_the_run(
     ml: GlueMLTaskRuns, glue: Any, s3: Any, transform_id: str, clock: FakeClock
 ) -> None:
     task_run_id = start(glue, transform_id, f"s3://{BUCKET}/missing.csv")
-    clock.advance(3)
+    clock.sleep(3)
     run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)
     assert run["Status"] == "FAILED"
     assert run["ErrorString"] == f"Input S3 path s3://{BUCKET}/missing.csv does not exist"
@@ -345,7 +334,7 @@ def test_missing_label_file_is_ignored_without_s3_checks(
 ) -> None:
     ml.check_s3_objects = False
     task_run_id = start(glue, transform_id, "s3://no-such-bucket/labels.csv")
-    clock.advance(3)
+    clock.sleep(3)
     assert status(glue, transform_id, task_run_id) == "SUCCEEDED"
     assert label_count(glue, transform_id) == 0
 
@@ -359,7 +348,7 @@ def test_operations_are_served_by_threaded_moto_server(ml: GlueMLTaskRuns, clock
         glue = boto3.client("glue", region_name=REGION, endpoint_url=f"http://{host}:{port}", config=NO_RETRIES)
         transform_id = create_transform(glue)
         task_run_id = start(glue, transform_id)
-        clock.advance(1)
+        clock.sleep(1)
         assert status(glue, transform_id, task_run_id) == "RUNNING"
         runs = glue.get_ml_task_runs(TransformId=transform_id, Filter={"Status": "RUNNING"})
         assert [run["TaskRunId"] for run in runs["TaskRuns"]] == [task_run_id]
@@ -371,3 +360,71 @@ def test_operations_are_served_by_threaded_moto_server(ml: GlueMLTaskRuns, clock
         assert error_code(error) == "ThrottlingException"
     finally:
         server.stop()
+
+
+def succeeded(clock: FakeClock, glue: Any, transform_id: str) -> dict[str, Any]:
+    """Let the runs started so far end (default 3 s), and read the transform as Glue reports it."""
+    clock.sleep(3)
+    return dict(glue.get_ml_transform(TransformId=transform_id))
+
+
+def test_a_transform_is_not_ready_until_it_has_labels_and_evaluation_needs_it_ready(
+    glue: Any, s3: Any, transform_id: str, clock: FakeClock, ml: GlueMLTaskRuns
+) -> None:
+    assert glue.get_ml_transform(TransformId=transform_id)["Status"] == "NOT_READY"
+    with pytest.raises(ClientError) as refused:
+        glue.start_ml_evaluation_task_run(TransformId=transform_id)
+    assert refused.value.response["Error"]["Code"] == "MLTransformNotReadyException"
+
+    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
+    glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/labels.csv")
+    assert succeeded(clock, glue, transform_id)["Status"] == "READY"
+
+    ml.script_next_run(metrics={"F1": 0.61})
+    run_id = glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
+    assert "EvaluationMetrics" not in glue.get_ml_transform(TransformId=transform_id)  # not before it succeeds
+    metrics = succeeded(clock, glue, transform_id)["EvaluationMetrics"]["FindMatchesMetrics"]
+    assert metrics == {"F1": 0.61, "Precision": 0.92, "Recall": 0.88, "AreaUnderPRCurve": 0.91}
+    run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=run_id)
+    assert run["Properties"] == {"TaskType": "EVALUATION"}
+
+
+def test_a_generation_writes_labeling_sets_of_the_tables_columns_and_an_export_the_labels(
+    glue: Any, s3: Any, transform_id: str, clock: FakeClock
+) -> None:
+    glue.create_database(DatabaseInput={"Name": "crm"})
+    glue.create_table(
+        DatabaseName="crm",
+        TableInput={"Name": "customers", "StorageDescriptor": {"Columns": [{"Name": "id"}, {"Name": "name"}]}},
+    )
+    generation = glue.start_ml_labeling_set_generation_task_run(
+        TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/sets/round-1/"
+    )["TaskRunId"]
+    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
+    glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/labels.csv")
+    succeeded(clock, glue, transform_id)
+    run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=generation)
+    assert run["Properties"]["LabelingSetGenerationTaskRunProperties"] == {
+        "OutputS3Path": f"s3://{BUCKET}/sets/round-1/"
+    }
+    parts = s3.list_objects_v2(Bucket=BUCKET, Prefix="sets/round-1/")["Contents"]
+    assert [(part["Key"], part["Size"] > 0) for part in parts] == [
+        ("sets/round-1/part-00000.csv", True),
+        ("sets/round-1/part-00001.csv", True),
+        ("sets/round-1/part-00002.csv", False),
+    ]
+    first = s3.get_object(Bucket=BUCKET, Key="sets/round-1/part-00000.csv")["Body"].read().decode()
+    assert first.splitlines()[:2] == ["labeling_set_id,label,id,name", "lset-1,,id-1-0,name-1-0"]
+
+    glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/exports/x/")
+    succeeded(clock, glue, transform_id)
+    exported = [s3.get_object(Bucket=BUCKET, Key=f"exports/x/part-0000{n}.csv")["Body"].read().decode() for n in (0, 1)]
+    assert exported[0].splitlines()[0] == "labeling_set_id,label,id,name"
+    assert sum(len(text.splitlines()) - 1 for text in exported) == 3  # every label, once
+
+
+def test_an_export_of_a_transform_without_labels_is_refused(glue: Any, transform_id: str) -> None:
+    with pytest.raises(ClientError) as refused:
+        glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/exports/")
+    assert refused.value.response["Error"]["Code"] == "InvalidInputException"
+    assert f"No labels found for transform {transform_id}" in refused.value.response["Error"]["Message"]
