@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from answers import TaskFailed, fit_reason
+from columns import LABEL_FILE_COLUMNS, column_mismatch
 from engine import Task
 from glue_runs import Run, TaskRuns
 from request import checked_string, parse_boolean, s3_uri_problem, service_timeout_s, transform_id
@@ -20,7 +21,6 @@ LOGGER = logging.getLogger(__name__)
 
 LOOKUP_S = 5.0  # how long the lookup of the label count may retry
 HEADER_BYTES = 65536  # the header of a label file is in its first 64 KiB, or the file is not one to check
-LABEL_FILE_COLUMNS = ("labeling_set_id", "label")  # what Glue's label files hold besides the data's columns
 
 
 @dataclass(frozen=True)
@@ -82,26 +82,26 @@ class ImportLabels(Task):
         Answers in about a second what a failed task run would say minutes later. When the header
         or the schema cannot be read, the log says so and Glue decides.
         """
-        header = _header(s3, self.input_s3_path)
         try:
             schema = runs.transform(self.transform_id, retry_until=retry_until).get("Schema") or []
         except (BotoCoreError, ClientError) as error:
             LOGGER.warning({"action": "column check", "skipped": f"no transform schema: {error_code(error)}"})
             return {}
-        if header is None or not schema:
-            LOGGER.info({"action": "column check", "skipped": "no header" if header is None else "no schema"})
+        if not schema:
+            LOGGER.info({"action": "column check", "skipped": "no schema"})
             return {}
-        expected = {*LABEL_FILE_COLUMNS, *(str(column.get("Name", "")).lower() for column in schema)}
-        found = {column.strip().lower() for column in header}
-        missing, extra = sorted(expected - found), sorted(found - expected)
-        if missing or extra:
-            problems = "; ".join(
-                f"{what} {', '.join(columns)}"
-                for what, columns in (("missing", missing), ("not in the transform", extra))
-                if columns
-            )
+        header = _header(s3, self.input_s3_path)
+        if header is None:
+            LOGGER.info({"action": "column check", "skipped": "no header"})
+            return {}
+        mismatch = column_mismatch(
+            (column.strip() for column in header),
+            [*LABEL_FILE_COLUMNS, *(str(column.get("Name", "")) for column in schema)],
+            elsewhere="the transform",
+        )
+        if mismatch:
             head = "label file columns do not match the transform's schema: "
-            raise TaskFailed(fit_reason(head, problems, f" ({self.input_s3_path})"))
+            raise TaskFailed(fit_reason(head, mismatch, f" ({self.input_s3_path})"))
         return {}
 
     def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:

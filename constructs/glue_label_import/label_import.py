@@ -15,7 +15,7 @@ from glue_label_import.arguments import MAX_TIMEOUT
 from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, LabelFileError, check_label_file
 from glue_label_import.label_source import LabelSource
 from glue_label_import.provider import LabelImportProvider
-from glue_label_import.transform_table import column_mismatch, input_table_columns
+from glue_label_import.transform_table import input_table_columns, table_mismatch
 
 RESOURCE_TYPE = "Custom::GlueImportLabels"
 
@@ -108,7 +108,7 @@ class LabelImport(Construct):
         except LabelFileError as error:
             raise LabelFileError(str(error).replace(str(path), name), error.report) from None
         table_columns = input_table_columns(transform) if isinstance(transform, glue.CfnMLTransform) else None
-        mismatch = column_mismatch(report.columns, table_columns) if table_columns else None
+        mismatch = table_mismatch(report.columns, table_columns) if table_columns else None
         if mismatch:
             raise ValueError(
                 f"{name}: the label file's columns after {LABELING_SET_ID_COLUMN},{LABEL_COLUMN} must be those of the"

@@ -7,7 +7,7 @@ from typing import Any, Optional
 from aws_cdk import Stack, Token
 from aws_cdk import aws_glue as glue
 
-from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN
+from glue_label_import._handler.columns import LABEL_FILE_COLUMNS, column_mismatch
 
 
 def input_table_columns(transform: glue.CfnMLTransform) -> Optional[list[str]]:
@@ -27,16 +27,10 @@ def input_table_columns(transform: glue.CfnMLTransform) -> Optional[list[str]]:
     return None
 
 
-def column_mismatch(label_columns: tuple[str, ...], table_columns: list[str]) -> Optional[str]:
+def table_mismatch(label_columns: tuple[str, ...], table_columns: list[str]) -> Optional[str]:
     """What differs between a label file's data columns and the table's (names compared in lower case), or None."""
-    found = {column.lower() for column in label_columns} - {LABELING_SET_ID_COLUMN, LABEL_COLUMN}
-    expected = {column.lower() for column in table_columns}
-    problems = [
-        f"{what} {', '.join(sorted(columns))}"
-        for what, columns in (("missing", expected - found), ("not in the table", found - expected))
-        if columns
-    ]
-    return "; ".join(problems) or None
+    data_columns = (column for column in label_columns if column.lower() not in LABEL_FILE_COLUMNS)
+    return column_mismatch(data_columns, table_columns, elsewhere="the table")
 
 
 def _name_of(table: glue.CfnTable) -> tuple[Any, Any]:
