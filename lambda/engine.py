@@ -14,12 +14,13 @@ import abc
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from answers import TaskFailed, failure_reason, fit_reason
 from glue_runs import NOT_FOUND, Run, TaskRuns
+from request import InvalidProperty
 from retries import Clock, effect_unknown, error_code, surely_did_nothing, with_retries
 
 LOGGER = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ DEADLINE_MARGIN_S = 30.0  # left before ServiceTimeout to cancel the run and ans
 CANCEL_RETRY_S = 5.0
 HANDOVER_RETRY_S = 5.0
 DELETE_BUDGET_S = 1.0  # with the quick client's timeouts, a Delete answers within 3 s whatever Glue does
+
+T = TypeVar("T", bound="Task")
 
 
 class Task(abc.ABC):
@@ -52,6 +55,16 @@ class Task(abc.ABC):
     def from_request(cls, event: Mapping[str, Any]) -> Task:
         """The task of a CloudFormation request: its properties (and what else of the request it needs)."""
         return cls.from_properties(event["ResourceProperties"])
+
+    @classmethod
+    def from_old_properties(cls: type[T], event: Mapping[str, Any]) -> T | None:
+        """The task an Update's old properties described, or None (not an Update, or unreadable)."""
+        if event.get("RequestType") != "Update":
+            return None
+        try:
+            return cls.from_properties(event.get("OldResourceProperties") or {})  # type: ignore[return-value]
+        except InvalidProperty:
+            return None
 
     @abc.abstractmethod
     def is_ours(self, run: Run) -> bool:
@@ -102,6 +115,7 @@ class Engine:
         started_at = float(handover["StartedAt"]) if handover else now
         deadline = started_at + task.service_timeout_s - DEADLINE_MARGIN_S
         invocation_end = now + context.get_remaining_time_in_millis() / 1000 - HANDOVER_MARGIN_S
+        until = min(deadline, invocation_end)  # what this invocation may spend on the request
         if handover and handover.get("TaskRunId"):
             run_id, before = str(handover["TaskRunId"]), handover.get("Before", {})
         else:  # a new request, or one handed over while it waited for Glue's capacity
@@ -111,14 +125,14 @@ class Engine:
                     f"it must be more than {DEADLINE_MARGIN_S:g} s"
                 )
             try:
-                done = task.done_already(self.runs, event, retry_until=min(deadline, invocation_end))
+                done = task.done_already(self.runs, event, retry_until=until)
                 if done:
                     LOGGER.info(
                         {"action": "nothing new", "TransformId": task.transform_id, "TaskRunId": done["TaskRunId"]}
                     )
                     return task.outputs(self.runs, done, {})
-                before = task.check(self.runs, self.s3, event, retry_until=min(deadline, invocation_end))
-                run_id = self._start(task, retry_until=min(deadline, invocation_end))
+                before = task.check(self.runs, self.s3, event, retry_until=until)
+                run_id = self._start(task, retry_until=until)
             except ClientError as error:  # Glue refused before any run started
                 if surely_did_nothing(error) and invocation_end < deadline:  # no capacity yet: wait on
                     LOGGER.info(
@@ -132,9 +146,7 @@ class Engine:
                 ) from error
 
         try:
-            run = self.runs.wait(
-                task.transform_id, run_id, started_at=started_at, stop_at=min(deadline, invocation_end)
-            )
+            run = self.runs.wait(task.transform_id, run_id, started_at=started_at, stop_at=until)
             if run is None and invocation_end < deadline:
                 self._hand_over(event, context, {"TaskRunId": run_id, "StartedAt": started_at, "Before": before})
                 return None

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from answers import TaskFailed, fit_reason
 from engine import Task
 from glue_runs import IN_FLIGHT_STATUSES, Run, TaskRuns
-from request import InvalidProperty, optional_fraction, service_timeout_s, string_list, transform_id
+from request import optional_fraction, service_timeout_s, string_list, transform_id
 from retries import error_code
 
 LOGGER = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class EvaluateTransform(Task):
         Its metrics are still the transform's, so they are answered (and gated: thresholds may
         have changed) without a new run.
         """
-        old = _old_task(event)
+        old = self.from_old_properties(event)
         if old is None or (old.transform_id, old.after) != (self.transform_id, self.after):
             return None
         return next(
@@ -123,12 +123,12 @@ class EvaluateTransform(Task):
                 f"transform {self.transform_id[:100]} is {status}: Glue evaluates only a READY transform"
                 " (one with labels); import labels first"
             )
-        arn = self.transform_arn
-        old = _old_task(event)
-        rollback = old is not None and _tag(runs, arn, FAILED_GATE_TAG, retry_until=retry_until) == old.fingerprint()
+        old = self.from_old_properties(event)
+        failed_gate = _tag(runs, self.transform_arn, FAILED_GATE_TAG, retry_until=retry_until) if old else None
+        rollback = old is not None and failed_gate == old.fingerprint()
         if rollback:
             LOGGER.info({"action": "evaluate without gates", "reason": "rollback of a failed gate"})
-        return {"F1": _metrics_of(transform).get("F1"), "Gated": not rollback, "TransformArn": arn}
+        return {"F1": _metrics_of(transform).get("F1"), "Gated": not rollback}
 
     def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
         """TaskRunId and the four metrics; TaskFailed naming every gate that failed."""
@@ -140,8 +140,8 @@ class EvaluateTransform(Task):
             )
         failures = self.gate_failures(metrics, before.get("F1")) if before.get("Gated", True) else []
         if failures:
-            if before.get("TransformArn"):
-                _mark_failed_gate(runs, before["TransformArn"], self.fingerprint())
+            if before:  # a run this request started (not the metrics of one done already)
+                _mark_failed_gate(runs, self.transform_arn, self.fingerprint())
             raise TaskFailed(fit_reason("", "; ".join(failures), coordinates))
         LOGGER.info({"action": "metrics", "TransformId": self.transform_id, **{m: metrics[m] for m in METRICS}})
         return {"TaskRunId": run["TaskRunId"], **{metric: round(metrics[metric], 4) for metric in METRICS}}
@@ -165,16 +165,6 @@ class EvaluateTransform(Task):
                     f"F1 dropped {_shown(drop)} from {_shown(f1_before)}, more than {_shown(self.max_f1_drop)}"
                 )
         return failures
-
-
-def _old_task(event: Mapping[str, Any]) -> EvaluateTransform | None:
-    """The evaluation an Update's old properties described, if they can be read."""
-    if event.get("RequestType") != "Update":
-        return None
-    try:
-        return EvaluateTransform.from_properties(event.get("OldResourceProperties") or {})
-    except InvalidProperty:
-        return None
 
 
 def _transform_arn(event: Mapping[str, Any], transform_id: str) -> str:

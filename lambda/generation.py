@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from engine import Task
 from glue_runs import Run, TaskRuns
-from request import InvalidProperty, checked_string, s3_prefix_problem, service_timeout_s, string_list, transform_id
+from request import checked_string, s3_prefix_problem, service_timeout_s, string_list, transform_id
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,12 @@ class GenerateLabelingSet(Task):
 
     def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
         """For an Update that changes neither the transform, the prefix nor the runs it follows: the last set."""
-        if event.get("RequestType") != "Update":
-            return None
-        try:
-            old = GenerateLabelingSet.from_properties(event.get("OldResourceProperties") or {})
-        except InvalidProperty:
-            return None
-        if (old.transform_id, old.output_prefix, old.after) != (self.transform_id, self.output_prefix, self.after):
+        old = self.from_old_properties(event)
+        if old is None or (old.transform_id, old.output_prefix, old.after) != (
+            self.transform_id,
+            self.output_prefix,
+            self.after,
+        ):
             return None
         succeeded = runs.history(self.transform_id, self.task_run_type, status="SUCCEEDED", retry_until=retry_until)
         return next((run for run in succeeded if self.is_ours(run)), None)
