@@ -95,9 +95,8 @@ def check_fraction(value: Any, name: str) -> Optional[float]:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number from 0 to 1, got {shown(value)}")
-    if not math.isfinite(value):  # before Token.is_unresolved: jsii cannot carry NaN or infinity
-        raise ValueError(f"{name} must be a number from 0 to 1, got {shown(value)}")
-    if not Token.is_unresolved(value) and not 0 <= value <= 1:
+    # isfinite first: jsii cannot carry NaN or infinity to Token.is_unresolved
+    if not math.isfinite(value) or (not Token.is_unresolved(value) and not 0 <= value <= 1):
         raise ValueError(f"{name} must be a number from 0 to 1, got {shown(value)}")
     return float(value)
 

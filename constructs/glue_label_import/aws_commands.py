@@ -22,8 +22,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 
 from glue_label_import._handler.request import transform_id_problem
-from glue_label_import.glue_output import OutputError, S3Folder, counted, merge_parts
-from glue_label_import.label_file import validate_label_file
+from glue_label_import.glue_output import OutputError, S3Folder, merge_parts
+from glue_label_import.label_file import counted, validate_label_file
 
 POLL_SECONDS = 2.0
 """Seconds between two GetMLTaskRun calls while an export runs."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from glue_label_import._handler.request import s3_uri_problem
-from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN
+from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, counted
 
 PAGE_SIZE = 1000
 """Keys per ListObjectsV2 page (S3's maximum)."""
@@ -185,8 +185,3 @@ def _check_header(header: list[str], where: str) -> None:
     for name in (LABELING_SET_ID_COLUMN, LABEL_COLUMN):
         if name not in header:
             raise OutputError(f"{where} has no {name!r} column; its header holds: {', '.join(header)}")
-
-
-def counted(number: int, noun: str) -> str:
-    """``1 row``, ``2 rows`` and so on."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -85,7 +85,7 @@ class LabelFileReport:
 
     def format(self) -> str:
         """Return a short human report: a summary line, then one line per problem."""
-        summary = f"{self.path}: {_count(self.labeling_sets, 'labeling set')}, {_count(self.rows, 'row')}"
+        summary = f"{self.path}: {counted(self.labeling_sets, 'labeling set')}, {counted(self.rows, 'row')}"
         return "\n".join(
             [
                 summary,
@@ -144,7 +144,7 @@ def _error_message(report: LabelFileReport) -> str:
     shown = report.errors[:MAX_PROBLEMS_IN_ERROR_MESSAGE]
     return "\n".join(
         [
-            f"{report.path} is not a valid Glue label file ({_count(total, 'error')}):",
+            f"{report.path} is not a valid Glue label file ({counted(total, 'error')}):",
             *_problem_lines(shown, total - len(shown), "  "),
         ]
     )
@@ -158,7 +158,7 @@ def _problem_lines(problems: Sequence[Problem], omitted: int, prefix: str) -> li
     return lines
 
 
-def _count(number: int, noun: str) -> str:
+def counted(number: int, noun: str) -> str:
     """Return ``"1 row"``, ``"2 rows"`` and so on."""
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
@@ -292,7 +292,7 @@ class _Scan:
         acceptable = f"{ACCEPTABLE_ROWS_PER_SET.start}-{ACCEPTABLE_ROWS_PER_SET.stop - 1}"
         for set_id, size in self._set_sizes.items():
             line = self._set_first_lines[set_id]
-            rows = _count(size, "row")
+            rows = counted(size, "row")
             if size > MAX_ROWS_PER_SET:
                 self._errors.add(
                     line,
