@@ -16,6 +16,7 @@ Exits non-zero if a request got other than exactly one answer or a step did not 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -280,20 +281,21 @@ def dependency_order(template: dict[str, Any]) -> list[str]:
 def label(fetched: Path, round_file: Path) -> int:
     """Fill in the `label` column of a fetched labeling set (scripted): the first half of each set
     one entity, the second half another. Returns the rows labelled."""
-    lines = fetched.read_text().splitlines()
-    header = lines[0].split(",")
-    column = header.index("label")
-    rows: dict[str, list[list[str]]] = {}
-    for line in lines[1:]:
-        cells = line.split(",")
-        rows.setdefault(cells[header.index("labeling_set_id")], []).append(cells)
-    out = [lines[0]]
-    for members in rows.values():
-        for number, cells in enumerate(members):
-            cells[column] = "A" if number < len(members) / 2 else "B"
-            out.append(",".join(cells))
-    round_file.write_text("\n".join(out) + "\n")
-    return len(out) - 1
+    with fetched.open(newline="") as text:
+        reader = csv.DictReader(text)
+        rows = list(reader)
+        header = list(reader.fieldnames or [])
+    sets: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        sets.setdefault(row["labeling_set_id"], []).append(row)
+    for members in sets.values():
+        for number, row in enumerate(members):
+            row["label"] = "A" if number < len(members) / 2 else "B"
+    with round_file.open("w", newline="") as text:
+        writer = csv.DictWriter(text, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(row for members in sets.values() for row in members)
+    return len(rows)
 
 
 def _shown_data(data: dict[str, Any]) -> str:
