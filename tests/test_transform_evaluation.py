@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from glue_label_import import LabelImport, LabelSource, TransformEvaluation
 from support import LABELS, find_matches_transform, logical_id, new_stack
@@ -59,6 +59,17 @@ def test_an_explicit_after_is_followed(labels: LabelSource) -> None:
     (evaluation,) = resources(stack, "Custom::GlueEvaluateTransform").values()
     assert evaluation["Properties"]["After"] == [{"Fn::GetAtt": [logical_id(stack, second), "TaskRunId"]}]
     assert gate.after == [second]
+
+
+def test_a_gate_without_threshold_gates_nothing_and_says_so_at_synth(labels: LabelSource) -> None:
+    stack = new_stack()
+    transform = find_matches_transform(stack)
+    LabelImport(stack, "Labels", transform=transform, source=labels)
+    TransformEvaluation(stack, "Watch", transform=transform)
+    TransformEvaluation(stack, "DropOnly", transform=transform, max_f1_drop=0.05)
+    annotations = Annotations.from_stack(stack)
+    annotations.has_warning("/Labels/Watch", Match.string_like_regexp(r"has no threshold .* never fails the deploy"))
+    assert annotations.find_warning("/Labels/DropOnly", Match.any_value()) == []
 
 
 def test_the_gate_may_evaluate_only_its_own_transform(labels: LabelSource) -> None:
