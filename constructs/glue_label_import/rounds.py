@@ -22,7 +22,7 @@ class Follows:
     """How a resource follows the imports on its transform (a gate, a generation)."""
 
     after: Optional[Sequence[Construct]] = None
-    """What it follows, its task run ids its ``After`` property; None: every import on its transform."""
+    """What it follows (their task run ids are its ``After`` property); None: every import on its transform."""
     needs_labels: bool = False
     """Whether Glue refuses its run on a transform without labels (an evaluation's is refused)."""
 
