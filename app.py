@@ -139,8 +139,9 @@ class CustomerMatchingStack(Stack):
         # The quality gate: a label round that lowers F1 below 0.7, or by more than 0.05, fails
         # the deploy, and CloudFormation's rollback imports the previous labels again.
         quality = TransformEvaluation(self, "Quality", transform=transform, min_f1=0.7, max_f1_drop=0.05)
-        # The next round: once the labels are in and the gate passed, Glue writes a new labeling set
-        # to label (`glue-label-import fetch <NextLabelingSet> labels/round-3.csv`).
+        # The next round: once the labels are in, Glue writes a new labeling set to label while the
+        # gate evaluates (after=[quality] would wait for the gate instead);
+        # `glue-label-import fetch <NextLabelingSet> labels/round-3.csv` fetches it.
         next_round = LabelingSetGeneration(self, "NextRound", transform=transform, output_bucket=bucket)
 
         CfnOutput(self, "TransformId", value=labels.transform_id)

@@ -260,7 +260,11 @@ class Cloud:
 
 
 def dependency_order(template: dict[str, Any]) -> list[str]:
-    """The template's custom resources, each after those it depends on (DependsOn, Ref, Fn::GetAtt)."""
+    """The template's custom resources, each after those it depends on (DependsOn, Ref, Fn::GetAtt).
+
+    Those CloudFormation would run side by side (the gate and the generation, after the imports)
+    are played one after another in the template's order, which is their declaration order.
+    """
     resources = template["Resources"]
     custom = [logical_id for logical_id, r in resources.items() if r["Type"] in CUSTOM_TYPES]
 
@@ -274,7 +278,7 @@ def dependency_order(template: dict[str, Any]) -> list[str]:
         ready = [r for r in custom if r not in ordered and needs(r) <= set(ordered)]
         if not ready:
             raise DemoFailed("the custom resources depend on each other in a cycle")
-        ordered.extend(sorted(ready))
+        ordered.extend(ready)
     return ordered
 
 

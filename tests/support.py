@@ -48,6 +48,11 @@ def new_stack(outdir: str | None = None) -> Stack:
     return Stack(App(outdir=outdir), "Labels")
 
 
+def logical_id(stack: Stack, construct: Any) -> str:
+    """The logical id of the custom resource of a construct of this library (its child "Resource")."""
+    return str(stack.resolve(construct.node.find_child("Resource").node.default_child.logical_id))
+
+
 def glue_role(stack: Stack) -> iam.IRole:
     """An imported Glue service role."""
     return iam.Role.from_role_arn(stack, "GlueRole", GLUE_ROLE_ARN)

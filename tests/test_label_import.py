@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk import CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -16,7 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
-from glue_label_import import LabelImport, LabelImportProvider, LabelSource
+from glue_label_import import LabelImport, LabelImportProvider, LabelingSetGeneration, LabelSource, TransformEvaluation
 from support import find_matches_transform, glue_role, new_stack
 
 WATCH_ACTIONS = ["glue:GetMLTaskRun", "glue:GetMLTaskRuns", "glue:CancelMLTaskRun", "glue:GetMLTransform"]
@@ -425,6 +426,62 @@ def test_an_unknown_transform_role_is_a_warning_not_a_guess(labels_csv: str) -> 
     shown = warning.entry.data
     assert "cannot tell the role of transform Labels/Transform" in shown and "pass transform_role=" in shown
     assert "Ref" not in shown and "{" not in shown  # the transform's path, not a CloudFormation dict
+
+
+def test_a_transform_id_without_transform_role_is_a_warning_that_says_how(labels_csv: str) -> None:
+    stack = new_stack()
+    LabelImport(stack, "ById", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
+    LabelImport(
+        stack, "WithRole", transform="tfm-1", source=LabelSource.from_asset(labels_csv), transform_role=glue_role(stack)
+    )
+    annotations = Annotations.from_stack(stack)
+    (warning,) = annotations.find_warning("/Labels/ById", Match.any_value())
+    assert "its transform is a TransformId" in warning.entry.data and "grants that role nothing" in warning.entry.data
+    assert "pass transform_role=iam.Role.from_role_arn(" in warning.entry.data
+    assert "so that it may read the label file" in warning.entry.data
+    assert "glue-label-import:transform-role" in warning.entry.data  # the id to acknowledge it by
+    assert annotations.find_warning("/Labels/WithRole", Match.any_value()) == []
+
+
+def test_a_second_replacing_import_on_a_transform_is_a_warning_naming_both(labels_csv: str) -> None:
+    stack = new_stack()
+    transform, other = find_matches_transform(stack), find_matches_transform(stack, "Other")
+    source = LabelSource.from_asset(labels_csv)
+    LabelImport(stack, "Round1", transform=transform, source=source, replace_all_labels=True)
+    LabelImport(stack, "Appended", transform=transform, source=source)
+    LabelImport(stack, "Elsewhere", transform=other, source=source, replace_all_labels=True)
+    LabelImport(stack, "Round2", transform=transform, source=source, replace_all_labels=True)
+    annotations = Annotations.from_stack(stack)
+    annotations.has_warning(
+        "/Labels/Round2",
+        Match.string_like_regexp(r"replaces all labels of its transform, and so does Labels/Round1, imported before"),
+    )
+    for path in ("/Labels/Round1", "/Labels/Appended", "/Labels/Elsewhere"):
+        assert annotations.find_warning(path, Match.any_value()) == []
+
+
+@pytest.mark.parametrize("construct", ["LabelImport", "TransformEvaluation", "LabelingSetGeneration"])
+def test_a_transform_that_is_not_find_matches_is_refused_at_the_call_naming_it(construct: str, labels_csv: str) -> None:
+    stack = new_stack()
+    transform = glue.CfnMLTransform(
+        stack,
+        "Lookup",
+        role="arn:aws:iam::123456789012:role/Glue",
+        input_record_tables=glue.CfnMLTransform.InputRecordTablesProperty(
+            glue_tables=[glue.CfnMLTransform.GlueTablesProperty(database_name="crm", table_name="customers")]
+        ),
+        transform_parameters=glue.CfnMLTransform.TransformParametersProperty(transform_type="LOOKUP"),
+    )
+    make = {
+        "LabelImport": lambda: LabelImport(stack, "It", transform=transform, source=LabelSource.from_asset(labels_csv)),
+        "TransformEvaluation": lambda: TransformEvaluation(stack, "It", transform=transform, min_f1=0.7),
+        "LabelingSetGeneration": lambda: LabelingSetGeneration(
+            stack, "It", transform=transform, output_bucket=s3.Bucket(stack, "Bucket")
+        ),
+    }[construct]
+    with pytest.raises(ValueError, match=r"^transform Labels/Lookup is not a FIND_MATCHES transform: .*'LOOKUP'"):
+        make()
+    assert stack.node.try_find_child("It") is None
 
 
 def test_a_refused_transform_or_timeout_leaves_nothing_in_the_stack(labels_csv: str) -> None:

@@ -1,4 +1,7 @@
-"""Synth assertions on TransformEvaluation: the gate's resource, its order after the imports, its grants."""
+"""Synth assertions on TransformEvaluation: the gate's resource, its grants, the misuses synth warns about.
+
+Its order after the imports, however declared: test_rounds.py.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Stack
-from aws_cdk.assertions import Template
+from aws_cdk import Stack
+from aws_cdk.assertions import Annotations, Match, Template
 
 from glue_label_import import LabelImport, LabelSource, TransformEvaluation
-from support import LABELS, find_matches_transform, new_stack
+from support import LABELS, find_matches_transform, logical_id, new_stack
 
 
 @pytest.fixture
@@ -23,10 +26,6 @@ def labels(tmp_path: Path) -> LabelSource:
 
 def resources(stack: Stack, resource_type: str) -> dict[str, dict[str, Any]]:
     return dict(Template.from_stack(stack).find_resources(resource_type))
-
-
-def logical_id(stack: Stack, construct: Any) -> str:
-    return str(stack.resolve(construct.node.find_child("Resource").node.default_child.logical_id))
 
 
 def test_the_gate_follows_the_imports_declared_before_it_on_its_transform(labels: LabelSource) -> None:
@@ -51,16 +50,6 @@ def test_the_gate_follows_the_imports_declared_before_it_on_its_transform(labels
     assert evaluation["UpdateReplacePolicy"] == "Delete" and evaluation["Properties"]["ServiceTimeout"] == "3600"
 
 
-def test_a_resource_declared_after_the_gate_runs_after_it(labels: LabelSource) -> None:
-    stack = new_stack()
-    transform = find_matches_transform(stack)
-    LabelImport(stack, "First", transform=transform, source=labels)
-    gate = TransformEvaluation(stack, "Quality", transform=transform, timeout=Duration.minutes(30))
-    later = LabelImport(stack, "Later", transform=transform, source=labels)
-    imports = resources(stack, "Custom::GlueImportLabels")
-    assert logical_id(stack, gate) in imports[logical_id(stack, later)]["DependsOn"]
-
-
 def test_an_explicit_after_is_followed(labels: LabelSource) -> None:
     stack = new_stack()
     transform = find_matches_transform(stack)
@@ -70,6 +59,17 @@ def test_an_explicit_after_is_followed(labels: LabelSource) -> None:
     (evaluation,) = resources(stack, "Custom::GlueEvaluateTransform").values()
     assert evaluation["Properties"]["After"] == [{"Fn::GetAtt": [logical_id(stack, second), "TaskRunId"]}]
     assert gate.after == [second]
+
+
+def test_a_gate_without_threshold_gates_nothing_and_says_so_at_synth(labels: LabelSource) -> None:
+    stack = new_stack()
+    transform = find_matches_transform(stack)
+    LabelImport(stack, "Labels", transform=transform, source=labels)
+    TransformEvaluation(stack, "Watch", transform=transform)
+    TransformEvaluation(stack, "DropOnly", transform=transform, max_f1_drop=0.05)
+    annotations = Annotations.from_stack(stack)
+    annotations.has_warning("/Labels/Watch", Match.string_like_regexp(r"has no threshold .* never fails the deploy"))
+    assert annotations.find_warning("/Labels/DropOnly", Match.any_value()) == []
 
 
 def test_the_gate_may_evaluate_only_its_own_transform(labels: LabelSource) -> None:

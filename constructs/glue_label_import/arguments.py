@@ -18,6 +18,8 @@ from constructs import Construct
 
 from glue_label_import._handler.request import transform_id_problem
 
+FIND_MATCHES = "FIND_MATCHES"
+"""The one transform type Glue has, and the one labels are for."""
 MIN_TIMEOUT = Duration.minutes(1)
 MAX_TIMEOUT = Duration.hours(1)
 """A custom resource's ServiceTimeout: CloudFormation accepts 1 second to 1 hour; under a minute
@@ -39,8 +41,18 @@ def shown(value: Any) -> str:
 
 
 def transform_id(transform: Union[glue.CfnMLTransform, str], name: str = "transform") -> str:
-    """The TransformId of a `CfnMLTransform` (its Ref) or of a TransformId string or token."""
+    """The TransformId of a `CfnMLTransform` (its Ref) or of a TransformId string or token.
+
+    :raises ValueError: a CfnMLTransform whose resolved transform_type is not FIND_MATCHES.
+    """
     if isinstance(transform, glue.CfnMLTransform):
+        parameters = Stack.of(transform).resolve(transform.transform_parameters)
+        transform_type = parameters.get("transformType") if isinstance(parameters, dict) else None
+        if isinstance(transform_type, str) and transform_type != FIND_MATCHES:
+            raise ValueError(
+                f"{name} {transform.node.path} is not a {FIND_MATCHES} transform: its transform_type is "
+                f"{shown(transform_type)}, and only a {FIND_MATCHES} transform learns from labels"
+            )
         return transform.ref
     if not isinstance(transform, str):
         raise TypeError(f"{name} must be a CfnMLTransform or a TransformId string, got {shown(transform)}")
@@ -101,8 +113,12 @@ def check_fraction(value: Any, name: str) -> Optional[float]:
     return float(value)
 
 
-def check_after(after: Any, name: str = "after") -> Optional[list[Construct]]:
-    """None, or a list of this library's task-run constructs (each has a `task_run_id`)."""
+def check_after(after: Any, transform_id: str, scope: Construct, name: str = "after") -> Optional[list[Construct]]:
+    """None, or a list of this library's task-run constructs (each has a `task_run_id`) on this transform.
+
+    :raises TypeError: not a list of constructs of this library.
+    :raises ValueError: one of them is on another transform, naming it.
+    """
     if after is None:
         return None
     if isinstance(after, (str, bytes)) or not isinstance(after, Sequence):
@@ -110,16 +126,12 @@ def check_after(after: Any, name: str = "after") -> Optional[list[Construct]]:
     for item in after:
         if not isinstance(item, Construct) or not has_members(item, ("task_run_id", "transform_id")):
             raise TypeError(f"{name} must hold constructs of this library (LabelImport, ...), got {shown(item)}")
-    return list(after)
-
-
-def check_same_transform(resources: Sequence[Construct], transform_id: str, scope: Construct) -> None:
-    """Every resource it follows is on the same transform, or a ValueError names the one that is not."""
     stack = Stack.of(scope)
-    for resource in resources:
-        theirs = getattr(resource, "transform_id")  # noqa: B009  # checked by check_after
+    for resource in after:
+        theirs = getattr(resource, "transform_id")  # noqa: B009  # checked above
         if json.dumps(stack.resolve(theirs)) != json.dumps(stack.resolve(transform_id)):
             raise ValueError(
-                f"after: {resource.node.path} is on transform {shown(stack.resolve(theirs))}, "
+                f"{name}: {resource.node.path} is on transform {shown(stack.resolve(theirs))}, "
                 f"not on {shown(stack.resolve(transform_id))}"
             )
+    return list(after)

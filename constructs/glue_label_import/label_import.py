@@ -47,19 +47,23 @@ class LabelImport(Construct):
         :param replace_all_labels: Glue's ReplaceAllLabels: True replaces the transform's
             labels with the file's, False (default) adds the file's labels to them. A ``bool``
             (``1`` or ``"yes"`` is a TypeError), or a string token such as a CfnParameter's value.
+            A second replacing import on one transform replaces what the first imported: synth
+            warns (``glue-label-import:replaced-import``), naming both.
         :param timeout: how long CloudFormation waits for the import (its ServiceTimeout), from
             1 minute to 1 hour (default). The run is cancelled and the deploy fails just before.
         :param transform_role: the role the transform runs as, which Glue uses to read the
-            label file. Default: the ``role`` of a ``CfnMLTransform``; none for a TransformId.
+            label file. Default: the ``role`` of a ``CfnMLTransform``; none for a TransformId
+            (synth then warns, ``glue-label-import:transform-role``: no grant is written).
             When known, it is granted ``s3:GetObject`` on the label object (and ``kms:Decrypt``
             on the key of a ``from_bucket`` bucket) before the import starts.
         :raises TypeError: an argument of the wrong type (naming it and what it got): a
             ``transform`` that is neither a ``CfnMLTransform`` nor a string, a ``source`` that is
             not a ``LabelSource``, a ``replace_all_labels`` that is not a ``bool``, a ``timeout``
             that is not a ``Duration``, a ``transform_role`` that is not an ``iam.IRole``.
-        :raises ValueError: a resolved TransformId that is empty or over 255 characters, a bad
-            label source, a local label file Glue would refuse (``LabelFileError``, naming the
-            line), or a timeout outside 1 minute to 1 hour.
+        :raises ValueError: a resolved TransformId that is empty or over 255 characters, a
+            ``CfnMLTransform`` that is not FIND_MATCHES, a bad label source, a local label file
+            Glue would refuse (``LabelFileError``, naming the line), or a timeout outside 1 minute
+            to 1 hour.
         """
         # Every argument is checked before the construct joins the tree: a refused call leaves
         # nothing behind in `scope`.
@@ -73,11 +77,15 @@ class LabelImport(Construct):
         super().__init__(scope, construct_id)
         self.transform_id: str = transform_id
         """The TransformId the labels go to (the transform's Ref for a CfnMLTransform)."""
+        self.replace_all_labels: Union[bool, str] = replace_all_labels
+        """Whether it replaces the transform's labels (a string when a token)."""
 
         location = source.bind(self)
         if location.local_path:
             self._check_label_file(location.local_path, location.shown_as or str(location.local_path), transform)
         provider = LabelImportProvider.of(self)
+        if replace_all_labels is True:
+            self._warn_of_replacing_imports_before(provider.rounds.imports_on(self, transform_id))
         provider.grant_read_label_file(location)  # its header is checked against the transform's schema
         self._resource = provider.add_task(
             self,
@@ -97,6 +105,21 @@ class LabelImport(Construct):
             for action, arn in reads:
                 grant = iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=[arn])
                 grant.apply_before(self._resource)
+
+    def _warn_of_replacing_imports_before(self, imports: list[Construct]) -> None:
+        """Each deploy that runs them replaces the labels of the replacing imports declared before this one."""
+        replaced = [
+            label_import.node.path
+            for label_import in imports
+            if isinstance(label_import, LabelImport) and label_import.replace_all_labels is True
+        ]
+        if replaced:
+            Annotations.of(self).add_warning_v2(
+                "glue-label-import:replaced-import",
+                f"it replaces all labels of its transform, and so does {', '.join(replaced)}, imported before it: "
+                "what that import brings is replaced by this file. Pass replace_all_labels=False to add to "
+                "those labels, or keep the rounds in one folder (LabelSource.from_directory) and import it once",
+            )
 
     def _check_label_file(self, path: Path, name: str, transform: Union[glue.CfnMLTransform, str]) -> None:
         """Refuse at synth what Glue would refuse at deploy; warn about what it may not learn from.

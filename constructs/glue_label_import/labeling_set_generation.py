@@ -14,13 +14,14 @@ from constructs import Construct
 from glue_label_import import arguments
 from glue_label_import.arguments import MAX_TIMEOUT
 from glue_label_import.provider import LabelImportProvider
+from glue_label_import.rounds import Follows
 
 RESOURCE_TYPE = "Custom::GlueGenerateLabelingSet"
 DEFAULT_PREFIX = "labeling-sets/"
 
 
 class LabelingSetGeneration(Construct):
-    """Asks Glue for the next labeling set (StartMLLabelingSetGenerationTaskRun) after the round's imports and gate.
+    """Asks Glue for the next labeling set (StartMLLabelingSetGenerationTaskRun) after the round's imports.
 
     Each run writes CSV files into a new folder under ``output_prefix`` of ``output_bucket``, named
     by the time it started (so rounds sort in time order); ``output_s3_path`` is that folder. It
@@ -28,6 +29,14 @@ class LabelingSetGeneration(Construct):
     transform's role, which is granted ``s3:PutObject`` on exactly ``bucket/prefix*``. Delete
     cancels a run in flight; the files already written stay. Fetch a set with
     ``glue-label-import fetch <output_s3_path> labels/round-N.csv``.
+
+    By default it runs beside the round's gate, after the same imports: Glue runs the evaluation
+    and the generation at once (3 task runs per transform may run together), so a round's deploy
+    takes the import plus the longer of the two instead of their sum. A failed gate still fails
+    the deploy, and CloudFormation rolls the generation back with everything else (its rollback
+    answers the previous folder without a run); but the labeling set was generated from labels
+    the gate then refused, and Glue's run is spent. ``after=[gate]`` keeps the strict order: the
+    next set only from labels that passed the gate, for a deploy as long as the sum.
     """
 
     def __init__(
@@ -48,8 +57,11 @@ class LabelingSetGeneration(Construct):
         :param output_bucket: the bucket the labeling sets go to.
         :param output_prefix: the key prefix of the rounds' folders (default ``labeling-sets/``;
             a missing trailing ``/`` is added).
-        :param after: the resources of this library it follows. Default: every resource of this
-            library on the same transform declared before it (its imports and its gate).
+        :param after: the resources of this library it follows: their task run ids are its
+            ``After`` property, so it runs again exactly when one of them ran. Default: every
+            ``LabelImport`` on the same transform in the stack, declared before or after it, so
+            it runs beside the gate; ``after=[gate]`` runs it only once the gate passed (see
+            above). Whatever ``after``, it runs after every import on its transform in the stack.
         :param timeout: how long CloudFormation waits for the generation, 1 minute to 1 hour
             (default). The run is cancelled and the deploy fails just before.
         :param transform_role: the role the transform runs as, which Glue writes the files with.
@@ -57,7 +69,8 @@ class LabelingSetGeneration(Construct):
             ``s3:PutObject`` on the prefix yourself).
         :raises TypeError: an argument of the wrong type, naming it and what it got.
         :raises ValueError: a prefix that starts with ``/``, a timeout outside 1 minute to 1 hour,
-            a bad TransformId, or an ``after`` resource on another transform.
+            a bad TransformId, a ``CfnMLTransform`` that is not FIND_MATCHES, or an ``after``
+            resource on another transform.
         """
         transform_id = arguments.transform_id(transform)
         if not arguments.has_members(output_bucket, ("bucket_name", "grant_put", "s3_url_for_object")):
@@ -65,12 +78,10 @@ class LabelingSetGeneration(Construct):
         prefix = _checked_prefix(output_prefix)
         arguments.check_timeout(timeout)
         arguments.check_role(transform_role, "transform_role")
-        following = LabelImportProvider.to_follow(scope, transform_id, after)
+        following = arguments.check_after(after, transform_id, scope)
         super().__init__(scope, construct_id)
         self.transform_id: str = transform_id
         """The TransformId it generates labeling sets for."""
-        self.after: list[Construct] = following
-        """The resources it follows."""
         provider = LabelImportProvider.of(self)
         self._resource = provider.add_task(
             self,
@@ -78,7 +89,7 @@ class LabelingSetGeneration(Construct):
             resource_type=RESOURCE_TYPE,
             start_actions=["glue:StartMLLabelingSetGenerationTaskRun"],
             timeout=timeout,
-            after=following,
+            follows=Follows(after=following),
             properties={
                 "OutputS3Path": output_bucket.s3_url_for_object(prefix),
             },
@@ -88,6 +99,11 @@ class LabelingSetGeneration(Construct):
             # Glue writes the files as the transform's role: exactly under the prefix, and with the key if any.
             grant = output_bucket.grant_put(role, f"{prefix}*")
             grant.apply_before(self._resource)
+
+    @property
+    def after(self) -> list[Construct]:
+        """The resources it follows: ``after`` as given, or every LabelImport on its transform in the stack."""
+        return LabelImportProvider.of(self).rounds.followed_by(self)
 
     @property
     def task_run_id(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import Enum
@@ -20,6 +19,7 @@ from constructs import Construct, Node
 from glue_label_import import arguments
 from glue_label_import.handler_asset import handler_asset_dir
 from glue_label_import.label_source import LabelLocation
+from glue_label_import.rounds import Follows, Rounds
 
 WATCH_ACTIONS = ("glue:GetMLTaskRun", "glue:GetMLTaskRuns", "glue:CancelMLTaskRun", "glue:GetMLTransform")
 """What the handler does on every transform it serves: find, watch and cancel runs, read the transform."""
@@ -241,8 +241,8 @@ class LabelImportProvider(Construct):
             security_groups=list(settings.security_groups) if settings.security_groups is not None else None,
         )
         """The handler: the ServiceToken of every resource the provider serves."""
-        self._on_transform: dict[str, list[Construct]] = {}
-        self._last_resource: dict[str, CustomResource] = {}
+        self.rounds = Rounds(self)
+        """The order of the resources on each transform: the imports, then what follows them."""
         self._transform_roles: dict[str, iam.IRole] = {}
         self._stack_roles: dict[str, iam.Role] = {}
         self._glue_access: dict[tuple[str, ...], iam.PolicyStatement] = {}
@@ -270,19 +270,20 @@ class LabelImportProvider(Construct):
         start_actions: Sequence[str],
         timeout: Duration,
         properties: dict[str, Any],
-        after: Optional[Sequence[Construct]] = None,
+        follows: Optional[Follows] = None,
     ) -> CustomResource:
         """The custom resource of a task-run construct (`owner`) on a transform, served by this handler.
 
-        The handler may call `start_actions` (and watch runs) on this transform only; the resource
-        runs after every resource of this library declared before it on the same transform
-        (CloudFormation runs resources without a dependency between them in parallel, and a
-        replacing import must not race an evaluation), and after the hand-over grant. When it
-        follows resources (`after`), their task run ids are its `After` property, so that it
-        runs again exactly when one of them ran.
+        The handler may call `start_actions` (and watch runs) on this transform only, and the
+        resource runs after the hand-over grant. Without `follows` it is an import: it runs after
+        the imports on the transform declared before it. With `follows` it runs after every import
+        on the transform, whenever declared (CloudFormation runs resources without a dependency
+        between them in parallel, and a replacing import must not race an evaluation), and after
+        `follows.after`; the task run ids it follows are its `After` property, so that it runs
+        again exactly when one of them ran.
         """
-        if after is not None:
-            properties = {**properties, "After": [getattr(resource, "task_run_id") for resource in after]}  # noqa: B009
+        if follows is not None:
+            properties = {**properties, "After": self.rounds.after_property(owner)}
         self._grant(transform_id, WATCH_ACTIONS)
         self._grant(transform_id, tuple(start_actions))
         self._max_event_age.timeouts.append(timeout)
@@ -294,37 +295,12 @@ class LabelImportProvider(Construct):
             service_timeout=timeout,
             properties={"TransformId": transform_id, **properties},
         )
-        resource.node.add_dependency(self.hand_over_policy, *(after or []))
-        key = json.dumps(Stack.of(self).resolve(transform_id))
-        previous = self._last_resource.get(key)
-        if previous is not None:
-            resource.node.add_dependency(previous)
-        self._last_resource[key] = resource
-        self._on_transform.setdefault(key, []).append(owner)
+        resource.node.add_dependency(self.hand_over_policy)
+        if follows is None:
+            self.rounds.add_import(owner, resource, transform_id)
+        else:
+            self.rounds.add_follower(owner, resource, transform_id, follows)
         return resource
-
-    @classmethod
-    def to_follow(cls, scope: Construct, transform_id: str, after: Any) -> list[Construct]:
-        """The resources a resource on this transform follows: `after` checked, or by default every
-        resource of this library on the transform declared before it.
-
-        :raises TypeError: `after` is not a list of constructs of this library.
-        :raises ValueError: one of them is on another transform.
-        """
-        following = arguments.check_after(after)
-        if following is None:
-            following = cls.declared_on(scope, transform_id)
-        arguments.check_same_transform(following, transform_id, scope)
-        return following
-
-    @classmethod
-    def declared_on(cls, scope: Construct, transform_id: str) -> list[Construct]:
-        """The task-run constructs of `scope`'s stack on this transform so far, in declaration order."""
-        stack = Stack.of(scope)
-        provider = stack.node.try_find_child(cls.ID)
-        if not isinstance(provider, cls):
-            return []
-        return list(provider._on_transform.get(json.dumps(stack.resolve(transform_id)), []))
 
     def _grant(self, transform_id: str, actions: tuple[str, ...]) -> None:
         """Let the handler call `actions` on this transform (one statement per set of actions)."""
@@ -349,6 +325,12 @@ class LabelImportProvider(Construct):
         gets a warning asking for ``transform_role=`` `purpose` ("so that it may read the label file").
         """
         if not isinstance(transform, glue.CfnMLTransform):
+            Annotations.of(scope).add_warning_v2(
+                "glue-label-import:transform-role",
+                "its transform is a TransformId, so the stack cannot tell the role Glue runs it as and grants "
+                "that role nothing: pass transform_role=iam.Role.from_role_arn(self, 'TransformRole', "
+                f"'<the transform's role ARN>') {purpose}",
+            )
             return None
         role = transform.role
         if not Token.is_unresolved(role):  # CloudFormation takes a role's ARN or its name

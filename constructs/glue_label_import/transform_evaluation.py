@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional, Union
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_glue as glue
 from constructs import Construct
 
 from glue_label_import import arguments
 from glue_label_import.arguments import MAX_TIMEOUT
 from glue_label_import.provider import LabelImportProvider
+from glue_label_import.rounds import Follows
 
 RESOURCE_TYPE = "Custom::GlueEvaluateTransform"
 
@@ -43,19 +44,26 @@ class TransformEvaluation(Construct):
         """
         :param transform: the FindMatches transform: a ``CfnMLTransform`` of this app, or a
             TransformId (a string or a token).
-        :param after: the resources of this library it follows (``LabelImport`` and the like).
-            Default: every resource of this library on the same transform declared before it.
+        :param after: the resources of this library it follows (``LabelImport`` and the like):
+            their task run ids are its ``After`` property, so it runs again exactly when one of
+            them ran. Default: every ``LabelImport`` on the same transform in the stack, declared
+            before or after it. Whatever ``after``, it runs after every import on its transform
+            in the stack. Without ``after``, on a transform no ``LabelImport`` of the app imports
+            into, synth warns (``glue-label-import:no-label-import``): Glue evaluates only a
+            transform with labels.
         :param min_f1: the lowest F1 the deploy accepts, from 0 to 1 (default: none).
         :param min_precision: the lowest precision (default: none).
         :param min_recall: the lowest recall (default: none).
         :param min_area_under_pr_curve: the lowest area under the precision-recall curve (default: none).
         :param max_f1_drop: how much lower than before this evaluation F1 may be (default: any);
-            checked when the transform had metrics before.
+            checked when the transform had metrics before. With no threshold at all the gate
+            gates nothing: synth warns (``glue-label-import:no-threshold``).
         :param timeout: how long CloudFormation waits for the evaluation, 1 minute to 1 hour
             (default). The run is cancelled and the deploy fails just before.
         :raises TypeError: an argument of the wrong type, naming it and what it got.
         :raises ValueError: a threshold outside 0 to 1, a timeout outside 1 minute to 1 hour, a
-            bad TransformId, or an ``after`` resource on another transform.
+            bad TransformId, a ``CfnMLTransform`` that is not FIND_MATCHES, or an ``after``
+            resource on another transform.
         """
         transform_id = arguments.transform_id(transform)
         thresholds = {
@@ -69,24 +77,33 @@ class TransformEvaluation(Construct):
             )
         }
         arguments.check_timeout(timeout)
-        following = LabelImportProvider.to_follow(scope, transform_id, after)
+        following = arguments.check_after(after, transform_id, scope)
         super().__init__(scope, construct_id)
         provider = LabelImportProvider.of(self)
         self.transform_id: str = transform_id
         """The TransformId it evaluates (the transform's Ref for a CfnMLTransform)."""
-        self.after: list[Construct] = following
-        """The resources it follows."""
         self._resource = provider.add_task(
             self,
             transform_id=transform_id,
             resource_type=RESOURCE_TYPE,
             start_actions=["glue:StartMLEvaluationTaskRun", "glue:GetTags", "glue:TagResource"],
             timeout=timeout,
-            after=following,
+            follows=Follows(after=following, needs_labels=True),
             properties={
                 **{name: str(value) for name, value in thresholds.items() if value is not None},
             },
         )
+        if all(value is None for value in thresholds.values()):
+            Annotations.of(self).add_warning_v2(
+                "glue-label-import:no-threshold",
+                "it has no threshold (min_f1, min_precision, min_recall, min_area_under_pr_curve, max_f1_drop), "
+                "so it evaluates the transform but never fails the deploy",
+            )
+
+    @property
+    def after(self) -> list[Construct]:
+        """The resources it follows: ``after`` as given, or every LabelImport on its transform in the stack."""
+        return LabelImportProvider.of(self).rounds.followed_by(self)
 
     @property
     def task_run_id(self) -> str:
