@@ -12,7 +12,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from glue_label_import import arguments
-from glue_label_import.arguments import MAX_TIMEOUT
 from glue_label_import.provider import LabelImportProvider
 
 RESOURCE_TYPE = "Custom::GlueGenerateLabelingSet"
@@ -39,7 +38,7 @@ class LabelingSetGeneration(Construct):
         output_bucket: s3.IBucket,
         output_prefix: str = DEFAULT_PREFIX,
         after: Optional[Sequence[Construct]] = None,
-        timeout: Duration = MAX_TIMEOUT,
+        timeout: Optional[Duration] = None,
         transform_role: Optional[iam.IRole] = None,
     ) -> None:
         """
@@ -50,8 +49,9 @@ class LabelingSetGeneration(Construct):
             a missing trailing ``/`` is added).
         :param after: the resources of this library it follows. Default: every resource of this
             library on the same transform declared before it (its imports and its gate).
-        :param timeout: how long CloudFormation waits for the generation, 1 minute to 1 hour
-            (default). The run is cancelled and the deploy fails just before.
+        :param timeout: how long CloudFormation waits for the generation, a ``Duration`` from 1
+            minute to 1 hour. Default (None): 1 hour. The run is cancelled and the deploy fails
+            just before.
         :param transform_role: the role the transform runs as, which Glue writes the files with.
             Default: the ``role`` of a ``CfnMLTransform``; none for a TransformId (then grant it
             ``s3:PutObject`` on the prefix yourself).
@@ -63,12 +63,11 @@ class LabelingSetGeneration(Construct):
         if not arguments.has_members(output_bucket, ("bucket_name", "grant_put", "s3_url_for_object")):
             raise TypeError(f"output_bucket must be an aws_s3.IBucket, got {arguments.shown(output_bucket)}")
         prefix = _checked_prefix(output_prefix)
-        arguments.check_timeout(timeout)
+        service_timeout = arguments.check_timeout(timeout)
         arguments.check_role(transform_role, "transform_role")
         following = LabelImportProvider.to_follow(scope, transform_id, after)
         super().__init__(scope, construct_id)
-        self.transform_id: str = transform_id
-        """The TransformId it generates labeling sets for."""
+        self._transform_id = transform_id
         self.after: list[Construct] = following
         """The resources it follows."""
         provider = LabelImportProvider.of(self)
@@ -77,7 +76,7 @@ class LabelingSetGeneration(Construct):
             transform_id=transform_id,
             resource_type=RESOURCE_TYPE,
             start_actions=["glue:StartMLLabelingSetGenerationTaskRun"],
-            timeout=timeout,
+            timeout=service_timeout,
             after=following,
             properties={
                 "OutputS3Path": output_bucket.s3_url_for_object(prefix),
@@ -88,6 +87,11 @@ class LabelingSetGeneration(Construct):
             # Glue writes the files as the transform's role: exactly under the prefix, and with the key if any.
             grant = output_bucket.grant_put(role, f"{prefix}*")
             grant.apply_before(self._resource)
+
+    @property
+    def transform_id(self) -> str:
+        """The TransformId it generates labeling sets for (the transform's Ref for a CfnMLTransform)."""
+        return self._transform_id
 
     @property
     def task_run_id(self) -> str:
@@ -106,5 +110,5 @@ def _checked_prefix(prefix: object) -> str:
     if Token.is_unresolved(prefix):
         return prefix
     if prefix.startswith("/"):
-        raise ValueError(f"output_prefix {prefix!r} must not start with /")
+        raise ValueError(f"output_prefix {arguments.quoted(prefix)} must not start with /")
     return prefix if not prefix or prefix.endswith("/") else prefix + "/"

@@ -10,7 +10,6 @@ from aws_cdk import aws_glue as glue
 from constructs import Construct
 
 from glue_label_import import arguments
-from glue_label_import.arguments import MAX_TIMEOUT
 from glue_label_import.provider import LabelImportProvider
 
 RESOURCE_TYPE = "Custom::GlueEvaluateTransform"
@@ -38,7 +37,7 @@ class TransformEvaluation(Construct):
         min_recall: Optional[float] = None,
         min_area_under_pr_curve: Optional[float] = None,
         max_f1_drop: Optional[float] = None,
-        timeout: Duration = MAX_TIMEOUT,
+        timeout: Optional[Duration] = None,
     ) -> None:
         """
         :param transform: the FindMatches transform: a ``CfnMLTransform`` of this app, or a
@@ -51,8 +50,9 @@ class TransformEvaluation(Construct):
         :param min_area_under_pr_curve: the lowest area under the precision-recall curve (default: none).
         :param max_f1_drop: how much lower than before this evaluation F1 may be (default: any);
             checked when the transform had metrics before.
-        :param timeout: how long CloudFormation waits for the evaluation, 1 minute to 1 hour
-            (default). The run is cancelled and the deploy fails just before.
+        :param timeout: how long CloudFormation waits for the evaluation, a ``Duration`` from 1
+            minute to 1 hour. Default (None): 1 hour. The run is cancelled and the deploy fails
+            just before.
         :raises TypeError: an argument of the wrong type, naming it and what it got.
         :raises ValueError: a threshold outside 0 to 1, a timeout outside 1 minute to 1 hour, a
             bad TransformId, or an ``after`` resource on another transform.
@@ -68,12 +68,11 @@ class TransformEvaluation(Construct):
                 ("max_f1_drop", "MaxF1Drop", max_f1_drop),
             )
         }
-        arguments.check_timeout(timeout)
+        service_timeout = arguments.check_timeout(timeout)
         following = LabelImportProvider.to_follow(scope, transform_id, after)
         super().__init__(scope, construct_id)
         provider = LabelImportProvider.of(self)
-        self.transform_id: str = transform_id
-        """The TransformId it evaluates (the transform's Ref for a CfnMLTransform)."""
+        self._transform_id = transform_id
         self.after: list[Construct] = following
         """The resources it follows."""
         self._resource = provider.add_task(
@@ -81,12 +80,17 @@ class TransformEvaluation(Construct):
             transform_id=transform_id,
             resource_type=RESOURCE_TYPE,
             start_actions=["glue:StartMLEvaluationTaskRun", "glue:GetTags", "glue:TagResource"],
-            timeout=timeout,
+            timeout=service_timeout,
             after=following,
             properties={
                 **{name: str(value) for name, value in thresholds.items() if value is not None},
             },
         )
+
+    @property
+    def transform_id(self) -> str:
+        """The TransformId it evaluates (the transform's Ref for a CfnMLTransform)."""
+        return self._transform_id
 
     @property
     def task_run_id(self) -> str:
