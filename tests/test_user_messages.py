@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from aws_cdk import aws_s3 as s3
 
 from glue_label_import import LabelImport, LabelSource, TransformEvaluation
 from support import LABELS, find_matches_transform, new_stack
@@ -59,3 +60,11 @@ def test_label_file_error_is_importable_from_the_package() -> None:
 
     assert LabelFileError is Defined
     assert issubclass(LabelFileError, ValueError)
+
+
+def test_a_construct_of_the_wrong_kind_is_named_by_its_construct_path(labels: LabelSource) -> None:
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "Bucket")
+    with pytest.raises(TypeError) as error:
+        LabelImport(stack, "Labels", transform=bucket, source=labels)  # type: ignore[arg-type]
+    assert str(error.value) == "transform must be a CfnMLTransform or a TransformId string, got Bucket Labels/Bucket"

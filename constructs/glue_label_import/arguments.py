@@ -41,7 +41,10 @@ def quoted(value: Any) -> str:
 
 
 def shown(value: Any) -> str:
-    """A wrong argument as an error message shows it: its type and its repr, cut short."""
+    """A wrong argument as an error message shows it: its type and its repr, cut short; a construct's
+    construct path instead of its repr (``<aws_cdk... object at 0x...>``)."""
+    if isinstance(value, Construct):
+        return f"{type(value).__name__} {value.node.path}"
     return f"{type(value).__name__} {quoted(value)}"
 
 
