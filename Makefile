@@ -1,5 +1,5 @@
 # make synth: set up, then `cdk synth` of the example app (offline).  make demo: its label round on a
-# local Glue.  make test: set up, then lint and pytest.
+# local Glue.  make test: set up, then lint (ruff, mypy, the GitHub workflows' schema) and pytest.
 VENV := .venv
 STAMP := $(VENV)/.installed
 # Node 22 from npm (node_modules/.bin) runs jsii and the CDK CLI; Node 20 is end-of-life.
@@ -28,6 +28,7 @@ lint: setup
 	ruff format --check constructs lambda tests scripts app.py
 	mypy -p glue_label_import
 	mypy -m index -m engine -m imports -m evaluation -m generation -m columns -m answers -m glue_runs -m request -m retries
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml  # offline: the schema ships with it
 
 test: lint
 	python -m pytest -n 2 --dist loadfile  # two workers: the end-to-end file mostly waits on the clock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def test_a_folder_is_reported_per_file_and_merged(tmp_path: Path, capsys: pytest
         f"{folder / 'round-1.csv'}: 2 labeling sets, 4 rows",
         f"{folder / 'round-2.csv'}: 2 labeling sets, 4 rows",
         "merged: 2 files, 4 labeling sets, 8 rows, 166 bytes",
-        "merged: 1 labeling set ids in more than one file, made unique by prefixing each with its file's name "
+        "merged: 1 labeling set id in more than one file, made unique by prefixing each with its file's name "
         "and '/': 's1'",
     ]
 
@@ -102,3 +103,19 @@ def test_the_example_labels_validate_from_the_console_script() -> None:
         "merged: 2 files, 10 labeling sets, 119 rows, 14,984 bytes",
     ]
     assert lines[3].endswith("'set-01', 'set-02', 'set-03', 'set-04', 'set-05'")
+
+
+@pytest.mark.parametrize(
+    ("prog", "command"),
+    [
+        ("glue-label-import", [str(Path(sys.executable).parent / "glue-label-import")]),
+        ("python -m glue_label_import", [sys.executable, "-m", "glue_label_import"]),
+    ],
+)
+def test_version_prints_the_installed_version(prog: str, command: list[str]) -> None:
+    from glue_label_import import __version__
+
+    result = subprocess.run([*command, "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{prog} {__version__}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", __version__), __version__

@@ -323,3 +323,27 @@ def test_validation_streams_a_file_far_larger_than_the_memory_it_uses(tmp_path: 
     assert report.ok and report.rows == 40_000 and report.labeling_sets == 4_000
     assert path.stat().st_size > 19_000_000
     assert peak < 4_000_000  # a small fraction of the 19 MB file: it was never read whole
+
+
+def test_a_header_that_repeats_a_column_is_an_error_naming_it_and_its_places(tmp_path: Path) -> None:
+    report = validate(tmp_path, b"id,name,labeling_set_id,label,name\n" + b"1,a,s1,A,b\n2,b,s1,A,c\n")
+    assert (
+        str(only_error(report)) == "line 1: header repeats column 'name' (columns 2, 5); each column must be named once"
+    )
+    with pytest.raises(LabelFileError, match=r"line 1: header repeats column 'id' \(columns 1, 4\)"):
+        check_label_file(write(tmp_path, b"id,labeling_set_id,label,id\n1,s1,A,1\n2,s1,A,2\n", "again.csv"))
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (HEADER + b'1,"a,s1,A\n2,b,s1,A\n', 2),  # the only data row never ends: no "no data rows" besides
+        (HEADER + set_rows("s1", 2) + b'3,"c,s1,A\n4,d,s1,A\n', 4),
+        (b'"id,name,labeling_set_id,label\n1,a,s1,A\n', 1),  # the header never ends: no "file is empty" besides
+    ],
+)
+def test_an_unterminated_quote_is_one_error_at_the_line_it_opens(tmp_path: Path, content: bytes, line: int) -> None:
+    report = validate(tmp_path, content)
+    assert (
+        str(only_error(report)) == f"line {line}: malformed CSV: a quoted field opens on this line and is never closed"
+    )

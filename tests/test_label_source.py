@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Annotations, Match
 
 from glue_label_import import LabelImport, LabelSource
 from glue_label_import.label_file import LabelFileError
-from support import new_stack
+from support import find_matches_transform, new_stack
 
 HEADER = "id,name,labeling_set_id,label\n"
 
@@ -154,3 +155,43 @@ def test_the_example_apps_two_rounds_merge_into_ten_labeling_sets(tmp_path: Path
     assert len(lines) == 1 + 119
     set_ids = {line.split(",", 1)[0] for line in lines[1:]}
     assert set_ids == {f"round-{r}/set-{s:02d}" for r in (1, 2) for s in range(1, 6)}
+
+
+def test_a_header_that_repeats_a_column_is_refused_at_synth(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,name,labeling_set_id,label,id\n" + "1,a,s1,A,1\n2,b,s1,A,2\n", encoding="utf-8")
+    with pytest.raises(LabelFileError, match=re.escape("line 1: header repeats column 'id' (columns 1, 5)")):
+        LabelImport(new_stack(), "Labels", transform="tfm-1", source=LabelSource.from_asset(str(labels)))
+
+
+def test_the_file_whose_columns_differ_from_the_others_is_the_one_named(tmp_path: Path) -> None:
+    other = "id,full_name,labeling_set_id,label\n1,a,s1,A\n2,b,s1,A\n"
+    folder = folder_of(tmp_path, {"a.csv": other, "b.csv": ROUND_1, "c.csv": ROUND_1})
+    message = (
+        f"label file {folder / 'a.csv'} has other columns than {folder / 'b.csv'} and {folder / 'c.csv'}: "
+        "it lacks name and has besides full_name"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        LabelImport(new_stack(), "Labels", transform="tfm-1", source=LabelSource.from_directory(folder))
+
+
+def test_a_folders_warnings_name_the_users_file_and_its_own_line(tmp_path: Path) -> None:
+    folder = folder_of(tmp_path, {"round-1.csv": ROUND_1, "round-2.csv": HEADER + rows("s1", 2) + rows("s9", 1, 3)})
+    stack = new_stack()
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_directory(folder))
+    warnings = [message.entry.data for message in Annotations.from_stack(stack).find_warning("*", Match.any_value())]
+    assert [warning for warning in warnings if "glue-label-import:label-file" in warning] == [
+        f"{folder / 'round-2.csv'}: line 4: labeling set 's9' has 1 row, fewer than the 2-30 Glue accepts; "
+        "it cannot learn from a single-row set [ack: glue-label-import:label-file]"
+    ]
+
+
+def test_a_folders_primary_key_error_names_the_users_file_and_its_line(tmp_path: Path) -> None:
+    folder = folder_of(tmp_path, {"round-1.csv": ROUND_1})
+    stack = new_stack()
+    transform = find_matches_transform(stack)  # keyed on customer_id, which the files lack
+    with pytest.raises(
+        LabelFileError, match=re.escape(f"{folder / 'round-1.csv'} is not a valid Glue label file")
+    ) as error:
+        LabelImport(stack, "Labels", transform=transform, source=LabelSource.from_directory(folder))
+    assert "line 1: header has no 'customer_id' primary key column" in str(error.value)

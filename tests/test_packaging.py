@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,17 @@ def test_help_of_the_script_and_the_module_names_the_command_run(venv: CleanVenv
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"usage: {prog} ")
     assert "validate" in result.stdout
+
+
+def test_the_sdist_ships_the_changelog_readme_and_licence(tmp_path: Path) -> None:
+    source = tmp_path / "repo"
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCE))
+    build = "import sys; from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
+    result = subprocess.run(
+        [sys.executable, "-c", build, tmp_path / "dist"], cwd=source, capture_output=True, text=True, check=True
+    )
+    sdist = tmp_path / "dist" / result.stdout.strip().splitlines()[-1]
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"CHANGELOG.md", "README.md", "LICENSE", "pyproject.toml"} <= names
+    assert "constructs/glue_label_import/_handler/index.py" in names  # the handler, so a wheel built from it works

@@ -133,7 +133,9 @@ def test_a_bad_argument_is_refused_at_the_call_leaving_nothing(
 def test_after_a_resource_on_another_transform_is_refused(labels: LabelSource) -> None:
     stack = new_stack()
     elsewhere = LabelImport(stack, "Elsewhere", transform="tfm-other", source=labels)
-    with pytest.raises(ValueError, match=r"after: Labels/Elsewhere is on transform str 'tfm-other', not on"):
+    with pytest.raises(
+        ValueError, match=r"^after: Labels/Elsewhere is on transform 'tfm-other', not on Labels/Transform$"
+    ):
         TransformEvaluation(stack, "Quality", transform=find_matches_transform(stack), after=[elsewhere])
 
 

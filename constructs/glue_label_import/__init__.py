@@ -13,6 +13,7 @@ import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from glue_label_import.label_file import LabelFileError
     from glue_label_import.label_import import LabelImport
     from glue_label_import.label_source import LabelLocation, LabelSource
     from glue_label_import.labeling_set_generation import LabelingSetGeneration
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from glue_label_import.transform_evaluation import TransformEvaluation
 
 __all__ = [
+    "LabelFileError",
     "LabelImport",
     "LabelImportProvider",
     "LabelLocation",
@@ -37,6 +39,7 @@ except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, no
     __version__ = "0+unknown"
 
 _MODULES = {
+    "LabelFileError": "glue_label_import.label_file",
     "LabelImport": "glue_label_import.label_import",
     "LabelImportProvider": "glue_label_import.provider",
     "LabelingSetGeneration": "glue_label_import.labeling_set_generation",

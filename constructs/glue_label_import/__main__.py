@@ -9,7 +9,7 @@ folder of them (its files matching ``--pattern``, default ``*.csv``, in name ord
 more than one file, what merging them gives: the labeling sets and rows of the merged set and
 the labeling set ids found in several files, which the merge makes unique by prefixing each
 with its file's name. Exits 0 when Glue can import every file and their merge (warnings
-allowed), 1 when it cannot or a path cannot be read.
+allowed), 1 when it cannot or a path cannot be read. ``--version`` prints the installed version.
 
 ``fetch S3_PATH OUT.csv`` and ``export TRANSFORM_ID S3_PREFIX OUT.csv`` call AWS: they live in
 :mod:`glue_label_import.aws_commands`, imported only when they run, as they need boto3 (the
@@ -25,7 +25,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from glue_label_import.label_file import LabelFileReport, validate_label_file
+from glue_label_import import __version__
+from glue_label_import.label_file import LabelFileReport, counted, validate_label_file
 from glue_label_import.label_set import DEFAULT_PATTERN, MergedLabelSet, label_files_in, merge_label_files
 
 MODULE_PROG = "python -m glue_label_import"
@@ -74,6 +75,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="Tools for AWS Glue FindMatches label files.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser(
         "validate",
@@ -181,7 +183,7 @@ def _print_merge(files: Sequence[Path], reports: Sequence[LabelFileReport], *, a
     """Print what merging ``files`` gives; return whether Glue can import the merge."""
     if not all_valid:
         invalid = len(files) - sum(report.ok for report in reports)
-        print(f"merged: not built, {invalid} of {len(files)} files cannot be imported")
+        print(f"merged: not built, {invalid} of {counted(len(files), 'file')} cannot be imported")
         return False
     with tempfile.TemporaryDirectory(prefix="glue-label-import-") as folder:
         try:
@@ -196,15 +198,15 @@ def _print_merge(files: Sequence[Path], reports: Sequence[LabelFileReport], *, a
 def _merge_summary(merged: MergedLabelSet) -> str:
     """Describe a merged set: files, labeling sets, rows, size and ids made unique."""
     lines = [
-        f"merged: {len(merged.files)} files, {merged.labeling_sets} labeling sets, {merged.rows} rows, "
-        f"{merged.size:,} bytes"
+        f"merged: {counted(len(merged.files), 'file')}, {counted(merged.labeling_sets, 'labeling set')}, "
+        f"{counted(merged.rows, 'row')}, {merged.size:,} bytes"
     ]
     shared = merged.shared_set_ids
     if shared:
         listed = ", ".join(repr(set_id) for set_id in shared[:MAX_LISTED_SHARED_IDS])
         more = f" and {len(shared) - MAX_LISTED_SHARED_IDS} more" if len(shared) > MAX_LISTED_SHARED_IDS else ""
         lines.append(
-            f"merged: {len(shared)} labeling set ids in more than one file, made unique by prefixing "
+            f"merged: {counted(len(shared), 'labeling set id')} in more than one file, made unique by prefixing "
             f"each with its file's name and '/': {listed}{more}"
         )
     return "\n".join(lines)

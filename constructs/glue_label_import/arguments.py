@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, Optional, Union
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import CfnElement, Duration, Stack, Token
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -32,12 +32,33 @@ leaves the handler no time to cancel the run and answer."""
 _ROLE_MEMBERS = ("role_arn", "role_name", "grant_principal")
 
 
-def shown(value: Any) -> str:
-    """A wrong argument as an error message shows it: its type and its repr, cut short."""
+MAX_SHOWN = 80
+"""Characters of a value an error message shows; a longer value is cut, ending in "..."."""
+
+
+def quoted(value: Any) -> str:
+    """A value as an error message shows it: its repr, cut to :data:`MAX_SHOWN` characters."""
     text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{type(value).__name__} {text}"
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
+def shown(value: Any) -> str:
+    """A wrong argument as an error message shows it: its type and its repr, cut short; a construct's
+    construct path instead of its repr (``<aws_cdk... object at 0x...>``)."""
+    if isinstance(value, Construct):
+        return f"{type(value).__name__} {value.node.path}"
+    return f"{type(value).__name__} {quoted(value)}"
+
+
+def transform_named(transform_id: str, stack: Stack) -> str:
+    """How a message names a transform: the construct path of what its id refers to (a
+    ``CfnMLTransform``, a ``CfnParameter``), else the id itself, cut short."""
+    resolved = stack.resolve(transform_id)
+    if isinstance(resolved, dict) and list(resolved) == ["Ref"]:
+        for element in stack.node.find_all():
+            if isinstance(element, CfnElement) and stack.resolve(element.logical_id) == resolved["Ref"]:
+                return element.node.path
+    return quoted(resolved if isinstance(resolved, str) else json.dumps(resolved))
 
 
 def transform_id(transform: Union[glue.CfnMLTransform, str], name: str = "transform") -> str:
@@ -58,12 +79,15 @@ def transform_id(transform: Union[glue.CfnMLTransform, str], name: str = "transf
         raise TypeError(f"{name} must be a CfnMLTransform or a TransformId string, got {shown(transform)}")
     problem = None if Token.is_unresolved(transform) else transform_id_problem(transform)
     if problem:
-        raise ValueError(f"transform id {transform!r} {problem}")
+        raise ValueError(f"transform id {quoted(transform)} {problem}")
     return transform
 
 
 def check_timeout(timeout: Any, name: str = "timeout") -> Duration:
-    """A ServiceTimeout: a `Duration` of whole seconds from 1 minute to 1 hour (a token passes)."""
+    """A ServiceTimeout: a `Duration` of whole seconds from 1 minute to 1 hour (a token passes), or
+    None for the default, 1 hour."""
+    if timeout is None:
+        return MAX_TIMEOUT
     if not isinstance(timeout, Duration):
         raise TypeError(f"{name} must be an aws_cdk.Duration such as Duration.minutes(30), got {shown(timeout)}")
     if timeout.is_unresolved():
@@ -131,7 +155,7 @@ def check_after(after: Any, transform_id: str, scope: Construct, name: str = "af
         theirs = getattr(resource, "transform_id")  # noqa: B009  # checked above
         if json.dumps(stack.resolve(theirs)) != json.dumps(stack.resolve(transform_id)):
             raise ValueError(
-                f"{name}: {resource.node.path} is on transform {shown(stack.resolve(theirs))}, "
-                f"not on {shown(stack.resolve(transform_id))}"
+                f"{name}: {resource.node.path} is on transform {transform_named(theirs, stack)}, "
+                f"not on {transform_named(transform_id, stack)}"
             )
     return list(after)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,9 @@ MAX_PROBLEMS_IN_ERROR_MESSAGE = 10
 """Errors spelled out in a :class:`LabelFileError` message; further ones are only counted."""
 
 _BYTE_ORDER_MARK = "\ufeff"
+
+_END_OF_DATA = "unexpected end of data"
+"""What :mod:`csv` says of a quoted field still open at the end of the file."""
 
 # Decoded with errors="surrogateescape", each byte that is not valid UTF-8 becomes a lone
 # surrogate U+DC80..U+DCFF, which valid UTF-8 can never produce.
@@ -189,6 +193,7 @@ class _Scan:
         self._header_line = 0
         self._required_indexes: dict[str, int] = {}
         self._rows = 0
+        self._malformed = False
         self._set_sizes: dict[str, int] = {}
         self._set_first_lines: dict[str, int] = {}
 
@@ -197,12 +202,13 @@ class _Scan:
         records = self._records(text)
         header = next(records, None)
         if header is None:
-            self._errors.add(None, "file is empty: it has no header row")
+            if not self._malformed:  # a quote never closed took every line: that is the one error
+                self._errors.add(None, "file is empty: it has no header row")
             return
         self._read_header(*header)
         for line, record in records:
             self._read_row(line, record)
-        if not self._rows:
+        if not self._rows and not self._malformed:
             self._errors.add(self._header_line, "no data rows after the header")
         self._check_set_sizes()
 
@@ -223,7 +229,7 @@ class _Scan:
         """Yield each non-blank CSV record with the line it starts on.
 
         Malformed CSV is reported at the line where the parser gave up, and parsing goes on
-        from the next line.
+        from the next line; a quote never closed is reported once, at the line it opens on.
         """
         reader = csv.reader(self._decoded_lines(text), strict=True)
         while True:
@@ -233,6 +239,10 @@ class _Scan:
             except StopIteration:
                 return
             except csv.Error as error:
+                self._malformed = True
+                if str(error) == _END_OF_DATA:
+                    self._errors.add(start, "malformed CSV: a quoted field opens on this line and is never closed")
+                    return
                 self._errors.add(reader.line_num, f"malformed CSV: {error}")
                 continue
             if record:
@@ -259,6 +269,12 @@ class _Scan:
         self._columns = tuple(record)
         self._header_line = line
         holds = f"; it holds: {', '.join(record)}"
+        for name, count in Counter(record).items():
+            if count > 1:
+                places = ", ".join(str(index + 1) for index, column in enumerate(record) if column == name)
+                self._errors.add(
+                    line, f"header repeats column {name!r} (columns {places}); each column must be named once"
+                )
         for name in (LABELING_SET_ID_COLUMN, LABEL_COLUMN):
             if name in record:
                 self._required_indexes[name] = record.index(name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional, Union
 
 from aws_cdk import Annotations, Duration, Stack, Token
@@ -11,9 +10,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from glue_label_import import arguments
-from glue_label_import.arguments import MAX_TIMEOUT
-from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, LabelFileError, check_label_file
-from glue_label_import.label_source import LabelSource
+from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, check_label_file
+from glue_label_import.label_source import LabelLocation, LabelSource
 from glue_label_import.provider import LabelImportProvider
 from glue_label_import.transform_table import input_table_columns, table_mismatch
 
@@ -36,21 +34,23 @@ class LabelImport(Construct):
         transform: Union[glue.CfnMLTransform, str],
         source: LabelSource,
         replace_all_labels: bool = False,
-        timeout: Duration = MAX_TIMEOUT,
+        timeout: Optional[Duration] = None,
         transform_role: Optional[iam.IRole] = None,
     ) -> None:
         """
         :param transform: the FindMatches transform: a ``CfnMLTransform`` of this app, or a
             TransformId (a string or a token).
-        :param source: the labels CSV: ``LabelSource.from_asset``, ``.from_s3_path`` or
-            ``.from_bucket``.
+        :param source: the labels: ``LabelSource.from_asset`` (one local CSV),
+            ``.from_directory`` (every CSV of a local folder, merged), ``.from_s3_path`` or
+            ``.from_bucket`` (a CSV in S3).
         :param replace_all_labels: Glue's ReplaceAllLabels: True replaces the transform's
             labels with the file's, False (default) adds the file's labels to them. A ``bool``
             (``1`` or ``"yes"`` is a TypeError), or a string token such as a CfnParameter's value.
             A second replacing import on one transform replaces what the first imported: synth
             warns (``glue-label-import:replaced-import``), naming both.
-        :param timeout: how long CloudFormation waits for the import (its ServiceTimeout), from
-            1 minute to 1 hour (default). The run is cancelled and the deploy fails just before.
+        :param timeout: how long CloudFormation waits for the import (its ServiceTimeout), a
+            ``Duration`` from 1 minute to 1 hour. Default (None): 1 hour. The run is cancelled
+            and the deploy fails just before.
         :param transform_role: the role the transform runs as, which Glue uses to read the
             label file. Default: the ``role`` of a ``CfnMLTransform``; none for a TransformId
             (synth then warns, ``glue-label-import:transform-role``: no grant is written).
@@ -72,17 +72,16 @@ class LabelImport(Construct):
             source, "source", LabelSource, "a LabelSource such as LabelSource.from_asset('labels.csv')"
         )
         arguments.check_bool(replace_all_labels, "replace_all_labels")
-        arguments.check_timeout(timeout)
+        service_timeout = arguments.check_timeout(timeout)
         arguments.check_role(transform_role, "transform_role")
         super().__init__(scope, construct_id)
-        self.transform_id: str = transform_id
-        """The TransformId the labels go to (the transform's Ref for a CfnMLTransform)."""
+        self._transform_id = transform_id
         self.replace_all_labels: Union[bool, str] = replace_all_labels
         """Whether it replaces the transform's labels (a string when a token)."""
 
         location = source.bind(self)
         if location.local_path:
-            self._check_label_file(location.local_path, location.shown_as or str(location.local_path), transform)
+            self._check_label_files(location, transform)
         provider = LabelImportProvider.of(self)
         if replace_all_labels is True:
             self._warn_of_replacing_imports_before(provider.rounds.imports_on(self, transform_id))
@@ -92,7 +91,7 @@ class LabelImport(Construct):
             transform_id=self.transform_id,
             resource_type=RESOURCE_TYPE,
             start_actions=["glue:StartImportLabelsTaskRun"],
-            timeout=timeout,
+            timeout=service_timeout,
             properties={"InputS3Path": location.s3_path, "ReplaceAllLabels": replace_all_labels},
         )
 
@@ -121,24 +120,31 @@ class LabelImport(Construct):
                 "those labels, or keep the rounds in one folder (LabelSource.from_directory) and import it once",
             )
 
-    def _check_label_file(self, path: Path, name: str, transform: Union[glue.CfnMLTransform, str]) -> None:
+    def _check_label_files(self, location: LabelLocation, transform: Union[glue.CfnMLTransform, str]) -> None:
         """Refuse at synth what Glue would refuse at deploy; warn about what it may not learn from.
 
-        Messages call the file `name`.
+        A folder's files are checked one by one, so that every message names the user's file and a
+        line of it; the columns they share are checked against the transform's input table.
         """
-        try:
-            report = check_label_file(path, primary_key=_primary_key(self, transform))
-        except LabelFileError as error:
-            raise LabelFileError(str(error).replace(str(path), name), error.report) from None
+        primary_key = _primary_key(self, transform)
+        files = location.label_files or (location.local_path,)
+        reports = [check_label_file(file, primary_key=primary_key) for file in files if file]
         table_columns = input_table_columns(transform) if isinstance(transform, glue.CfnMLTransform) else None
-        mismatch = table_mismatch(report.columns, table_columns) if table_columns else None
+        mismatch = table_mismatch(reports[0].columns, table_columns) if table_columns else None
         if mismatch:
             raise ValueError(
-                f"{name}: the label file's columns after {LABELING_SET_ID_COLUMN},{LABEL_COLUMN} must be those of the"
-                f" transform's input table ({', '.join(table_columns or [])}): {mismatch}"
+                f"{location.shown_as or location.local_path}: the label file's columns after "
+                f"{LABELING_SET_ID_COLUMN},{LABEL_COLUMN} must be those of the transform's input table "
+                f"({', '.join(table_columns or [])}): {mismatch}"
             )
-        for warning in report.warnings:
-            Annotations.of(self).add_warning_v2("glue-label-import:label-file", f"{name}: {warning}")
+        for report in reports:
+            for warning in report.warnings:
+                Annotations.of(self).add_warning_v2("glue-label-import:label-file", f"{report.path}: {warning}")
+
+    @property
+    def transform_id(self) -> str:
+        """The TransformId the labels go to (the transform's Ref for a CfnMLTransform)."""
+        return self._transform_id
 
     @property
     def task_run_id(self) -> str:

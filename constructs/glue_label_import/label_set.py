@@ -46,7 +46,7 @@ class MergedLabelSet:
     files: tuple[Path, ...]
     """The files merged, in order."""
     columns: tuple[str, ...]
-    """The merged file's header: the first file's columns, in its order."""
+    """The merged file's header: the columns most files have, in the order of the first of them."""
     rows: int
     """Data rows of all files."""
     labeling_sets: int
@@ -98,35 +98,35 @@ def merge_label_files(
 
     The files must be label files Glue can import (see
     :func:`~glue_label_import.label_file.check_label_file`). Each labeling set id is prefixed
-    by :func:`set_id_prefix`; each file's columns are put in the first file's order. Rows are
-    written with the :mod:`csv` module (minimal quoting, ``\\n`` line endings); blank lines are
-    left out.
+    by :func:`set_id_prefix`. The columns most files have (in any order; on a tie, the first
+    file's) are the norm, and each file's columns are put in the order of the first file that
+    has them. Rows are written with the :mod:`csv` module (minimal quoting, ``\\n`` line
+    endings); blank lines are left out.
 
     :raises ValueError: no files; two files of the same name but for the extension (their
-        ids would get the same prefix); a file's columns are not the first file's (naming the
-        file, the columns it lacks and those it has besides); or a merged file larger than
+        ids would get the same prefix); a file whose columns are not the norm (naming the file,
+        the columns it lacks and those it has besides, and files that have the norm); or a merged file larger than
         ``max_bytes`` (default :data:`MAX_LABEL_FILE_BYTES`; stating both sizes).
     """
     if not files:
         raise ValueError("no label files to merge")
     _check_prefixes_differ(files)
-    columns: tuple[str, ...] = ()
+    headers = [_header(file) for file in files]
+    columns, norm_files = _norm(files, headers)
+    orders = [_column_order(file, header, columns, norm_files) for file, header in zip(files, headers, strict=True)]
+    if LABELING_SET_ID_COLUMN not in columns:
+        raise ValueError(f"label file {norm_files[0]} has no {LABELING_SET_ID_COLUMN!r} column")
+    set_index = columns.index(LABELING_SET_ID_COLUMN)
     rows = 0
     labeling_sets = 0
     files_of_id: Counter[str] = Counter()
     with open(output, "w", encoding="utf-8", newline="") as text:
         writer = _CountingWriter(text, max_bytes)
         csv_writer = csv.writer(writer, lineterminator="\n")
-        for number, file in enumerate(files):
+        csv_writer.writerow(columns)
+        for file, order in zip(files, orders, strict=True):
             records = _records(file)
-            header = tuple(next(records, ()))
-            if number == 0:
-                columns = header
-                if LABELING_SET_ID_COLUMN not in columns:
-                    raise ValueError(f"label file {file} has no {LABELING_SET_ID_COLUMN!r} column")
-                csv_writer.writerow(columns)
-            order = _column_order(file, header, columns, files[0])
-            set_index = columns.index(LABELING_SET_ID_COLUMN)
+            next(records, None)  # the header
             prefix = set_id_prefix(file)
             set_ids: set[str] = set()
             for record in records:
@@ -200,8 +200,35 @@ def _records(file: Path) -> Iterator[list[str]]:
                 yield record
 
 
-def _column_order(file: Path, header: tuple[str, ...], columns: tuple[str, ...], first: Path) -> list[int]:
-    """Return, for each of ``columns``, its index in ``header`` of ``file``; raise if they differ."""
+def _header(file: Path) -> tuple[str, ...]:
+    """Return the header of ``file``: its first non-blank CSV record."""
+    with open(file, encoding="utf-8", newline="") as text:
+        return tuple(next((record for record in csv.reader(text, strict=True) if record), []))
+
+
+def _norm(files: Sequence[Path], headers: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], list[Path]]:
+    """Return the columns most ``files`` have (on a tie, the first file's), and the files that have them.
+
+    The columns are in the order of the first file that has them.
+    """
+    kinds = Counter(tuple(sorted(header)) for header in headers)
+    most = max(kinds.values())
+    norm = next(kind for kind in (tuple(sorted(header)) for header in headers) if kinds[kind] == most)
+    norm_files = [file for file, header in zip(files, headers, strict=True) if tuple(sorted(header)) == norm]
+    return headers[files.index(norm_files[0])], norm_files
+
+
+MAX_NAMED_FILES = 3
+"""Files that have the usual columns, named in the error about a file that has others."""
+
+
+def _column_order(
+    file: Path, header: tuple[str, ...], columns: tuple[str, ...], norm_files: Sequence[Path]
+) -> list[int]:
+    """Return, for each of ``columns``, its index in ``header`` of ``file``; raise if they differ.
+
+    The error names ``file`` and the files that have ``columns`` (the first few of them).
+    """
     missing = Counter(columns) - Counter(header)
     extra = Counter(header) - Counter(columns)
     if missing or extra:
@@ -210,8 +237,11 @@ def _column_order(file: Path, header: tuple[str, ...], columns: tuple[str, ...],
             differences.append(f"lacks {', '.join(sorted(missing.elements()))}")
         if extra:
             differences.append(f"has besides {', '.join(sorted(extra.elements()))}")
+        named = [str(other) for other in norm_files[:MAX_NAMED_FILES]]
+        if len(norm_files) > MAX_NAMED_FILES:
+            named.append(f"{len(norm_files) - MAX_NAMED_FILES} more")
         raise ValueError(
-            f"label file {file} has other columns than {first}: "
+            f"label file {file} has other columns than {_listed(named)}: "
             f"it {' and '.join(differences)} (every file of a folder needs the same columns, in any order)"
         )
     unused = list(range(len(header)))
@@ -221,6 +251,11 @@ def _column_order(file: Path, header: tuple[str, ...], columns: tuple[str, ...],
         unused.remove(index)
         order.append(index)
     return order
+
+
+def _listed(names: Sequence[str]) -> str:
+    """Return ``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 class _CountingWriter:

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from glue_label_import import arguments
 from glue_label_import._handler.request import s3_uri_problem
 from glue_label_import.label_file import check_label_file
 from glue_label_import.label_set import DEFAULT_PATTERN, label_files_in, stage_merged_label_files
@@ -34,18 +35,22 @@ class LabelLocation:
     """The local file behind an asset, for checks at synth."""
     shown_as: Optional[str] = None
     """How messages name the file, when not by `local_path` (a folder's merged files)."""
+    label_files: tuple[Path, ...] = ()
+    """The user's files merged into `local_path` (a folder's): checks at synth read these, so that
+    a message names the user's file and a line of it, never a line of the merged file."""
 
 
 class LabelSource(abc.ABC):
     """A label file for a LabelImport. Create one with the `from_*` factories."""
 
     @staticmethod
-    def from_asset(path: str) -> LabelSource:
+    def from_asset(path: str | os.PathLike[str]) -> LabelSource:
         """A local CSV file, uploaded by `cdk deploy` as an S3 asset.
 
         A changed file gets a new S3 key, so the import runs again on the next deploy.
 
         :param path: path of the CSV file, relative to the current directory or absolute.
+        :raises TypeError: ``path`` is not a ``str`` or path.
         :raises ValueError: the file does not exist or is a folder.
         """
         return _AssetSource(path)
@@ -79,6 +84,7 @@ class LabelSource(abc.ABC):
     def from_s3_path(s3_path: str) -> LabelSource:
         """A CSV file already in S3, as `s3://bucket/key` (a token is accepted unchecked).
 
+        :raises TypeError: ``s3_path`` is not a string.
         :raises ValueError: the path is not `s3://bucket/key` with a valid bucket name and a key.
         """
         return _S3PathSource(s3_path)
@@ -97,7 +103,9 @@ class LabelSource(abc.ABC):
 
 
 class _AssetSource(LabelSource):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"label file path must be a path (str or os.PathLike), got {arguments.shown(path)}")
         file = Path(path)
         if not file.exists():
             raise ValueError(f"label file {path!r} does not exist (resolved to {file.resolve()})")
@@ -128,14 +136,19 @@ class _DirectorySource(LabelSource):
             object_arn=asset.bucket.arn_for_objects(asset.s3_object_key),
             local_path=merged.path,
             shown_as=f"the merged label files of {self._files[0].parent} ({', '.join(f.name for f in self._files)})",
+            label_files=tuple(self._files),
         )
 
 
 class _S3PathSource(LabelSource):
     def __init__(self, s3_path: str) -> None:
+        if not isinstance(s3_path, str):
+            raise TypeError(
+                f"label S3 path must be a string such as 's3://bucket/key.csv', got {arguments.shown(s3_path)}"
+            )
         problem = None if Token.is_unresolved(s3_path) else s3_uri_problem(s3_path)
         if problem:
-            raise ValueError(f"label S3 path {s3_path!r} {problem}")
+            raise ValueError(f"label S3 path {arguments.quoted(s3_path)} {problem}")
         self._s3_path = s3_path
 
     def bind(self, scope: Construct) -> LabelLocation:
@@ -150,7 +163,7 @@ class _S3PathSource(LabelSource):
 class _BucketSource(LabelSource):
     def __init__(self, bucket: s3.IBucket, key: str) -> None:
         if not Token.is_unresolved(key) and (not key or key.startswith("/")):
-            raise ValueError(f"label object key {key!r} must be non-empty and not start with /")
+            raise ValueError(f"label object key {arguments.quoted(key)} must be non-empty and not start with /")
         self._bucket = bucket
         self._key = key
 

@@ -12,7 +12,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from glue_label_import import arguments
-from glue_label_import.arguments import MAX_TIMEOUT
 from glue_label_import.provider import LabelImportProvider
 from glue_label_import.rounds import Follows
 
@@ -48,7 +47,7 @@ class LabelingSetGeneration(Construct):
         output_bucket: s3.IBucket,
         output_prefix: str = DEFAULT_PREFIX,
         after: Optional[Sequence[Construct]] = None,
-        timeout: Duration = MAX_TIMEOUT,
+        timeout: Optional[Duration] = None,
         transform_role: Optional[iam.IRole] = None,
     ) -> None:
         """
@@ -62,8 +61,9 @@ class LabelingSetGeneration(Construct):
             ``LabelImport`` on the same transform in the stack, declared before or after it, so
             it runs beside the gate; ``after=[gate]`` runs it only once the gate passed (see
             above). Whatever ``after``, it runs after every import on its transform in the stack.
-        :param timeout: how long CloudFormation waits for the generation, 1 minute to 1 hour
-            (default). The run is cancelled and the deploy fails just before.
+        :param timeout: how long CloudFormation waits for the generation, a ``Duration`` from 1
+            minute to 1 hour. Default (None): 1 hour. The run is cancelled and the deploy fails
+            just before.
         :param transform_role: the role the transform runs as, which Glue writes the files with.
             Default: the ``role`` of a ``CfnMLTransform``; none for a TransformId (then grant it
             ``s3:PutObject`` on the prefix yourself).
@@ -76,19 +76,18 @@ class LabelingSetGeneration(Construct):
         if not arguments.has_members(output_bucket, ("bucket_name", "grant_put", "s3_url_for_object")):
             raise TypeError(f"output_bucket must be an aws_s3.IBucket, got {arguments.shown(output_bucket)}")
         prefix = _checked_prefix(output_prefix)
-        arguments.check_timeout(timeout)
+        service_timeout = arguments.check_timeout(timeout)
         arguments.check_role(transform_role, "transform_role")
         following = arguments.check_after(after, transform_id, scope)
         super().__init__(scope, construct_id)
-        self.transform_id: str = transform_id
-        """The TransformId it generates labeling sets for."""
+        self._transform_id = transform_id
         provider = LabelImportProvider.of(self)
         self._resource = provider.add_task(
             self,
             transform_id=transform_id,
             resource_type=RESOURCE_TYPE,
             start_actions=["glue:StartMLLabelingSetGenerationTaskRun"],
-            timeout=timeout,
+            timeout=service_timeout,
             follows=Follows(after=following),
             properties={
                 "OutputS3Path": output_bucket.s3_url_for_object(prefix),
@@ -104,6 +103,11 @@ class LabelingSetGeneration(Construct):
     def after(self) -> list[Construct]:
         """The resources it follows: ``after`` as given, or every LabelImport on its transform in the stack."""
         return LabelImportProvider.of(self).rounds.followed_by(self)
+
+    @property
+    def transform_id(self) -> str:
+        """The TransformId it generates labeling sets for (the transform's Ref for a CfnMLTransform)."""
+        return self._transform_id
 
     @property
     def task_run_id(self) -> str:
@@ -122,5 +126,5 @@ def _checked_prefix(prefix: object) -> str:
     if Token.is_unresolved(prefix):
         return prefix
     if prefix.startswith("/"):
-        raise ValueError(f"output_prefix {prefix!r} must not start with /")
+        raise ValueError(f"output_prefix {arguments.quoted(prefix)} must not start with /")
     return prefix if not prefix or prefix.endswith("/") else prefix + "/"

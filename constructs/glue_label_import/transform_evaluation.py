@@ -10,7 +10,6 @@ from aws_cdk import aws_glue as glue
 from constructs import Construct
 
 from glue_label_import import arguments
-from glue_label_import.arguments import MAX_TIMEOUT
 from glue_label_import.provider import LabelImportProvider
 from glue_label_import.rounds import Follows
 
@@ -39,7 +38,7 @@ class TransformEvaluation(Construct):
         min_recall: Optional[float] = None,
         min_area_under_pr_curve: Optional[float] = None,
         max_f1_drop: Optional[float] = None,
-        timeout: Duration = MAX_TIMEOUT,
+        timeout: Optional[Duration] = None,
     ) -> None:
         """
         :param transform: the FindMatches transform: a ``CfnMLTransform`` of this app, or a
@@ -58,8 +57,9 @@ class TransformEvaluation(Construct):
         :param max_f1_drop: how much lower than before this evaluation F1 may be (default: any);
             checked when the transform had metrics before. With no threshold at all the gate
             gates nothing: synth warns (``glue-label-import:no-threshold``).
-        :param timeout: how long CloudFormation waits for the evaluation, 1 minute to 1 hour
-            (default). The run is cancelled and the deploy fails just before.
+        :param timeout: how long CloudFormation waits for the evaluation, a ``Duration`` from 1
+            minute to 1 hour. Default (None): 1 hour. The run is cancelled and the deploy fails
+            just before.
         :raises TypeError: an argument of the wrong type, naming it and what it got.
         :raises ValueError: a threshold outside 0 to 1, a timeout outside 1 minute to 1 hour, a
             bad TransformId, a ``CfnMLTransform`` that is not FIND_MATCHES, or an ``after``
@@ -76,18 +76,17 @@ class TransformEvaluation(Construct):
                 ("max_f1_drop", "MaxF1Drop", max_f1_drop),
             )
         }
-        arguments.check_timeout(timeout)
+        service_timeout = arguments.check_timeout(timeout)
         following = arguments.check_after(after, transform_id, scope)
         super().__init__(scope, construct_id)
         provider = LabelImportProvider.of(self)
-        self.transform_id: str = transform_id
-        """The TransformId it evaluates (the transform's Ref for a CfnMLTransform)."""
+        self._transform_id = transform_id
         self._resource = provider.add_task(
             self,
             transform_id=transform_id,
             resource_type=RESOURCE_TYPE,
             start_actions=["glue:StartMLEvaluationTaskRun", "glue:GetTags", "glue:TagResource"],
-            timeout=timeout,
+            timeout=service_timeout,
             follows=Follows(after=following, needs_labels=True),
             properties={
                 **{name: str(value) for name, value in thresholds.items() if value is not None},
@@ -104,6 +103,11 @@ class TransformEvaluation(Construct):
     def after(self) -> list[Construct]:
         """The resources it follows: ``after`` as given, or every LabelImport on its transform in the stack."""
         return LabelImportProvider.of(self).rounds.followed_by(self)
+
+    @property
+    def transform_id(self) -> str:
+        """The TransformId it evaluates (the transform's Ref for a CfnMLTransform)."""
+        return self._transform_id
 
     @property
     def task_run_id(self) -> str:
