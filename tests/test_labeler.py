@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import TextIO
 
 import pytest
+from rich.style import Style
 from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from glue_label_import.label_file import validate_label_file
-from glue_label_import.labeler import STANDS_OUT, LabelerApp, LabelScreen, QuitScreen
-from glue_label_import.labeling import Labeling
+from glue_label_import.labeler import STYLES, LabelerApp, LabelScreen, QuitScreen
+from glue_label_import.labeling import Labeling, Value
 from support import write_fetched
 
 Steps = Callable[[Pilot[None], LabelScreen], Awaitable[None]]
@@ -109,17 +110,28 @@ def test_values_that_differ_from_the_other_rows_stand_out(tmp_path: Path) -> Non
     async def steps(pilot: Pilot[None], screen: LabelScreen) -> None:
         table: DataTable[Text] = screen.query_one(DataTable)
 
-        def stands_out(row: int, column: int) -> bool:
-            return table.get_cell_at(Coordinate(row, column)).style == STANDS_OUT
+        def looks(column: int) -> list[Style | str]:
+            return [table.get_cell_at(Coordinate(row, column)).style for row in range(table.row_count)]
 
-        # columns: label, customer_id, name, email, city
-        assert [stands_out(row, 2) for row in range(3)] == [False, False, True]  # Ana Sylva
-        assert [stands_out(row, 3) for row in range(3)] == [False, True, False]  # ana.silva@
-        assert not any(stands_out(row, column) for row in range(3) for column in (1, 4))  # all differ, all agree
+        odd, same, other = (STYLES[kind] for kind in (Value.ODD, Value.SAME, Value.OTHER))
+        # set s1: label, customer_id, name, email, city
+        assert looks(1) == [other, other, other]  # all different: nothing stands out
+        assert looks(2) == [other, other, odd]  # Ana Sylva
+        assert looks(3) == [other, odd, other]  # ana.silva@
+        assert looks(4) == [same, same, same]  # Lisbon in every row
         await pilot.press("n")
-        assert [stands_out(row, 4) for row in range(4)] == [False, True, False, False]  # Bergen
+        assert looks(4) == [other, odd, other, other]  # Bergen
 
     drive(tmp_path, steps)
+
+
+def test_values_some_rows_share_are_coloured(tmp_path: Path) -> None:
+    content = "labeling_set_id,label,name,city\n" + "".join(
+        f"s1,,{name},{city}\n" for name, city in [("Ana", "Oslo"), ("Bo", "Rome"), ("Ana", "Bern"), ("Cy", "Kyiv")]
+    )
+    labeling = Labeling.load(write_fetched(tmp_path, content), tmp_path / "out.csv")
+    shared, other = Value.SHARED, Value.OTHER
+    assert labeling.sets[0].values() == [[shared, other], [other, other], [shared, other], [other, other]]
 
 
 def test_w_writes_only_the_fully_labelled_sets_as_a_valid_label_file(tmp_path: Path) -> None:

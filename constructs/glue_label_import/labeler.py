@@ -1,8 +1,9 @@
 """The terminal interface of ``glue-label-import label``: a Textual app to label labeling sets.
 
 Imported only by that command, as it needs Textual (the ``label`` extra). One labeling set at a
-time is a table of its rows, the label first; in each field the values that stand out from the
-other rows of the set are highlighted, and fields whose rows all agree are dimmed.
+time is a table of its rows, the label first; in each field a value that differs from what most
+rows of the set hold stands out, values that some rows share are coloured, and fields whose rows
+all agree are dimmed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
 from glue_label_import.label_file import LABEL_COLUMN, counted
-from glue_label_import.labeling import Labeling, LabelingSet
+from glue_label_import.labeling import Labeling, LabelingSet, Value
 
 COMMAND_KEYS = frozenset("jknpqw")
 """Letters that are commands, not labels: type their upper-case letter to give that label."""
@@ -32,11 +33,14 @@ UPPER_LABEL_KEYS = [letter.upper() for letter in "abcdefghijklmnopqrstuvwxyz" if
 MIN_WIDTH, MIN_HEIGHT = 60, 10
 """The smallest terminal the table fits in; a smaller one is told so."""
 
-STANDS_OUT = Style(bold=True, color="black", bgcolor="yellow")
-"""A value that differs from the most common one of its field in the set."""
-
-AGREES = Style(dim=True)
-"""A value of a field whose rows all hold the same."""
+STYLES = {
+    Value.ODD: Style(bold=True, color="black", bgcolor="yellow"),
+    Value.SHARED: Style(color="cyan"),
+    Value.SAME: Style(dim=True),
+    Value.OTHER: Style(),
+}
+"""How a value looks: one that differs from what most rows hold stands out, those that some rows share
+are coloured, and fields whose rows all agree are dimmed."""
 
 LABELLED = Style(bold=True, color="green")
 """A label."""
@@ -137,16 +141,9 @@ class LabelScreen(Screen[None]):
         table = self.table
         table.clear(columns=True)
         table.add_columns(LABEL_COLUMN, *self.labeling.fields)
-        fields = list(zip(*self.current.records, strict=True))
-        agreeing = [len(set(values)) == 1 for values in fields]
-        for number, (record, standing_out) in enumerate(
-            zip(self.current.records, self.current.standing_out(), strict=True)
-        ):
-            cells = [
-                Text(value, style=STANDS_OUT if stands_out else AGREES if agrees else "")
-                for value, stands_out, agrees in zip(record, standing_out, agreeing, strict=True)
-            ]
-            table.add_row(self._label_cell(self.current.labels[number]), *cells)
+        for label, record, kinds in zip(self.current.labels, self.current.records, self.current.values(), strict=True):
+            cells = [Text(value, style=STYLES[kind]) for value, kind in zip(record, kinds, strict=True)]
+            table.add_row(self._label_cell(label), *cells)
         self.update_header()
 
     def update_header(self) -> None:
@@ -226,7 +223,7 @@ class LabelScreen(Screen[None]):
 
     @staticmethod
     def _label_cell(label: str) -> Text:
-        return Text(label, style=LABELLED) if label else Text(UNLABELLED, style=AGREES)
+        return Text(label, style=LABELLED) if label else Text(UNLABELLED, style=STYLES[Value.SAME])
 
 
 class LabelerApp(App[None]):

@@ -12,7 +12,8 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from glue_label_import.label_file import (
@@ -28,18 +29,27 @@ class LabelingError(ValueError):
     """A fetched file, or an output to resume, that cannot be labelled: one line saying why."""
 
 
+class Value(Enum):
+    """How a value compares with the same field of the other rows of its labeling set."""
+
+    SAME = "same"
+    """Every row of the set holds it."""
+    ODD = "odd"
+    """More than half of the rows hold one other value: this one differs from them."""
+    SHARED = "shared"
+    """Rows hold no value in majority, and another row holds this one too: the rows holding it may match."""
+    OTHER = "other"
+    """Nothing to note: the value most rows hold, or one that no other row holds."""
+
+
 @dataclass
 class LabelingSet:
     """One labeling set: its id, the values of its rows (the fields, in order) and their labels."""
 
     set_id: str
     records: list[tuple[str, ...]]
-    labels: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        """Give every row an empty label unless labels were given."""
-        if not self.labels:
-            self.labels = [""] * len(self.records)
+    labels: list[str]
+    """One per row, empty for a row still to label."""
 
     @property
     def labelled(self) -> int:
@@ -51,16 +61,21 @@ class LabelingSet:
         """Whether every row of the set has a label."""
         return self.labelled == len(self.records)
 
-    def standing_out(self) -> list[list[bool]]:
-        """Per row, per field: whether its value stands out from the other rows of the set.
-
-        A value stands out when fewer rows hold it than the field's most common value: the one
-        different e-mail among five equal ones. A field whose values are all equal, or all
-        different, has nothing that stands out.
-        """
-        counts = [Counter(column) for column in zip(*self.records, strict=True)]
-        most = [max(count.values()) for count in counts]
-        return [[counts[index][value] < most[index] for index, value in enumerate(record)] for record in self.records]
+    def values(self) -> list[list[Value]]:
+        """Per row, per field: how its value compares with the same field of the other rows of the set."""
+        kinds: list[list[Value]] = [[] for _ in self.records]
+        for column in zip(*self.records, strict=True):
+            counts = Counter(column)
+            common, most = counts.most_common(1)[0]
+            for row, value in enumerate(column):
+                if len(counts) == 1:
+                    kind = Value.SAME
+                elif most > len(column) / 2:
+                    kind = Value.OTHER if value == common else Value.ODD
+                else:
+                    kind = Value.SHARED if counts[value] > 1 else Value.OTHER
+                kinds[row].append(kind)
+        return kinds
 
 
 @dataclass(frozen=True)
