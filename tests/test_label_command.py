@@ -47,6 +47,16 @@ def test_an_out_of_other_columns_is_not_resumed(tmp_path: Path, capsys: pytest.C
     )
 
 
+def test_out_may_not_be_the_fetched_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fetched = write_fetched(tmp_path)
+    assert main(["label", str(fetched), "--out", str(tmp_path) + "/./fetched.csv"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'fetched.csv'} is the fetched file itself: write the labels to another file, "
+        "as it gets only the fully labelled sets\n"
+    )
+    assert fetched.read_text(encoding="utf-8") == FETCHED
+
+
 def run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
 

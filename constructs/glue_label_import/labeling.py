@@ -105,10 +105,15 @@ class Labeling:
         Labels already in ``fetched`` are kept; those of ``out`` (its rows matched on their
         labeling set id and fields) take their place.
 
-        :raises LabelingError: ``fetched`` is not a labeling set, or ``out`` not a label file
-            of it (one line, from the validator where it found the problem).
+        :raises LabelingError: ``fetched`` is not a labeling set, ``out`` is ``fetched`` or not
+            a label file of it (one line, from the validator where it found the problem).
         """
         fetched_path, out_path = Path(fetched), Path(out)
+        if out_path.resolve() == fetched_path.resolve():
+            raise LabelingError(
+                f"{out_path} is the fetched file itself: write the labels to another file, "
+                "as it gets only the fully labelled sets"
+            )
         report = _validated(fetched_path, to_label=True)
         fields = tuple(column for column in report.columns if column not in {LABELING_SET_ID_COLUMN, LABEL_COLUMN})
         sets: dict[str, LabelingSet] = {}
