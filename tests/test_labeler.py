@@ -189,6 +189,16 @@ def test_q_with_unwritten_labels_asks_and_escape_goes_back(tmp_path: Path) -> No
     assert drive(tmp_path, steps).sets[0].labels == ["A", "", ""]
 
 
+def test_q_asks_about_labels_of_sets_not_fully_labelled_after_a_write(tmp_path: Path) -> None:
+    async def steps(pilot: Pilot[None], screen: LabelScreen) -> None:
+        await pilot.press("a", "a", "b", "c", "w", "q")
+        question = pilot.app.screen
+        assert isinstance(question, QuitScreen)
+        assert "1 set not fully labelled will not be" in str(question.query_one("#question", Static).render())
+
+    drive(tmp_path, steps)
+
+
 def test_q_then_y_writes_and_quits(tmp_path: Path) -> None:
     async def steps(pilot: Pilot[None], screen: LabelScreen) -> None:
         await pilot.press("a", "b", "c", "q", "y")

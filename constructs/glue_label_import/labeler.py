@@ -132,7 +132,7 @@ class LabelScreen(Screen[None]):
 
     @property
     def unwritten(self) -> bool:
-        """Whether a label changed since the output was read or written."""
+        """Whether a label changed since the labeler opened, and is not in the output file."""
         return self.labeling.labels() != self.written_labels
 
     def show_set(self, index: int) -> None:
@@ -193,8 +193,11 @@ class LabelScreen(Screen[None]):
 
     def write(self) -> str:
         """Write the fully labelled sets; return what the output file holds."""
-        if self.labeling.write().sets:
-            self.written_labels = self.labeling.labels()
+        if self.labeling.write().sets:  # only the complete sets are in the file now
+            self.written_labels = [
+                list(s.labels) if s.complete else before
+                for s, before in zip(self.labeling.sets, self.written_labels, strict=True)
+            ]
             self.update_header()
         return self.labeling.summary()
 
