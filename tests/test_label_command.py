@@ -13,7 +13,18 @@ import pytest
 
 from glue_label_import.__main__ import main
 from glue_label_import.label_file import validate_label_file
+from glue_label_import.labeler import LabelerApp
 from support import FETCHED, write_fetched
+
+
+@pytest.fixture(autouse=True)
+def no_interface(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that should stop before its interface opens fails, not waits for a terminal."""
+
+    def opened(self: LabelerApp) -> None:
+        pytest.fail("the labeler opened")
+
+    monkeypatch.setattr(LabelerApp, "run", opened)
 
 
 @pytest.mark.parametrize(
@@ -44,6 +55,19 @@ def test_an_out_of_other_columns_is_not_resumed(tmp_path: Path, capsys: pytest.C
     assert capsys.readouterr().err == (
         f"error: {out} is not a label file of this labeling set: its columns are labeling_set_id,label,customer_id, "
         "not labeling_set_id,label,customer_id,name,email,city\n"
+    )
+
+
+def test_an_out_with_rows_the_fetched_file_lacks_is_not_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.csv"
+    labelled = FETCHED.replace(",,", ",A,")
+    out.write_text(labelled.replace("Bergen", "Narvik"), encoding="utf-8")
+    assert main(["label", str(write_fetched(tmp_path)), "--out", str(out)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {out} holds 1 row that {tmp_path / 'fetched.csv'} does not: "
+        "is it the label file of another labeling set?\n"
     )
 
 

@@ -164,7 +164,7 @@ def test_an_existing_out_resumes_at_the_first_set_to_label(tmp_path: Path) -> No
 
     async def steps(pilot: Pilot[None], screen: LabelScreen) -> None:
         assert header(screen).startswith("set 2/3 s2")
-        assert "3 of 9 rows labelled" in header(screen)
+        assert "3 of 9 rows labelled  ·  1 of 3 sets in out.csv" in header(screen)
         await pilot.press("p")
         assert labels_shown(screen) == ["A", "B", "A"]
         await pilot.press("n", "a", "a", "b", "a", "w")

@@ -123,7 +123,7 @@ class Labeling:
             labeling_set.labels.append(label.strip())
         labeling = cls(out=out_path, fields=fields, sets=list(sets.values()))
         if out_path.exists():
-            labeling._resume()
+            labeling._resume(fetched_path)
         return labeling
 
     @property
@@ -187,8 +187,8 @@ class Labeling:
             return f"{self.out} not changed: it holds {self.written_sets} of {total}; {remain}"
         return f"nothing written to {self.out}: no labeling set is fully labelled; {remain}"
 
-    def _resume(self) -> None:
-        """Take the labels of the existing output file."""
+    def _resume(self, fetched: Path) -> None:
+        """Take the labels of the existing output file, whose every row must be one of ``fetched``."""
         report = _validated(self.out, to_label=False)
         if list(report.columns) != self.header:
             raise LabelingError(
@@ -199,11 +199,19 @@ class Labeling:
         for set_id, label, record in _rows(self.out, report.columns, self.fields):
             resumed.setdefault((set_id, record), []).append(label)
         for labeling_set in self.sets:
+            matched = 0
             for index, record in enumerate(labeling_set.records):
                 labels = resumed.get((labeling_set.set_id, record))
                 if labels:
                     labeling_set.labels[index] = labels.pop(0)
-        self.written_sets = len(self.complete_sets)
+                    matched += 1
+            self.written_sets += matched == len(labeling_set.records)
+        unmatched = sum(len(labels) for labels in resumed.values())
+        if unmatched:
+            raise LabelingError(
+                f"{self.out} holds {counted(unmatched, 'row')} that {fetched} does not: "
+                "is it the label file of another labeling set?"
+            )
 
 
 def _validated(path: Path, *, to_label: bool) -> LabelFileReport:
