@@ -367,6 +367,7 @@ def next_round(cloud: Cloud, example: Example) -> None:
     fetched = example.app.parent / "fetched.csv"
     if command_line(["fetch", next_set, str(fetched)]) != 0:
         raise DemoFailed(f"fetch {next_set} failed")
+    cloud.say("label     by hand: glue-label-import label fetched.csv --out labels/round-3.csv (a terminal interface)")
     rows = label(fetched, example.app / "labels" / "round-3.csv")
     cloud.say(f"labelled  {rows} rows into labels/round-3.csv (scripted: half of each labeling set A, half B)")
     glue_ml.script_next_run()

@@ -187,3 +187,25 @@ def generation_props(
 ) -> dict[str, Any]:
     """The properties of a Custom::GlueGenerateLabelingSet resource."""
     return {"TransformId": transform_id, "OutputS3Path": output, "After": list(after), "ServiceTimeout": 3600}
+
+
+FETCHED = """\
+labeling_set_id,label,customer_id,name,email,city
+s1,,1,Ana Silva,ana@example.com,Lisbon
+s1,,2,Ana Silva,ana.silva@example.com,Lisbon
+s1,,3,Ana Sylva,ana@example.com,Lisbon
+s2,,4,Bo Chen,bo@example.com,Oslo
+s2,,5,Bo Chen,bo@example.com,Bergen
+s2,,6,Cy Dahl,cy@example.com,Oslo
+s2,,7,Bo Chen,bo@example.com,Oslo
+s3,,8,Di Ek,di@example.com,Rome
+s3,,9,Di Ek,di@example.com,Rome
+"""
+"""A labeling set as `glue-label-import fetch` writes it, still to label: 3 sets, 9 rows."""
+
+
+def write_fetched(folder: Path, content: str = FETCHED) -> Path:
+    """Write ``content`` (default :data:`FETCHED`) as ``fetched.csv`` in ``folder``; its path."""
+    path = folder / "fetched.csv"
+    path.write_text(content, encoding="utf-8")
+    return path

@@ -48,5 +48,6 @@ def test_the_demo_plays_the_whole_round_with_one_answer_per_request() -> None:
     ]
     (failed,) = [line for line in requests if " FAILED " in line]
     assert "F1 0.61 is below the minimum 0.70; F1 dropped 0.23 from 0.84, more than 0.05" in failed
+    assert "label     by hand: glue-label-import label fetched.csv --out labels/round-3.csv" in "\n".join(lines)
     history = [line for line in lines if line.startswith("history")]
     assert history[1].split("(")[1] == history[3].split("(")[1]  # the rollback imported round 1-3 again

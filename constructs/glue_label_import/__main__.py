@@ -1,4 +1,4 @@
-"""Command line: ``glue-label-import validate|fetch|export``.
+"""Command line: ``glue-label-import validate|fetch|export|label``.
 
 The same as ``python -m glue_label_import``; the console script ``glue-label-import`` runs
 :func:`console_main`.
@@ -13,7 +13,8 @@ allowed), 1 when it cannot or a path cannot be read. ``--version`` prints the in
 
 ``fetch S3_PATH OUT.csv`` and ``export TRANSFORM_ID S3_PREFIX OUT.csv`` call AWS: they live in
 :mod:`glue_label_import.aws_commands`, imported only when they run, as they need boto3 (the
-``aws`` extra).
+``aws`` extra). ``label FETCHED.csv --out OUT.csv`` opens a terminal interface: it lives in
+:mod:`glue_label_import.label_command`, whose interface needs Textual (the ``label`` extra).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from glue_label_import import __version__
+from glue_label_import import __version__, label_command
 from glue_label_import.label_file import LabelFileReport, counted, validate_label_file
 from glue_label_import.label_set import DEFAULT_PATTERN, MergedLabelSet, label_files_in, merge_label_files
 
@@ -113,6 +114,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     export.add_argument("transform_id", metavar="TRANSFORM_ID", help="the transform, tfm-...")
     export.add_argument("s3_prefix", metavar="S3_PREFIX", help="where Glue may write the export: s3://bucket/folder/")
     _add_aws_arguments(export)
+    label_command.add_parser(commands)
     return parser
 
 
@@ -129,6 +131,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = MODULE_PROG) -> int:
     args = _parser(prog).parse_args(argv)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "label":
+        return label_command.run(args)
     return _aws_command(args)
 
 

@@ -112,15 +112,19 @@ class LabelFileError(ValueError):
         self.report = report
 
 
-def validate_label_file(path: str | os.PathLike[str], *, primary_key: str | None = None) -> LabelFileReport:
+def validate_label_file(
+    path: str | os.PathLike[str], *, primary_key: str | None = None, to_label: bool = False
+) -> LabelFileReport:
     """Check that ``path`` is a label file Glue can import, and report what is wrong.
 
-    ``primary_key``, when given, is a column the header must have. Problems in the file
+    ``primary_key``, when given, is a column the header must have. ``to_label`` (default
+    False) checks a labeling set still to label, as ``glue-label-import fetch`` writes it: its
+    ``label`` column may be empty, or missing. Problems in the file
     are reported, never raised; a file that cannot be opened raises the usual
     :class:`OSError` (such as :class:`FileNotFoundError` or :class:`IsADirectoryError`).
     """
     path_text = os.fspath(path)
-    scan = _Scan(primary_key)
+    scan = _Scan(primary_key, to_label=to_label)
     with open(path_text, encoding="utf-8", errors="surrogateescape", newline="") as text:
         scan.run(text)
     return scan.report(path_text)
@@ -185,8 +189,9 @@ class _Problems:
 class _Scan:
     """One pass over a label file, collecting its counts and problems."""
 
-    def __init__(self, primary_key: str | None) -> None:
+    def __init__(self, primary_key: str | None, *, to_label: bool) -> None:
         self._primary_key = primary_key
+        self._required = (LABELING_SET_ID_COLUMN,) if to_label else (LABELING_SET_ID_COLUMN, LABEL_COLUMN)
         self._errors = _Problems()
         self._warnings = _Problems()
         self._columns: tuple[str, ...] = ()
@@ -275,7 +280,7 @@ class _Scan:
                 self._errors.add(
                     line, f"header repeats column {name!r} (columns {places}); each column must be named once"
                 )
-        for name in (LABELING_SET_ID_COLUMN, LABEL_COLUMN):
+        for name in self._required:
             if name in record:
                 self._required_indexes[name] = record.index(name)
             else:
