@@ -78,11 +78,11 @@ class HistoryEntry:
 def label_history(glue: Any, transform_id: str) -> list[HistoryEntry]:
     """The transform's imports, evaluations and labeling sets, newest first, from every page of GetMLTaskRuns."""
     entries = (HistoryEntry.from_task_run(run) for run in _task_runs(glue, transform_id))
-    return sorted((entry for entry in entries if entry is not None), key=lambda entry: entry.started, reverse=True)
+    return [entry for entry in entries if entry is not None]
 
 
 def _task_runs(glue: Any, transform_id: str) -> Iterator[dict[str, Any]]:
-    """Every task run of the transform, page after page."""
+    """Every task run of the transform, newest first, page after page."""
     token: str | None = None
     while True:
         paging = {"NextToken": token} if token else {}
