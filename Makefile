@@ -30,7 +30,7 @@ lint: setup
 	ruff check constructs lambda tests scripts app.py
 	ruff format --check constructs lambda tests scripts app.py
 	mypy -p glue_label_import
-	mypy -m index -m engine -m imports -m evaluation -m generation -m columns -m answers -m glue_runs -m request -m retries
+	mypy -m index -m engine -m imports -m evaluation -m generation -m columns -m answers -m glue_runs -m request -m retries -m metrics_log
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml  # offline: the schema ships with it
 
 test: lint

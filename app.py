@@ -7,14 +7,17 @@ FIND_MATCHES transform over it, and imports the labels of labels/ (one file per 
 merged into one) into the transform, replacing its labels: after each deploy the transform holds
 exactly the labels of that folder. Then it evaluates the transform and fails the deploy when its
 quality drops (TransformEvaluation), and asks Glue for the next labeling set to label
-(LabelingSetGeneration), written to the bucket under labeling-sets/.
+(LabelingSetGeneration), written to the bucket under labeling-sets/. Each evaluation's metrics
+are CloudWatch metrics: an alarm warns when F1 comes close to the gate, and a dashboard charts the
+four of them over the rounds.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import App, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import App, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -24,6 +27,8 @@ from constructs import Construct
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
 
 HERE = Path(__file__).parent
+MIN_F1 = 0.7  # the gate: a deploy whose evaluation estimates a lower F1 fails
+F1_WARNING = 0.75  # the alarm: a round whose F1 comes this close to the gate
 DATA_PREFIX = "customers/"
 COLUMNS = (
     "customer_id",
@@ -138,11 +143,13 @@ class CustomerMatchingStack(Stack):
 
         # The quality gate: a label round that lowers F1 below 0.7, or by more than 0.05, fails
         # the deploy, and CloudFormation's rollback imports the previous labels again.
-        quality = TransformEvaluation(self, "Quality", transform=transform, min_f1=0.7, max_f1_drop=0.05)
+        quality = TransformEvaluation(self, "Quality", transform=transform, min_f1=MIN_F1, max_f1_drop=0.05)
         # The next round: once the labels are in, Glue writes a new labeling set to label while the
         # gate evaluates (after=[quality] would wait for the gate instead);
         # `glue-label-import fetch <NextLabelingSet> labels/round-3.csv` fetches it.
         next_round = LabelingSetGeneration(self, "NextRound", transform=transform, output_bucket=bucket)
+
+        self.quality_watch(quality)
 
         CfnOutput(self, "TransformId", value=labels.transform_id)
         CfnOutput(self, "LabelImportTaskRunId", value=labels.task_run_id)
@@ -151,6 +158,40 @@ class CustomerMatchingStack(Stack):
         CfnOutput(self, "Recall", value=quality.recall)
         CfnOutput(self, "AreaUnderPRCurve", value=quality.area_under_pr_curve)
         CfnOutput(self, "NextLabelingSet", value=next_round.output_s3_path)
+
+    def quality_watch(self, quality: TransformEvaluation) -> None:
+        """An alarm when a round's F1 comes within 0.05 of the gate (a round below the gate fails its deploy
+        instead), and a dashboard of the four metrics of each evaluation."""
+        per_round = {"statistic": "Minimum", "period": Duration.days(1)}  # one evaluation a deploy: few points
+        quality.metric_f1(**per_round).create_alarm(
+            self,
+            "F1NearTheGate",
+            alarm_description=f"F1 of the last label round is below {F1_WARNING}: the gate fails below {MIN_F1}",
+            threshold=F1_WARNING,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
+        )
+        cloudwatch.Dashboard(
+            self,
+            "QualityDashboard",
+            widgets=[
+                [
+                    cloudwatch.GraphWidget(
+                        title="FindMatches quality per label round",
+                        left=[
+                            quality.metric_f1(**per_round, label="F1"),
+                            quality.metric_precision(**per_round, label="Precision"),
+                            quality.metric_recall(**per_round, label="Recall"),
+                            quality.metric_area_under_pr_curve(**per_round, label="Area under PR curve"),
+                        ],
+                        left_y_axis=cloudwatch.YAxisProps(min=0, max=1),
+                        left_annotations=[cloudwatch.HorizontalAnnotation(value=MIN_F1, label="gate: min F1")],
+                        width=24,
+                    )
+                ]
+            ],
+        )
 
 
 app = App()

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+import metrics_log
 from answers import TaskFailed, fit_reason
 from engine import Task
 from glue_runs import IN_FLIGHT_STATUSES, Run, TaskRuns
@@ -144,6 +145,7 @@ class EvaluateTransform(Task):
                 _mark_failed_gate(runs, self.transform_arn, self.fingerprint())
             raise TaskFailed(fit_reason("", "; ".join(failures), coordinates))
         LOGGER.info({"action": "metrics", "TransformId": self.transform_id, **{m: metrics[m] for m in METRICS}})
+        metrics_log.publish(self.transform_id, metrics, task_run_id=run["TaskRunId"])
         return {"TaskRunId": run["TaskRunId"], **{metric: round(metrics[metric], 4) for metric in METRICS}}
 
     def fingerprint(self) -> str:

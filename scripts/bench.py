@@ -7,10 +7,17 @@ Lambda-like subprocess against moto's server with the Glue task-run extension, a
 end-to-end tests (tests/e2e_harness.py). The crhelper-default baselines come from the same
 runs and crhelper's own code: a rule that polls every `polling_interval` minutes, and the
 `sleep_on_delete` that `_wait_for_cwlogs` sleeps before a Delete answers.
+
+`round_ratio`: a label round's deploy (an import, then an evaluation and a generation that both
+follow only the import) with Glue's proportions (2, 10 and 8 minutes, here seconds times
+ROUND_SCALE), CloudFormation played as it deploys: each custom resource starts once those it
+depends on (DependsOn, Ref, Fn::GetAtt in the synthesized template) are done, the others at
+once. The ratio is the round's time over import + max(evaluation, generation); goal <= 1.1.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -18,6 +25,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +36,16 @@ os.environ.update(
 )
 os.environ.setdefault("AWS_REGION", "us-east-1")
 
+from aws_cdk import aws_s3 as s3  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
 from crhelper import CfnResource  # noqa: E402
 
 from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
+from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation  # noqa: E402
 from glue_label_import.testing import glue_ml, install  # noqa: E402
 from glue_runs import TaskRuns  # noqa: E402
 from retries import Clock  # noqa: E402
-from support import EVALUATION, LABELS, evaluation_props  # noqa: E402
+from support import BUCKET, EVALUATION, LABELS, evaluation_props, find_matches_transform, new_stack  # noqa: E402
 
 RUN_SECONDS = (2.4, 5.3, 8.7, 12.1, 16.6, 19.4)  # each run ends this long after it starts: not on a poll tick
 LONG_RUN_SECONDS = tuple(120 + 61.7 * n for n in range(13))  # 2 to 14.5 minutes, never on a poll tick
@@ -58,6 +69,113 @@ for n in range(count):
     LabelImport(stack, f"Labels{n}", transform=transforms[n % 5], source=LabelSource.from_asset(str(labels)))
 app.synth()
 """
+
+ROUND_MINUTES = {"IMPORT_LABELS": 2, "EVALUATION": 10, "LABELING_SET_GENERATION": 8}  # Glue's run times
+ROUND_SCALE = 5.0  # seconds of the emulation per minute of Glue (see round_ratio)
+ANSWER_POLL_S = 0.05
+
+
+def round_template() -> dict[str, Any]:
+    """The bench's stack: an import, and an evaluation and a generation that both follow only the import."""
+    stack = new_stack()
+    transform = find_matches_transform(stack)
+    labels = LabelImport(
+        stack,
+        "Labels",
+        transform=transform,
+        source=LabelSource.from_s3_path(f"s3://{BUCKET}/round.csv"),
+        replace_all_labels=True,
+    )
+    TransformEvaluation(stack, "Quality", transform=transform, after=[labels], min_f1=0.5)
+    bucket = s3.Bucket.from_bucket_name(stack, "Output", BUCKET)
+    LabelingSetGeneration(stack, "NextRound", transform=transform, output_bucket=bucket, after=[labels])
+    return dict(Template.from_stack(stack).to_json())
+
+
+def dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Each custom resource of the template and the custom resources it waits for: DependsOn, Ref, Fn::GetAtt."""
+    resources = template["Resources"]
+    custom = [logical_id for logical_id, resource in resources.items() if resource["Type"].startswith("Custom::Glue")]
+
+    def needs(logical_id: str) -> set[str]:
+        text = json.dumps(resources[logical_id].get("Properties", {}))
+        depends = set(resources[logical_id].get("DependsOn", []))
+        return {other for other in custom if other != logical_id and (other in depends or f'"{other}"' in text)}
+
+    return {logical_id: needs(logical_id) for logical_id in custom}
+
+
+def resolved(value: Any, refs: dict[str, Any], attributes: dict[str, dict[str, Any]]) -> Any:
+    """A property with Ref, Fn::GetAtt and Fn::Join resolved, as CloudFormation sends it."""
+    if isinstance(value, list):
+        return [resolved(item, refs, attributes) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value:
+        return refs[value["Ref"]]
+    if "Fn::GetAtt" in value:
+        logical_id, name = value["Fn::GetAtt"]
+        return attributes[logical_id][name]
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(resolved(part, refs, attributes)) for part in parts)
+    return {key: resolved(item, refs, attributes) for key, item in value.items()}
+
+
+def round_seconds(sandbox: LambdaSandbox, template: dict[str, Any]) -> float:
+    """Wall time of the round's Creates, each started once what it depends on answered, as CloudFormation does."""
+    sandbox.upload("round.csv", LABELS)
+    refs = {"Transform": sandbox.transform("bench-round"), "AWS::Partition": "aws"}
+    for task_run_type, minutes in ROUND_MINUTES.items():
+        glue_ml.script_next_run(
+            starting_seconds=0.1 * minutes * ROUND_SCALE,
+            running_seconds=0.9 * minutes * ROUND_SCALE,
+            task_run_type=task_run_type,
+        )
+    needs = dependencies(template)
+    answered: dict[str, dict[str, Any]] = {}
+    invocations: list[subprocess.Popen[str]] = []
+
+    def create(logical_id: str) -> dict[str, Any]:
+        resource = template["Resources"][logical_id]
+        declared = {key: value for key, value in resource["Properties"].items() if key != "ServiceToken"}
+        properties = resolved(declared, refs, answered)
+        event = sandbox.event("Create", properties, logical_id=logical_id, resource_type=resource["Type"])
+        invocations.append(sandbox.start(event))
+        while not sandbox.responses.answers(event["RequestId"]):  # CloudFormation goes on at the answer
+            time.sleep(ANSWER_POLL_S)
+        answer = sandbox.answer(event)
+        if answer["Status"] != "SUCCESS":
+            raise RuntimeError(f"{logical_id} failed: {answer.get('Reason')}")
+        return dict(answer["Data"])
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(needs)) as pool:
+        running: dict[Future[dict[str, Any]], str] = {}
+        while len(answered) < len(needs):
+            for logical_id, waits_for in needs.items():
+                if logical_id not in answered and logical_id not in running.values() and waits_for <= set(answered):
+                    running[pool.submit(create, logical_id)] = logical_id
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                answered[running.pop(future)] = future.result()
+    seconds = time.monotonic() - started
+    for invocation in invocations:
+        sandbox.finish(invocation)  # each ended cleanly, without logging the ResponseURL
+    return seconds
+
+
+def round_ratio(sandbox: LambdaSandbox) -> tuple[float, float]:
+    """The round's deploy time, and its ratio to import + max(evaluation, generation).
+
+    Each resource's time beyond its run is fixed (a Lambda process starting, 1 to 3 s here on a
+    busy machine; the poll that sees the run end) where Glue's runs take minutes: at 5 s per
+    Glue minute it weighs about as much against the runs as a real deploy's does against them.
+    """
+    seconds = round_seconds(sandbox, round_template())
+    minutes = ROUND_MINUTES
+    ideal = minutes["IMPORT_LABELS"] + max(minutes["EVALUATION"], minutes["LABELING_SET_GENERATION"])
+    return seconds, seconds / (ideal * ROUND_SCALE)
 
 
 def detection_delays(
@@ -174,6 +292,9 @@ def main() -> None:
         print(f"detection_delay_long_s: {statistics.median(long_detection_delays()):.2f}")
         print(f"get_ml_task_run_calls_per_10min: {get_ml_task_run_calls(600)}")
         print(f"asset_kb: {zipped_kb(sandbox.asset):.1f}")
+        seconds, ratio = round_ratio(sandbox)
+        print(f"round_s: {seconds:.2f}")
+        print(f"round_ratio: {ratio:.2f}")
     one, fifty = synth_seconds(1), synth_seconds(50)
     print(f"synth_1_s: {one:.2f}")
     print(f"synth_50_s: {fifty:.2f}")

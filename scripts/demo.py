@@ -16,7 +16,9 @@ Exits non-zero if a request got other than exactly one answer or a step did not 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 import shutil
@@ -329,6 +331,7 @@ def run(say: Callable[[str], None] = print) -> Tally:
             failing_round(cloud, example)
             say("-- destroy: every custom resource deleted")
             cloud.destroy()
+            history(cloud)
     return cloud.tally
 
 
@@ -389,17 +392,30 @@ def failing_round(cloud: Cloud, example: Example) -> None:
     cloud.upload_assets(example.outdir, example.label_files())
     _expect(cloud.deploy(template, expect_failure=True), 2, "the failing round")
     worse.unlink()
-    transform_id = cloud.resolve.refs[_logical_id(template, "AWS::Glue::MLTransform")]
-    oldest_first = {"Column": "STARTED", "SortDirection": "ASCENDING"}
-    history = cloud.sandbox.glue.get_ml_task_runs(
-        TransformId=transform_id, Filter={"TaskRunType": "IMPORT_LABELS"}, Sort=oldest_first
-    )["TaskRuns"]
-    paths = [run["Properties"]["ImportLabelsTaskRunProperties"]["InputS3Path"] for run in history]
-    for number, (run, path) in enumerate(zip(history, paths, strict=True), 1):
-        key = path.rsplit("/", 1)[1]
-        cloud.say(f"history   import {number}: {run['Status']} labels/{{{cloud.label_sets[key]}}} ({key[:12]}...)")
-    if len(paths) != 4 or paths[3] != paths[1]:
+
+
+def history(cloud: Cloud) -> None:
+    """End with `glue-label-import history`: the transform's imports, evaluations and labeling sets."""
+    transform_id = cloud.resolve.refs[_logical_id(cloud.template, "AWS::Glue::MLTransform")]
+    cloud.say(f"-- history: glue-label-import history {transform_id}")
+    table, listed = _command_output(["history", transform_id]), _command_output(["history", transform_id, "--json"])
+    for line in table.splitlines():
+        cloud.say(f"history   {line}")
+    imports = [entry["input_s3_path"] for entry in reversed(json.loads(listed)) if entry["task"] == "import"]
+    for key in dict.fromkeys(path.rsplit("/", 1)[1] for path in imports):
+        cloud.say(f"label set {key[:12]}... = labels/{{{cloud.label_sets[key]}}}")
+    if len(imports) != 4 or imports[3] != imports[1]:
         raise DemoFailed("the rollback did not import the previous label set again, once")
+
+
+def _command_output(argv: list[str]) -> str:
+    """What `glue-label-import ARGV...` prints; DemoFailed if it fails."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = command_line(argv)
+    if status != 0:
+        raise DemoFailed(f"glue-label-import {' '.join(argv)} exited {status}")
+    return printed.getvalue()
 
 
 def _expect(touched: list[str], count: int, step: str) -> None:

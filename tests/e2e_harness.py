@@ -172,9 +172,15 @@ def lambda_sandbox(workdir: Path, asset: Path | None = None) -> Iterator[LambdaS
 
 
 def log_lines(output: str) -> list[dict[str, Any]]:
-    """The handler's JSON log lines about the request (not the container's start)."""
+    """The handler's JSON log lines about the request (not the container's start, not metric records)."""
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    return [line for line in lines if line["RequestType"] != "ContainerInit"]
+    return [line for line in lines if "_aws" not in line and line["RequestType"] != "ContainerInit"]
+
+
+def metric_records(output: str) -> list[dict[str, Any]]:
+    """The lines CloudWatch Logs reads as embedded metric format records: JSON objects with `_aws`."""
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [line for line in lines if "_aws" in line]
 
 
 def answer_errors(output: str) -> list[dict[str, Any]]:

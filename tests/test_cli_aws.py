@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from moto import mock_aws
 import glue_label_import
 import glue_label_import.aws_commands as aws_commands
 import glue_label_import.glue_output as glue_output
+import glue_label_import.label_history as label_history
 from glue_label_import.__main__ import main
 from glue_label_import.testing import GlueMLTaskRuns
 from support import BUCKET, LABELS, FakeClock, create_transform
@@ -300,6 +303,131 @@ def test_a_failed_export_run_shows_glues_error_string(
     )
 
 
+def a_label_history(glue: Any, s3: Any, clock: FakeClock, task_runs: GlueMLTaskRuns, transform_id: str) -> list[str]:
+    """Runs a minute apart: an import replacing the labels, an evaluation, a generation, an export (not
+    label history), a failed import appending. Returns the task run ids of the label history, oldest first."""
+    s3.put_object(Bucket=BUCKET, Key="round-1.csv", Body=LABELS.encode())
+    started = [
+        glue.start_import_labels_task_run(
+            TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-1.csv", ReplaceAllLabels=True
+        )
+    ]
+    finish_runs(glue, clock, transform_id)
+    started.append(glue.start_ml_evaluation_task_run(TransformId=transform_id))
+    finish_runs(glue, clock, transform_id)
+    started.append(glue.start_ml_labeling_set_generation_task_run(TransformId=transform_id, OutputS3Path=ROUND))
+    finish_runs(glue, clock, transform_id)
+    glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=EXPORTS)
+    finish_runs(glue, clock, transform_id)
+    task_runs.script_next_run(final_status="FAILED", error_string="bad label file")
+    started.append(
+        glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv")
+    )
+    finish_runs(glue, clock, transform_id)
+    return [response["TaskRunId"] for response in started]
+
+
+def shown(clock: FakeClock, minutes_ago: int) -> str:
+    """How the table shows a run started ``minutes_ago`` minutes before the clock's time."""
+    return f"{datetime.fromtimestamp(clock.now - 60 * minutes_ago, tz=timezone.utc):%Y-%m-%d %H:%M:%S}"
+
+
+def test_history_shows_imports_evaluations_and_labeling_sets_newest_first_from_every_page(
+    glue: Any,
+    s3: Any,
+    clock: FakeClock,
+    task_runs: GlueMLTaskRuns,
+    transform_id: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    imported, evaluated, generated, failed = a_label_history(glue, s3, clock, task_runs, transform_id)
+    monkeypatch.setattr(label_history, "PAGE_SIZE", 2)  # five runs: three pages
+    task_runs.calls.clear()
+
+    status, lines, err = run(capsys, "history", transform_id)
+
+    assert (status, err) == (0, "")
+    assert [line.split() for line in lines] == [
+        ["STARTED", "(UTC)", "TASK", "STATUS", "TASK", "RUN", "ID", "LABELS"],
+        [*shown(clock, 1).split(), "import", "FAILED", failed, "append", f"s3://{BUCKET}/round-2.csv"],
+        [*shown(clock, 3).split(), "labeling", "set", "SUCCEEDED", generated, ROUND],
+        [*shown(clock, 4).split(), "evaluation", "SUCCEEDED", evaluated],
+        [*shown(clock, 5).split(), "import", "SUCCEEDED", imported, "replace", f"s3://{BUCKET}/round-1.csv"],
+    ]
+    assert len({line.index("SUCCEEDED") for line in lines if "SUCCEEDED" in line}) == 1  # aligned columns
+    pages = task_runs.calls_to("GetMLTaskRuns")
+    assert len(pages) == 3 and "NextToken" not in pages[0]
+    assert all(page["NextToken"] for page in pages[1:]) and {page["MaxResults"] for page in pages} == {2}
+
+
+def test_history_as_json(
+    glue: Any,
+    s3: Any,
+    clock: FakeClock,
+    task_runs: GlueMLTaskRuns,
+    transform_id: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    imported, evaluated, generated, failed = a_label_history(glue, s3, clock, task_runs, transform_id)
+
+    status, lines, err = run(capsys, "history", transform_id, "--json")
+
+    assert (status, err) == (0, "")
+    started = [datetime.fromtimestamp(clock.now - 60 * n, tz=timezone.utc).isoformat() for n in (1, 3, 4, 5)]
+    assert json.loads("\n".join(lines)) == [
+        {
+            "started": started[0],
+            "task": "import",
+            "status": "FAILED",
+            "task_run_id": failed,
+            "input_s3_path": f"s3://{BUCKET}/round-2.csv",
+            "replace": False,
+            "error": "bad label file",
+        },
+        {
+            "started": started[1],
+            "task": "labeling set",
+            "status": "SUCCEEDED",
+            "task_run_id": generated,
+            "output_s3_path": ROUND,
+        },
+        {"started": started[2], "task": "evaluation", "status": "SUCCEEDED", "task_run_id": evaluated},
+        {
+            "started": started[3],
+            "task": "import",
+            "status": "SUCCEEDED",
+            "task_run_id": imported,
+            "input_s3_path": f"s3://{BUCKET}/round-1.csv",
+            "replace": True,
+        },
+    ]
+
+
+def test_the_history_of_a_new_transform_is_empty(transform_id: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "history", transform_id) == (
+        0,
+        [f"transform {transform_id} has no label imports, evaluations or labeling sets"],
+        "",
+    )
+    assert run(capsys, "history", transform_id, "--json") == (0, ["[]"], "")
+
+
+def test_the_history_of_an_unknown_transform_is_one_error_line(glue: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines, err = run(capsys, "history", "tfm-unknown")
+    assert (status, lines) == (1, [])
+    assert err.startswith("error: EntityNotFoundException: ") and err.endswith(
+        " (GetMLTaskRuns on transform tfm-unknown)\n"
+    )
+    assert err.count("\n") == 1
+
+
+def test_history_help_lists_the_iam_permission(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["history", "--help"])
+    assert "glue:GetMLTaskRuns   on the transform" in capsys.readouterr().out
+
+
 @pytest.fixture
 def no_aws_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No credentials and no region anywhere boto3 looks (outside moto, which would set fake ones)."""
@@ -356,7 +484,9 @@ def test_without_boto3_the_aws_commands_say_which_extra_to_install(
     assert err == "error: fetch needs boto3: pip install 'cdk-glue-label-import[aws]'\n"
 
 
-@pytest.mark.parametrize("argv", [["validate", "labels.csv"], ["fetch", "--help"], ["export", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["validate", "labels.csv"], ["fetch", "--help"], ["export", "--help"], ["history", "--help"]]
+)
 def test_validate_and_help_import_neither_boto3_nor_the_cdk(tmp_path: Path, argv: list[str]) -> None:
     (tmp_path / "labels.csv").write_text(LABELS)
     script = (

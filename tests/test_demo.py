@@ -29,6 +29,7 @@ def test_the_demo_plays_the_whole_round_with_one_answer_per_request() -> None:
         "-- a new labeling round",
         "-- a round that lowers F1 below the gate",
         "-- destroy",
+        "-- history",
     ]
     requests = [line.split(" [")[0] for line in lines if line.split()[0] in {"create", "update", "delete"}]
     assert [" ".join(line.split()[:3]) for line in requests] == [
@@ -49,5 +50,15 @@ def test_the_demo_plays_the_whole_round_with_one_answer_per_request() -> None:
     (failed,) = [line for line in requests if " FAILED " in line]
     assert "F1 0.61 is below the minimum 0.70; F1 dropped 0.23 from 0.84, more than 0.05" in failed
     assert "label     by hand: glue-label-import label fetched.csv --out labels/round-3.csv" in "\n".join(lines)
-    history = [line for line in lines if line.startswith("history")]
-    assert history[1].split("(")[1] == history[3].split("(")[1]  # the rollback imported round 1-3 again
+    header, *rows = [line for line in lines if line.startswith("history ")]
+    assert header.split()[1:5] == ["STARTED", "(UTC)", "TASK", "STATUS"]
+    tasks = [next(task for task in ("import", "evaluation", "labeling set") if f" {task} " in row) for row in rows]
+    assert tasks == ["evaluation", "import"] * 2 + ["labeling set", "evaluation", "import"] * 2  # newest first
+    assert all(" SUCCEEDED " in row for row in rows)  # the evaluation below the gate ran to its end too
+    imported = [row.split()[-1] for row, task in zip(rows, tasks, strict=True) if task == "import"]
+    assert imported[0] == imported[2] != imported[1]  # the rollback imported rounds 1-3 again
+    assert [line.split()[-1] for line in lines if line.startswith("label set ")] == [
+        "labels/{round-1.csv+round-2.csv}",
+        "labels/{round-1.csv+round-2.csv+round-3.csv}",
+        "labels/{round-1.csv+round-2.csv+round-3.csv+round-4.csv}",
+    ]

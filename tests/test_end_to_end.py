@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from e2e_harness import LambdaSandbox, log_lines
+from e2e_harness import LambdaSandbox, log_lines, metric_records
 from engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
 from support import EVALUATION, GENERATION, LABELS, evaluation_props, generation_props, props
@@ -250,3 +250,28 @@ def test_each_generation_writes_a_new_folder_and_answers_it(sandbox: LambdaSandb
             "part-00001.csv",
             "part-00002.csv",
         ]
+
+
+def test_an_evaluations_metrics_reach_the_log_as_one_embedded_metric_format_line(
+    sandbox: LambdaSandbox, runs: GlueMLTaskRuns
+) -> None:
+    transform_id = sandbox.transform()
+    imported = sandbox.event("Create", props(transform_id, sandbox.upload("emf.csv", LABELS), replace=True))
+    sandbox.invoke(imported)
+    metrics = {"F1": 0.82, "Precision": 0.9, "Recall": 0.75, "AreaUnderPRCurve": 0.88}
+    runs.script_next_run(metrics=metrics)
+    evaluation = sandbox.event("Create", evaluation_props(transform_id), resource_type=EVALUATION)
+
+    output = sandbox.invoke(evaluation).output  # the function's stdout: what Lambda ships to its log group
+
+    assert sandbox.answer(evaluation)["Status"] == "SUCCESS"
+    (record,) = metric_records(output)
+    assert record["_aws"]["CloudWatchMetrics"] == [
+        {
+            "Namespace": "GlueLabelImport",
+            "Dimensions": [["TransformId"]],
+            "Metrics": [{"Name": name, "Unit": "None"} for name in metrics],
+        }
+    ]
+    assert {name: record[name] for name in metrics} == metrics and record["TransformId"] == transform_id
+    assert output.count("CloudWatchMetrics") == 1  # not also inside a log record of the JSON logger

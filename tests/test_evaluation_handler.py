@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 import pytest
@@ -36,6 +38,74 @@ def test_the_metrics_are_answered(handler: Handler, task_runs: GlueMLTaskRuns) -
     assert start == {"TransformId": transform_id}
     assert answer["Data"] == {"TaskRunId": answer["Data"]["TaskRunId"], **GOOD}
     assert answer["Data"]["TaskRunId"].startswith("tsk")
+
+
+def emf_records(stdout: str) -> list[dict[str, Any]]:
+    """The log lines CloudWatch Logs would read as embedded metric format records: JSON objects with `_aws`."""
+    records = []
+    for line in stdout.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "_aws" in record:
+            records.append(record)
+    return records
+
+
+def assert_valid_emf(record: dict[str, Any]) -> None:
+    """The structure the EMF specification requires of a record (and its strict JSON: no NaN, no infinity)."""
+    metadata = record["_aws"]
+    assert set(metadata) == {"Timestamp", "CloudWatchMetrics"}
+    assert isinstance(metadata["Timestamp"], int) and metadata["Timestamp"] > 0
+    assert isinstance(metadata["CloudWatchMetrics"], list) and metadata["CloudWatchMetrics"]
+    for directive in metadata["CloudWatchMetrics"]:
+        assert set(directive) == {"Namespace", "Dimensions", "Metrics"}
+        assert isinstance(directive["Namespace"], str) and 1 <= len(directive["Namespace"]) <= 255
+        for dimension_set in directive["Dimensions"]:
+            assert isinstance(dimension_set, list) and len(dimension_set) <= 30
+            for dimension in dimension_set:
+                assert isinstance(record[dimension], str) and 1 <= len(record[dimension]) <= 1024
+        assert 1 <= len(directive["Metrics"]) <= 100
+        for definition in directive["Metrics"]:
+            assert set(definition) <= {"Name", "Unit", "StorageResolution"}
+            assert isinstance(definition["Name"], str) and 1 <= len(definition["Name"]) <= 255
+            value = record[definition["Name"]]
+            assert isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def test_the_metrics_are_one_embedded_metric_format_record_on_stdout(
+    handler: Handler, task_runs: GlueMLTaskRuns, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transform_id = labelled_transform(handler)
+    capsys.readouterr()
+    task_runs.script_next_run(metrics=GOOD)
+    answer = evaluate(handler, properties=evaluation_props(transform_id))
+    out = capsys.readouterr().out
+
+    (record,) = emf_records(out)  # one line of its own, not wrapped in another log record
+    assert out.count("CloudWatchMetrics") == 1
+    assert_valid_emf(record)
+    (directive,) = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "GlueLabelImport" and directive["Dimensions"] == [["TransformId"]]
+    assert [definition["Name"] for definition in directive["Metrics"]] == list(GOOD)
+    assert record["TransformId"] == transform_id and record["TaskRunId"] == answer["Data"]["TaskRunId"]
+    assert {name: record[name] for name in GOOD} == GOOD
+
+
+def test_a_metric_that_is_not_a_finite_number_is_left_out_of_the_record(
+    handler: Handler, task_runs: GlueMLTaskRuns, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transform_id = labelled_transform(handler)
+    capsys.readouterr()
+    task_runs.script_next_run(metrics={**GOOD, "Recall": float("nan"), "AreaUnderPRCurve": float("inf")})
+    evaluate(handler, properties=evaluation_props(transform_id))
+
+    (record,) = emf_records(capsys.readouterr().out)
+    assert_valid_emf(record)
+    (directive,) = record["_aws"]["CloudWatchMetrics"]
+    assert [definition["Name"] for definition in directive["Metrics"]] == ["F1", "Precision"]
+    assert "Recall" not in record and "AreaUnderPRCurve" not in record
 
 
 @pytest.mark.parametrize(

@@ -428,3 +428,21 @@ def test_an_export_of_a_transform_without_labels_is_refused(glue: Any, transform
         glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/exports/")
     assert refused.value.response["Error"]["Code"] == "InvalidInputException"
     assert f"No labels found for transform {transform_id}" in refused.value.response["Error"]["Message"]
+
+
+def test_a_script_for_a_task_run_type_waits_for_a_run_of_that_type(
+    glue: Any, s3: Any, ml: GlueMLTaskRuns, clock: FakeClock, transform_id: str
+) -> None:
+    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
+    ml.script_next_run(running_seconds=50, task_run_type="EVALUATION")
+    ml.script_next_run(running_seconds=30)
+    imported = start(glue, transform_id)  # takes the untyped script, queued after the evaluation's
+    clock.now += 31
+    assert status(glue, transform_id, imported) == "SUCCEEDED"
+    evaluated = glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
+    clock.now += 49
+    assert status(glue, transform_id, evaluated) == "RUNNING"
+    clock.now += 2
+    assert status(glue, transform_id, evaluated) == "SUCCEEDED"
+    with pytest.raises(ValueError, match=r"task_run_type must be one of .* not 'EVALUATE'"):
+        ml.script_next_run(task_run_type="EVALUATE")

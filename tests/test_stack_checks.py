@@ -116,6 +116,19 @@ def test_example_template_holds_the_whole_findmatches_setup(example_template: Pa
     assert any(statement["Action"] == "s3:GetObject" for statement in glue_role_reads)  # the label file
 
 
+def test_the_example_alarms_on_f1_near_the_gate_and_charts_the_four_metrics(example_template: Path) -> None:
+    resources = json.loads(example_template.read_text())["Resources"]
+    ((transform_id, _),) = [(i, r) for i, r in resources.items() if r["Type"] == "AWS::Glue::MLTransform"]
+    (alarm,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("GlueLabelImport", "F1")
+    assert alarm["Dimensions"] == [{"Name": "TransformId", "Value": {"Ref": transform_id}}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 0.75)
+    (dashboard,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    body = json.dumps(dashboard["DashboardBody"])
+    for metric in ("F1", "Precision", "Recall", "AreaUnderPRCurve"):
+        assert f'[\\"GlueLabelImport\\",\\"{metric}\\",\\"TransformId\\",' in body
+
+
 def test_example_data_is_small_reproducible_and_labelled_in_about_10_sets(tmp_path: Path) -> None:
     (tmp_path / "scripts").mkdir()
     shutil.copy(REPO / "scripts" / "generate_example_data.py", tmp_path / "scripts")

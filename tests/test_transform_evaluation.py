@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk.assertions import Annotations, Match, Template
+from aws_cdk.aws_cloudwatch import ComparisonOperator, Unit
 
+import metrics_log
 from glue_label_import import LabelImport, LabelSource, TransformEvaluation
 from support import LABELS, find_matches_transform, logical_id, new_stack
 
@@ -145,3 +147,59 @@ def test_a_threshold_that_is_not_finite_is_refused_before_it_reaches_jsii(value:
     with pytest.raises(ValueError, match=r"min_f1 must be a number from 0 to 1, got float (nan|inf)"):
         TransformEvaluation(stack, "Quality", transform=find_matches_transform(stack), min_f1=value)
     TransformEvaluation(stack, "Still", transform="tfm-1", min_f1=0.5)  # the jsii kernel is still alive
+
+
+def test_the_metric_methods_name_the_evaluations_metrics_of_this_transform() -> None:
+    stack = new_stack()
+    transform = find_matches_transform(stack)
+    gate = TransformEvaluation(stack, "Quality", transform=transform)
+    methods = {
+        "F1": gate.metric_f1,
+        "Precision": gate.metric_precision,
+        "Recall": gate.metric_recall,
+        "AreaUnderPRCurve": gate.metric_area_under_pr_curve,
+    }
+    for name, method in methods.items():
+        metric = method()
+        assert (metric.namespace, metric.metric_name) == (metrics_log.NAMESPACE, name)  # what the handler logs
+        assert stack.resolve(metric.dimensions) == {metrics_log.DIMENSION: {"Ref": "Transform"}}
+        assert (metric.statistic, metric.period.to_seconds()) == ("Average", 300)  # CloudWatch's defaults
+
+
+def test_the_metric_methods_take_metric_options_as_aws_cdk_constructs_do() -> None:
+    stack = new_stack()
+    gate = TransformEvaluation(stack, "Quality", transform="tfm-0123456789abcdef")
+    metric = gate.metric_recall(
+        period=Duration.hours(6), statistic="Minimum", label="recall", color="#2ca02c", unit=Unit.NONE
+    )
+    assert (metric.period.to_seconds(), metric.statistic, metric.label, metric.color, metric.unit) == (
+        6 * 3600,
+        "Minimum",
+        "recall",
+        "#2ca02c",
+        Unit.NONE,
+    )
+    assert metric.dimensions == {"TransformId": "tfm-0123456789abcdef"}
+    with pytest.raises(TypeError, match="periodd"):
+        gate.metric_f1(periodd=Duration.hours(1))
+
+
+def test_an_alarm_on_f1_is_on_the_metric_the_evaluation_logs() -> None:
+    stack = new_stack()
+    transform = find_matches_transform(stack)
+    gate = TransformEvaluation(stack, "Quality", transform=transform, min_f1=0.8)
+    gate.metric_f1(statistic="Minimum", period=Duration.days(1)).create_alarm(
+        stack, "LowF1", threshold=0.8, evaluation_periods=1, comparison_operator=ComparisonOperator.LESS_THAN_THRESHOLD
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "GlueLabelImport",
+            "MetricName": "F1",
+            "Dimensions": [{"Name": "TransformId", "Value": {"Ref": "Transform"}}],
+            "Statistic": "Minimum",
+            "Period": 86400,
+            "Threshold": 0.8,
+            "ComparisonOperator": "LessThanThreshold",
+        },
+    )

@@ -1,4 +1,4 @@
-"""Command line: ``glue-label-import validate|fetch|export|label``.
+"""Command line: ``glue-label-import validate|fetch|export|history|label``.
 
 The same as ``python -m glue_label_import``; the console script ``glue-label-import`` runs
 :func:`console_main`.
@@ -11,7 +11,8 @@ the labeling set ids found in several files, which the merge makes unique by pre
 with its file's name. Exits 0 when Glue can import every file and their merge (warnings
 allowed), 1 when it cannot or a path cannot be read. ``--version`` prints the installed version.
 
-``fetch S3_PATH OUT.csv`` and ``export TRANSFORM_ID S3_PREFIX OUT.csv`` call AWS: they live in
+``fetch S3_PATH OUT.csv``, ``export TRANSFORM_ID S3_PREFIX OUT.csv`` and ``history TRANSFORM_ID
+[--json]`` call AWS: they live in
 :mod:`glue_label_import.aws_commands`, imported only when they run, as they need boto3 (the
 ``aws`` extra). ``label FETCHED.csv --out OUT.csv`` opens a terminal interface: it lives in
 :mod:`glue_label_import.label_command`, whose interface needs Textual (the ``label`` extra).
@@ -66,6 +67,18 @@ AWS credentials and region: boto3's standard chain (environment, AWS_PROFILE, ~/
 Glue writes the export as the transform's role, which needs s3:PutObject under S3_PREFIX.
 """
 
+HISTORY_DESCRIPTION = """\
+The label history of the FindMatches transform TRANSFORM_ID, newest first: its label imports
+(when, the file, replace or append, status, task run id), evaluations (when, status, task run id)
+and labeling set generations (when, the folder), from GetMLTaskRuns, as a table or as JSON.
+"""
+
+HISTORY_PERMISSIONS = """\
+AWS credentials and region: boto3's standard chain (environment, AWS_PROFILE, ~/.aws), or
+--profile and --region. IAM permissions it needs:
+  glue:GetMLTaskRuns   on the transform
+"""
+
 MAX_LISTED_SHARED_IDS = 10
 """Labeling set ids found in several files that the summary spells out; further ones are counted."""
 
@@ -114,6 +127,16 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     export.add_argument("transform_id", metavar="TRANSFORM_ID", help="the transform, tfm-...")
     export.add_argument("s3_prefix", metavar="S3_PREFIX", help="where Glue may write the export: s3://bucket/folder/")
     _add_aws_arguments(export)
+    history = commands.add_parser(
+        "history",
+        help="list a transform's label imports, evaluations and labeling sets, newest first",
+        description=HISTORY_DESCRIPTION,
+        epilog=HISTORY_PERMISSIONS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    history.add_argument("transform_id", metavar="TRANSFORM_ID", help="the transform, tfm-...")
+    history.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    _add_session_arguments(history)
     label_command.add_parser(commands)
     return parser
 
@@ -122,6 +145,11 @@ def _add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     """Add OUT.csv and the options fetch and export share."""
     parser.add_argument("out", metavar="OUT.csv", help="the label file to write")
     parser.add_argument("--force", action="store_true", help="overwrite OUT.csv if it exists")
+    _add_session_arguments(parser)
+
+
+def _add_session_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --region and --profile."""
     parser.add_argument("--region", help="the AWS region (default: boto3's: AWS_DEFAULT_REGION or the profile's)")
     parser.add_argument("--profile", help="the AWS profile of ~/.aws/config (default: boto3's, such as AWS_PROFILE)")
 
@@ -137,7 +165,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = MODULE_PROG) -> int:
 
 
 def _aws_command(args: argparse.Namespace) -> int:
-    """Run ``fetch`` or ``export``, which need boto3; return the exit status."""
+    """Run ``fetch``, ``export`` or ``history``, which need boto3; return the exit status."""
     try:
         from glue_label_import import aws_commands  # noqa: PLC0415  # boto3 only when a command calls AWS
     except ModuleNotFoundError as error:

@@ -1,4 +1,5 @@
-"""The commands that call AWS: ``fetch`` (a generated labeling set) and ``export`` (a transform's labels).
+"""The commands that call AWS: ``fetch`` (a generated labeling set), ``export`` (a transform's labels)
+and ``history`` (a transform's imports, evaluations and labeling sets).
 
 Imported by the command line only when one of them runs, since it needs boto3 (the ``aws``
 extra); ``validate`` and synth never import it. Credentials and region come from boto3's
@@ -24,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from glue_label_import._handler.request import transform_id_problem
 from glue_label_import.glue_output import OutputError, S3Folder, merge_parts
 from glue_label_import.label_file import counted, validate_label_file
+from glue_label_import.label_history import history_json, history_table, label_history
 
 POLL_SECONDS = 2.0
 """Seconds between two GetMLTaskRun calls while an export runs."""
@@ -47,10 +49,10 @@ class CommandError(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``fetch`` or ``export`` as parsed into ``args``; return the exit status."""
-    commands: dict[str, Callable[[argparse.Namespace, Path], str]] = {"fetch": _fetch, "export": _export}
+    """Run ``fetch``, ``export`` or ``history`` as parsed into ``args``; return the exit status."""
+    commands: dict[str, Callable[[argparse.Namespace], str]] = {"fetch": _fetch, "export": _export, "history": _history}
     try:
-        done = commands[args.command](args, _writable(Path(args.out), force=args.force))
+        done = commands[args.command](args)
     except (CommandError, OutputError) as error:
         message = str(error)
     except (NoCredentialsError, PartialCredentialsError):
@@ -66,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     return 1
 
 
-def _fetch(args: argparse.Namespace, out: Path) -> str:
-    """Merge the labeling set in ``args.s3_path`` into ``out``; return the line saying so."""
+def _fetch(args: argparse.Namespace) -> str:
+    """Merge the labeling set in ``args.s3_path`` into ``args.out``; return the line saying so."""
+    out = _writable(Path(args.out), force=args.force)
     folder = _folder(args.s3_path)
     s3 = _session(args).client("s3")
     with _aws_errors(folder.url()):
@@ -75,12 +78,10 @@ def _fetch(args: argparse.Namespace, out: Path) -> str:
     return f"fetched {merged.summary()} into {out}"
 
 
-def _export(args: argparse.Namespace, out: Path) -> str:
-    """Export the labels of ``args.transform_id`` into a new folder of ``args.s3_prefix``, then into ``out``."""
-    transform_id: str = args.transform_id
-    problem = transform_id_problem(transform_id)
-    if problem:
-        raise CommandError(f"TRANSFORM_ID {transform_id!r} {problem}")
+def _export(args: argparse.Namespace) -> str:
+    """Export the labels of ``args.transform_id`` into a new folder of ``args.s3_prefix``, then into ``args.out``."""
+    out = _writable(Path(args.out), force=args.force)
+    transform_id = _transform_id(args)
     folder = _folder(args.s3_prefix).subfolder(f"export-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
     session = _session(args)
     glue, s3 = session.client("glue"), session.client("s3")
@@ -106,6 +107,28 @@ def _export(args: argparse.Namespace, out: Path) -> str:
         f"exported {counted(merged.rows, 'label')} in {counted(merged.labeling_sets, 'labeling set')} "
         f"of transform {transform_id} via {folder.url()} into {out}"
     )
+
+
+def _history(args: argparse.Namespace) -> str:
+    """The label history of ``args.transform_id``, newest first: a table, or JSON with ``args.json``."""
+    transform_id = _transform_id(args)
+    glue = _session(args).client("glue")
+    with _aws_errors(f"transform {transform_id}"):
+        entries = label_history(glue, transform_id)
+    if args.json:
+        return history_json(entries)
+    if not entries:
+        return f"transform {transform_id} has no label imports, evaluations or labeling sets"
+    return history_table(entries)
+
+
+def _transform_id(args: argparse.Namespace) -> str:
+    """``args.transform_id`` if it is one Glue could have, or :class:`CommandError` saying what is wrong."""
+    transform_id: str = args.transform_id
+    problem = transform_id_problem(transform_id)
+    if problem:
+        raise CommandError(f"TRANSFORM_ID {transform_id!r} {problem}")
+    return transform_id
 
 
 def _writable(out: Path, *, force: bool) -> Path:

@@ -82,6 +82,7 @@ OPERATIONS = (
 ACTIVE_STATUSES = frozenset({"STARTING", "RUNNING"})
 SCRIPTABLE_FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT"})
 FINAL_STATUSES = SCRIPTABLE_FINAL_STATUSES | {"STOPPED"}
+TASK_RUN_TYPES = ("IMPORT_LABELS", "EVALUATION", "LABELING_SET_GENERATION", "EXPORT_LABELS")
 LOG_GROUP_NAME = "/aws-glue/ml-transforms"
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)/(?P<key>.+)")
@@ -226,7 +227,7 @@ class GlueMLTaskRuns:
             self.stopping_seconds = 1.0
             self.check_s3_objects = True
             self.calls: list[tuple[str, dict[str, Any]]] = []
-            self._scripts: deque[RunScript] = deque()
+            self._scripts: deque[tuple[str | None, RunScript]] = deque()
             self._failures: dict[str, deque[ScriptedGlueError]] = {}
 
     def script_next_run(
@@ -237,10 +238,13 @@ class GlueMLTaskRuns:
         final_status: str = "SUCCEEDED",
         error_string: str | None = None,
         metrics: dict[str, Any] | None = None,
+        task_run_type: str | None = None,
     ) -> None:
         """Queue the behaviour of the next run to start (FIFO).
 
-        Durations left out take the controller's current defaults;
+        With ``task_run_type`` (``IMPORT_LABELS``, ``EVALUATION``, ``LABELING_SET_GENERATION``,
+        ``EXPORT_LABELS``) only the next run of that type takes it, whatever starts first: for
+        runs started at once. Durations left out take the controller's current defaults;
         ``error_string`` is reported when ``final_status`` is ``FAILED``;
         ``metrics`` (``F1``, ``Precision``, ...) are what an evaluation run
         writes to the transform's ``EvaluationMetrics`` when it succeeds
@@ -248,14 +252,19 @@ class GlueMLTaskRuns:
         """
         if final_status not in SCRIPTABLE_FINAL_STATUSES:
             raise ValueError(f"final_status must be one of {sorted(SCRIPTABLE_FINAL_STATUSES)}")
+        if task_run_type not in (None, *TASK_RUN_TYPES):
+            raise ValueError(f"task_run_type must be one of {TASK_RUN_TYPES}, not {task_run_type!r}")
         with self._lock:
             self._scripts.append(
-                RunScript(
-                    starting_seconds=(self.starting_seconds if starting_seconds is None else starting_seconds),
-                    running_seconds=(self.running_seconds if running_seconds is None else running_seconds),
-                    final_status=final_status,
-                    error_string=error_string,
-                    metrics=metrics,
+                (
+                    task_run_type,
+                    RunScript(
+                        starting_seconds=(self.starting_seconds if starting_seconds is None else starting_seconds),
+                        running_seconds=(self.running_seconds if running_seconds is None else running_seconds),
+                        final_status=final_status,
+                        error_string=error_string,
+                        metrics=metrics,
+                    ),
                 )
             )
 
@@ -287,10 +296,13 @@ class GlueMLTaskRuns:
         if failure is not None:
             raise failure
 
-    def _next_script(self) -> RunScript:
+    def _next_script(self, task_run_type: str) -> RunScript:
+        """The first script queued for any run or for this type, else the defaults."""
         with self._lock:
-            if self._scripts:
-                return self._scripts.popleft()
+            for queued in self._scripts:
+                if queued[0] in (None, task_run_type):
+                    self._scripts.remove(queued)
+                    return queued[1]
         return RunScript(self.starting_seconds, self.running_seconds)
 
 
@@ -338,7 +350,8 @@ class _MLTaskRunBackend(GlueBackend):
             self._write_parts(bucket, prefix, ["labeling_set_id", "label", *columns], rows)
 
         properties = {"LabelingSetGenerationTaskRunProperties": {"OutputS3Path": output_s3_path}}
-        return self._start_run(transform_id, "LABELING_SET_GENERATION", properties, glue_ml._next_script(), generate)
+        script = glue_ml._next_script("LABELING_SET_GENERATION")
+        return self._start_run(transform_id, "LABELING_SET_GENERATION", properties, script, generate)
 
     def start_export_labels_task_run(self, transform_id: str, output_s3_path: str) -> str:
         self.apply_completed_runs()
@@ -352,7 +365,7 @@ class _MLTaskRunBackend(GlueBackend):
             self._write_parts(bucket, prefix, header, labels)
 
         properties = {"ExportLabelsTaskRunProperties": {"OutputS3Path": output_s3_path}}
-        return self._start_run(transform_id, "EXPORT_LABELS", properties, glue_ml._next_script(), export)
+        return self._start_run(transform_id, "EXPORT_LABELS", properties, glue_ml._next_script("EXPORT_LABELS"), export)
 
     def _write_parts(self, bucket: str, prefix: str, header: list[str], rows: list[dict[str, str]]) -> None:
         """Write `rows` as CSV part files under s3://bucket/prefix, as Glue's Spark jobs do, plus an empty part."""
@@ -370,7 +383,7 @@ class _MLTaskRunBackend(GlueBackend):
         self.apply_completed_runs()
         if self.get_ml_transform(transform_id).label_count == 0:
             raise MLTransformNotReadyException(f"MLTransform {transform_id} is not ready: it has no labels")
-        script = glue_ml._next_script()
+        script = glue_ml._next_script("EVALUATION")
         metrics = {**DEFAULT_METRICS, **(script.metrics or {})}
 
         def evaluate(transform: Any) -> None:
@@ -596,7 +609,7 @@ def _label_file(account_id: str, partition: str, bucket: str, key: str) -> list[
 
 def _script_for(input_s3_path: str, label_rows: list[dict[str, str]] | None) -> RunScript:
     """The next scripted run, failing it as Glue would if its label file is missing."""
-    script = glue_ml._next_script()
+    script = glue_ml._next_script("IMPORT_LABELS")
     if label_rows is None and glue_ml.check_s3_objects and script.final_status == "SUCCEEDED":
         return replace(
             script,

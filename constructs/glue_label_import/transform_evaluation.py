@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from aws_cdk import Annotations, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_glue as glue
 from constructs import Construct
 
@@ -14,6 +15,10 @@ from glue_label_import.provider import LabelImportProvider
 from glue_label_import.rounds import Follows
 
 RESOURCE_TYPE = "Custom::GlueEvaluateTransform"
+METRIC_NAMESPACE = "GlueLabelImport"
+"""The CloudWatch namespace of the metrics each evaluation logs (in the embedded metric format)."""
+METRIC_DIMENSION = "TransformId"
+"""Their one dimension: the transform evaluated."""
 
 
 class TransformEvaluation(Construct):
@@ -24,6 +29,10 @@ class TransformEvaluation(Construct):
     ``area_under_pr_curve``), or fail naming every gate the metrics did not pass. The evaluation
     runs again exactly when one of the resources it follows ran (their task run ids are a
     property). Delete cancels an evaluation still in flight.
+
+    Each evaluation that passes its gates also logs its metrics in CloudWatch's embedded metric
+    format: ``F1``, ``Precision``, ``Recall`` and ``AreaUnderPRCurve`` in the namespace
+    ``GlueLabelImport``, dimension ``TransformId`` (``metric_f1()`` and the like).
     """
 
     def __init__(
@@ -133,3 +142,30 @@ class TransformEvaluation(Construct):
     def area_under_pr_curve(self) -> str:
         """The area under the precision-recall curve from the last evaluation (a token: GetAtt AreaUnderPRCurve)."""
         return self._resource.get_att_string("AreaUnderPRCurve")
+
+    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
+        """A metric of this transform's evaluations: namespace ``GlueLabelImport``, dimension ``TransformId``.
+
+        :param metric_name: ``F1``, ``Precision``, ``Recall`` or ``AreaUnderPRCurve``.
+        :param props: ``aws_cloudwatch.MetricOptions`` (``period``, ``statistic``, ``label``,
+            ``color``, ``unit``, ``dimensions_map``, ...) to override the defaults: the
+            transform's dimension, CloudWatch's average over 5 minutes.
+        """
+        options: dict[str, Any] = {"dimensions_map": {METRIC_DIMENSION: self.transform_id}, **props}
+        return cloudwatch.Metric(namespace=METRIC_NAMESPACE, metric_name=metric_name, **options)
+
+    def metric_f1(self, **props: Any) -> cloudwatch.Metric:
+        """F1 of each evaluation of the transform (``props``: ``MetricOptions`` overrides, as ``metric()``)."""
+        return self.metric("F1", **props)
+
+    def metric_precision(self, **props: Any) -> cloudwatch.Metric:
+        """Precision of each evaluation of the transform (``props``: ``MetricOptions`` overrides)."""
+        return self.metric("Precision", **props)
+
+    def metric_recall(self, **props: Any) -> cloudwatch.Metric:
+        """Recall of each evaluation of the transform (``props``: ``MetricOptions`` overrides)."""
+        return self.metric("Recall", **props)
+
+    def metric_area_under_pr_curve(self, **props: Any) -> cloudwatch.Metric:
+        """Area under the precision-recall curve of each evaluation (``props``: ``MetricOptions`` overrides)."""
+        return self.metric("AreaUnderPRCurve", **props)
