@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from glue_label_import.label_file import LABELING_SET_ID_COLUMN
+from glue_label_import.label_file import LABELING_SET_ID_COLUMN, glue_column_order
+from glue_label_import.staging import stage_file
 
 DEFAULT_PATTERN = "*.csv"
 """The files of a folder that are label files, unless told otherwise."""
@@ -46,7 +45,7 @@ class MergedLabelSet:
     files: tuple[Path, ...]
     """The files merged, in order."""
     columns: tuple[str, ...]
-    """The merged file's header: the first file's columns, in its order."""
+    """The merged file's header: ``labeling_set_id,label``, then the first file's other columns in its order."""
     rows: int
     """Data rows of all files."""
     labeling_sets: int
@@ -98,7 +97,9 @@ def merge_label_files(
 
     The files must be label files Glue can import (see
     :func:`~glue_label_import.label_file.check_label_file`). Each labeling set id is prefixed
-    by :func:`set_id_prefix`; each file's columns are put in the first file's order. Rows are
+    by :func:`set_id_prefix`. The merged file starts with the columns ``labeling_set_id,label``, as Glue
+    requires, then the first file's other columns in its order; each file's columns are put in that
+    order. Rows are
     written with the :mod:`csv` module (minimal quoting, ``\\n`` line endings); blank lines are
     left out.
 
@@ -121,7 +122,7 @@ def merge_label_files(
             records = _records(file)
             header = tuple(next(records, ()))
             if number == 0:
-                columns = header
+                columns = tuple(header[index] for index in glue_column_order(header))
                 if LABELING_SET_ID_COLUMN not in columns:
                     raise ValueError(f"label file {file} has no {LABELING_SET_ID_COLUMN!r} column")
                 csv_writer.writerow(columns)
@@ -161,22 +162,8 @@ def stage_merged_label_files(
     The merged file is ``staging/<sha256 of its content>/<name of the files' folder>.csv``:
     the same files always give the same path and the same bytes.
     """
-    staging.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(prefix=".merging-", suffix=".csv", dir=staging)
-    os.close(descriptor)
-    temporary = Path(name)
-    try:
-        merged = merge_label_files(files, temporary, max_bytes=max_bytes)
-        digest = hashlib.sha256()
-        with open(temporary, "rb") as content:
-            for chunk in iter(lambda: content.read(1 << 16), b""):
-                digest.update(chunk)
-        folder = staging / digest.hexdigest()
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{files[0].resolve().parent.name or 'labels'}.csv"
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    name = f"{files[0].resolve().parent.name or 'labels'}.csv"
+    path, merged = stage_file(staging, name, lambda output: merge_label_files(files, output, max_bytes=max_bytes))
     return dataclasses.replace(merged, path=path)
 
 
