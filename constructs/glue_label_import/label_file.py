@@ -142,6 +142,15 @@ def check_label_file(path: str | os.PathLike[str], *, primary_key: str | None = 
     return report
 
 
+def read_header(path: str | os.PathLike[str]) -> list[str] | None:
+    """The first non-blank CSV record of ``path`` (its header), or None when it cannot be read as one."""
+    try:
+        with open(path, encoding="utf-8", newline="") as text:
+            return next((record for record in csv.reader(text, strict=True) if record), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+
+
 def in_glue_order(columns: Sequence[str]) -> bool:
     """Whether a header starts with ``labeling_set_id,label``, as Glue requires."""
     return tuple(columns[: len(GLUE_FIRST_COLUMNS)]) == GLUE_FIRST_COLUMNS

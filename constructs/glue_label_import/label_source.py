@@ -15,7 +15,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from glue_label_import._handler.request import s3_uri_problem
-from glue_label_import.label_file import LabelFileReport, check_label_file, in_glue_order, validate_label_file
+from glue_label_import.label_file import check_label_file, in_glue_order, read_header, validate_label_file
 from glue_label_import.label_set import DEFAULT_PATTERN, label_files_in, stage_merged_label_files
 from glue_label_import.staging import STAGING_FOLDER, stage_file, write_in_glue_order
 
@@ -111,12 +111,9 @@ class _AssetSource(LabelSource):
 
     def bind(self, scope: Construct) -> LabelLocation:
         path = self._path
-        # A file Glue cannot import (or that cannot be read) stays as it is: LabelImport's check names its lines.
-        try:
-            report: LabelFileReport | None = validate_label_file(path)
-        except OSError:
-            report = None
-        if report is not None and report.ok and not in_glue_order(report.columns):
+        header = read_header(path)
+        # A file Glue cannot import stays as it is, for LabelImport's check to name its lines.
+        if header is not None and not in_glue_order(header) and validate_label_file(path).ok:
             path, _ = stage_file(
                 staging_folder(scope), path.name, lambda output: write_in_glue_order(self._path, output)
             )
