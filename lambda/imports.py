@@ -77,11 +77,14 @@ class ImportLabels(Task):
         return None
 
     def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:
-        """The label file's columns are the transform's schema plus labeling_set_id and label.
+        """The label file starts with labeling_set_id,label, and its columns are the transform's schema plus those.
 
         Answers in about a second what a failed task run would say minutes later. When the header
         or the schema cannot be read, the log says so and Glue decides.
         """
+        header = _header(s3, self.input_s3_path)
+        if header is not None:
+            _check_first_columns(header, self.input_s3_path)
         try:
             schema = runs.transform(self.transform_id, retry_until=retry_until).get("Schema") or []
         except (BotoCoreError, ClientError) as error:
@@ -90,7 +93,6 @@ class ImportLabels(Task):
         if not schema:
             LOGGER.info({"action": "column check", "skipped": "no schema"})
             return {}
-        header = _header(s3, self.input_s3_path)
         if header is None:
             LOGGER.info({"action": "column check", "skipped": "no header"})
             return {}
@@ -120,6 +122,17 @@ def _import_of(run: Run) -> tuple[str | None, bool]:
     """The InputS3Path and Replace of an import run, as GetMLTaskRuns reports them."""
     properties = run.get("Properties", {}).get("ImportLabelsTaskRunProperties", {})
     return properties.get("InputS3Path"), bool(properties.get("Replace", False))
+
+
+def _check_first_columns(header: list[str], s3_path: str) -> None:
+    """Refuse a header that does not start with labeling_set_id,label: Glue requires them as the first two columns."""
+    first = [column.strip() for column in header[: len(LABEL_FILE_COLUMNS)]]
+    if [column.lower() for column in first] != list(LABEL_FILE_COLUMNS):
+        head = (
+            f"the label file's first two columns must be {','.join(LABEL_FILE_COLUMNS)} (Glue's rule); "
+            "its header starts with "
+        )
+        raise TaskFailed(fit_reason(head, ",".join(first), f" ({s3_path})"))
 
 
 def _header(s3: Any, s3_path: str) -> list[str] | None:

@@ -11,8 +11,8 @@ import pytest
 
 from glue_label_import.__main__ import main
 
-HEADER = "id,name,labeling_set_id,label\n"
-ROUND = HEADER + "1,a,s1,A\n2,b,s1,B\n3,c,s2,A\n4,d,s2,A\n"
+HEADER = "labeling_set_id,label,id,name\n"
+ROUND = HEADER + "s1,A,1,a\ns1,B,2,b\ns2,A,3,c\ns2,A,4,d\n"
 
 
 def folder_of(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -58,25 +58,44 @@ def test_files_and_folders_mix_and_the_pattern_chooses(tmp_path: Path, capsys: p
 
 
 def test_a_missing_column_shows_what_the_header_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = folder_of(tmp_path, {"a.csv": ROUND, "b.csv": ROUND.replace(",label\n", ",Label\n")})
+    folder = folder_of(
+        tmp_path, {"a.csv": ROUND, "b.csv": ROUND.replace("labeling_set_id,label,", "labeling_set_id,Label,")}
+    )
     status, out, _ = run(capsys, folder)
     assert status == 1
     assert out == [
         f"{folder / 'a.csv'}: 2 labeling sets, 4 rows",
         f"{folder / 'b.csv'}: 2 labeling sets, 4 rows",
-        "error: line 1: header has no 'label' column; it holds: id, name, labeling_set_id, Label",
+        "error: line 1: header has no 'label' column; it holds: labeling_set_id, Label, id, name",
         "merged: not built, 1 of 2 files cannot be imported",
     ]
 
 
 def test_files_with_other_columns_fail_the_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    other = ROUND.replace("id,name,", "id,full_name,")
+    other = ROUND.replace(",id,name\n", ",id,full_name\n")
     folder = folder_of(tmp_path, {"a.csv": ROUND, "b.csv": other})
     status, out, _ = run(capsys, folder)
     assert status == 1
     assert out[-1] == (
         f"merged: error: label file {folder / 'b.csv'} has other columns than {folder / 'a.csv'}: "
         "it lacks name and has besides full_name (every file of a folder needs the same columns, in any order)"
+    )
+
+
+def test_a_file_whose_first_columns_are_not_glues_is_valid_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "round-1.csv"
+    path.write_text("id,name,labeling_set_id,label\n1,a,s1,A\n2,b,s1,B\n", encoding="utf-8")
+    status, out, _ = run(capsys, path)
+    assert (status, out) == (
+        0,
+        [
+            f"{path}: 1 labeling set, 2 rows",
+            "warning: Glue requires labeling_set_id,label as the first two columns, and the header starts with"
+            " id,name: LabelSource.from_asset and from_directory put them first when they stage the file; a file"
+            " imported from S3 must have them first",
+        ],
     )
 
 

@@ -678,6 +678,26 @@ def test_a_label_file_with_the_schemas_columns_is_imported(handler: Handler, tas
     assert imported(task_runs) == [(PATH, False)]
 
 
+@pytest.mark.parametrize("schema", [False, True], ids=["transform without a schema", "with the file's columns"])
+def test_a_label_file_not_starting_with_labeling_set_id_label_fails_before_any_run(
+    handler: Handler, task_runs: GlueMLTaskRuns, schema: bool
+) -> None:
+    transform_id = handler.transform()
+    if schema:
+        catalog_table(handler.glue, ["customer_id"])
+    path = f"s3://{BUCKET}/reordered.csv"
+    boto3.client("s3").put_object(
+        Bucket=BUCKET, Key="reordered.csv", Body=b"customer_id,labeling_set_id,label\n1,s1,A\n"
+    )
+    answer = handler(cfn_event("Create", props(transform_id, path)))
+    assert answer is not None and answer["Status"] == "FAILED"
+    assert answer["Reason"] == (
+        "the label file's first two columns must be labeling_set_id,label (Glue's rule); its header starts with "
+        f"customer_id,labeling_set_id ({path})"
+    )
+    assert task_runs.calls_to("StartImportLabelsTaskRun") == []
+
+
 @pytest.mark.parametrize(
     "body", [None, b"x" * 70_000], ids=["unreadable label file", "no header line in the first 64 KiB"]
 )

@@ -276,6 +276,13 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+ORDER_WARNING = (
+    "warning: Glue requires labeling_set_id,label as the first two columns, and the header starts with id,name:"
+    " LabelSource.from_asset and from_directory put them first when they stage the file; a file imported from S3"
+    " must have them first"
+)
+
+
 def test_cli_valid_file_exits_0(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + set_rows("s1", 3) + set_rows("s2", 1, 4))
     result = run_cli("validate", path, "--primary-key", "id")
@@ -286,6 +293,7 @@ def test_cli_valid_file_exits_0(tmp_path: Path) -> None:
             "warning: line 5: labeling set 's2' has 1 row, fewer than the 2-30 Glue accepts; "
             "it cannot learn from a single-row set"
         ),
+        ORDER_WARNING,
     ]
 
 
@@ -297,6 +305,7 @@ def test_cli_invalid_file_exits_1(tmp_path: Path) -> None:
         f"{path}: 1 labeling set, 4 rows",
         "error: line 1: header has no 'customer_id' primary key column; it holds: id, name, labeling_set_id, label",
         "error: line 5: expected 4 fields, got 3",
+        ORDER_WARNING,
     ]
 
 

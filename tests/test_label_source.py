@@ -1,4 +1,4 @@
-"""LabelSource.from_directory: a folder of label files, checked and merged into one asset at synth."""
+"""LabelSource.from_directory and from_asset: label files checked at synth, staged in Glue's column order."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aws_cdk.assertions import Annotations, Match
 
 from glue_label_import import LabelImport, LabelSource
 from glue_label_import.label_file import LabelFileError
+from glue_label_import.staging import STAGING_FOLDER
 from support import find_matches_transform, new_stack
 
 HEADER = "id,name,labeling_set_id,label\n"
@@ -20,6 +21,11 @@ HEADER = "id,name,labeling_set_id,label\n"
 def rows(set_id: str, size: int, first_id: int = 1, label: str = "A") -> str:
     """Return ``size`` CSV rows of labeling set ``set_id``, all with ``label``."""
     return "".join(f"{first_id + n},name {first_id + n},{set_id},{label}\n" for n in range(size))
+
+
+def glue_rows(set_id: str, size: int, first_id: int = 1, label: str = "A") -> str:
+    """The rows of :func:`rows` as Glue reads them: ``labeling_set_id,label`` first, then ``id,name``."""
+    return "".join(f"{set_id},{label},{first_id + n},name {first_id + n}\n" for n in range(size))
 
 
 def folder_of(tmp_path: Path, files: dict[str, str], name: str = "labels") -> Path:
@@ -47,21 +53,24 @@ ROUND_1 = HEADER + rows("s1", 3) + rows("s2", 2, 4, "B")
 ROUND_2 = "label,labeling_set_id,name,id\n" + 'B,s1,"Smith, Jo",10\n\nA,s1,"say ""hi""",11\nA,s3,x,12\nA,s3,y,13\n'
 
 
-def test_merged_asset_holds_every_row_once_with_set_ids_prefixed_by_file_name(tmp_path: Path) -> None:
+def test_merged_asset_holds_every_row_once_in_glues_column_order_with_set_ids_prefixed_by_file_name(
+    tmp_path: Path,
+) -> None:
     folder = folder_of(tmp_path, {"round-2.csv": ROUND_2, "round-1.csv": ROUND_1, "notes.txt": "not labels"})
     _, content = synth(tmp_path / "out", LabelSource.from_directory(str(folder)))
     assert content == (
-        "id,name,labeling_set_id,label\n"
-        "1,name 1,round-1/s1,A\n"
-        "2,name 2,round-1/s1,A\n"
-        "3,name 3,round-1/s1,A\n"
-        "4,name 4,round-1/s2,B\n"
-        "5,name 5,round-1/s2,B\n"
-        '10,"Smith, Jo",round-2/s1,B\n'
-        '11,"say ""hi""",round-2/s1,A\n'
-        "12,x,round-2/s3,A\n"
-        "13,y,round-2/s3,A\n"
+        "labeling_set_id,label,id,name\n"
+        "round-1/s1,A,1,name 1\n"
+        "round-1/s1,A,2,name 2\n"
+        "round-1/s1,A,3,name 3\n"
+        "round-1/s2,B,4,name 4\n"
+        "round-1/s2,B,5,name 5\n"
+        'round-2/s1,B,10,"Smith, Jo"\n'
+        'round-2/s1,A,11,"say ""hi"""\n'
+        "round-2/s3,A,12,x\n"
+        "round-2/s3,A,13,y\n"
     )
+    assert (tmp_path / "out" / STAGING_FOLDER).is_dir()  # staged in the cloud assembly, not a fixed temp path
 
 
 def test_same_folder_same_asset_and_a_changed_folder_a_new_one(tmp_path: Path) -> None:
@@ -72,13 +81,15 @@ def test_same_folder_same_asset_and_a_changed_folder_a_new_one(tmp_path: Path) -
     (folder / "round-3.csv").write_text(HEADER + rows("s1", 2, 20), encoding="utf-8")
     changed, content = synth(tmp_path / "changed", LabelSource.from_directory(folder))
     assert changed != first
-    assert content.endswith("20,name 20,round-3/s1,A\n21,name 21,round-3/s1,A\n")
+    assert content.endswith("round-3/s1,A,20,name 20\nround-3/s1,A,21,name 21\n")
 
 
 def test_pattern_chooses_the_files(tmp_path: Path) -> None:
     folder = folder_of(tmp_path, {"round-1.csv": ROUND_1, "draft.csv": "not a label file"})
     _, content = synth(tmp_path / "out", LabelSource.from_directory(folder, pattern="round-*.csv"))
-    assert content == "id,name,labeling_set_id,label\n" + rows("round-1/s1", 3) + rows("round-1/s2", 2, 4, "B")
+    assert content == "labeling_set_id,label,id,name\n" + glue_rows("round-1/s1", 3) + glue_rows(
+        "round-1/s2", 2, 4, "B"
+    )
 
 
 def test_files_with_other_columns_are_refused_naming_the_file_and_the_columns(tmp_path: Path) -> None:
@@ -195,3 +206,38 @@ def test_a_folders_primary_key_error_names_the_users_file_and_its_line(tmp_path:
     ) as error:
         LabelImport(stack, "Labels", transform=transform, source=LabelSource.from_directory(folder))
     assert "line 1: header has no 'customer_id' primary key column" in str(error.value)
+
+
+def test_an_asset_out_of_glues_column_order_is_uploaded_with_labeling_set_id_label_first(tmp_path: Path) -> None:
+    path = tmp_path / "round-2.csv"
+    path.write_text(ROUND_2, encoding="utf-8")
+    key, content = synth(tmp_path / "out", LabelSource.from_asset(str(path)))
+    assert content == (
+        'labeling_set_id,label,name,id\ns1,B,"Smith, Jo",10\n\ns1,A,"say ""hi""",11\ns3,A,x,12\ns3,A,y,13\n'
+    )
+    assert path.read_text(encoding="utf-8") == ROUND_2  # the user's file is left as it is
+    # The asset hash follows the bytes Glue reads: a file already in that order, with the same bytes, has the same key.
+    in_order = tmp_path / "in-order" / "round-2.csv"
+    in_order.parent.mkdir()
+    in_order.write_text(content, encoding="utf-8")
+    same_key, same_content = synth(tmp_path / "again", LabelSource.from_asset(str(in_order)))
+    assert (same_key, same_content) == (key, content)
+
+
+def test_an_asset_in_glues_column_order_is_uploaded_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    original = "labeling_set_id,label,id\r\ns1,A,1\r\ns1,A,2\r\n"
+    path.write_bytes(original.encode())
+    key, _ = synth(tmp_path / "out", LabelSource.from_asset(str(path)))
+    assert (tmp_path / "out" / f"asset.{key}").read_bytes() == original.encode()
+    assert not (tmp_path / "out" / STAGING_FOLDER).exists()
+
+
+def test_the_warnings_of_a_reordered_asset_name_the_users_file(tmp_path: Path) -> None:
+    path = tmp_path / "round-1.csv"
+    path.write_text(HEADER + rows("s1", 2) + rows("lonely", 1, 3), encoding="utf-8")
+    stack = new_stack(str(tmp_path / "out"))
+    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(str(path)))
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("label-file"))
+    (warning,) = warnings
+    assert str(warning.entry.data).startswith(f"{path}: line 4: labeling set 'lonely' has 1 row")

@@ -61,21 +61,47 @@ def test_the_next_round_follows_the_imports_beside_the_gate(labels: LabelSource)
     assert stack.resolve(next_round.task_run_id) == {"Fn::GetAtt": [logical_id(stack, next_round), "TaskRunId"]}
 
 
-def test_the_transform_role_may_write_exactly_under_the_prefix_before_the_run(labels: LabelSource) -> None:
+def test_the_transform_role_may_write_read_list_and_delete_exactly_under_the_prefix_before_the_run(
+    labels: LabelSource,
+) -> None:
     stack = new_stack()
     key = kms.Key(stack, "Key")
     bucket = s3.Bucket(stack, "Bucket", encryption_key=key)
     _, _, next_round = a_round(stack, labels, bucket=bucket, output_prefix="rounds")
-    writes = [s for roles, s in statements(stack) if "GlueRole" in json.dumps(roles) and "s3:PutObject" in s["Action"]]
-    (write,) = writes
-    assert json.dumps(write["Resource"]).endswith('"/rounds/*"]]}')
-    assert any(
-        "kms:Encrypt" in json.dumps(s["Action"]) for roles, s in statements(stack) if "GlueRole" in json.dumps(roles)
-    )
+    bucket_arn = {"Fn::GetAtt": [stack.resolve(bucket.node.default_child.logical_id), "Arn"]}
+    key_arn = {"Fn::GetAtt": [stack.resolve(key.node.default_child.logical_id), "Arn"]}
+    on_the_output = [
+        (roles, statement)
+        for roles, statement in statements(stack)
+        if any(str(arn["Fn::GetAtt"][0]) in json.dumps(statement["Resource"]) for arn in (bucket_arn, key_arn))
+    ]
+    assert all("GlueRole" in json.dumps(roles) for roles, _ in on_the_output)
+    assert [statement for _, statement in on_the_output] == [
+        {
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", [bucket_arn, "/rounds/*"]]},
+        },
+        {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": "rounds/*"}},
+            "Effect": "Allow",
+            "Resource": bucket_arn,
+        },
+        {"Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": key_arn},
+    ]
     generation = Template.from_stack(stack).find_resources("Custom::GlueGenerateLabelingSet")[
         logical_id(stack, next_round)
     ]
     assert any("GlueRoleDefaultPolicy" in dependency for dependency in generation["DependsOn"])
+
+
+def test_a_bucket_without_a_key_gets_no_key_grant(labels: LabelSource) -> None:
+    stack = new_stack()
+    a_round(stack, labels)
+    glue_role = [s for roles, s in statements(stack) if "GlueRole" in json.dumps(roles)]
+    assert not any("kms:" in json.dumps(statement["Action"]) for statement in glue_role)
+    assert [s["Action"] for s in glue_role if "s3:ListBucket" in s["Action"]] == ["s3:ListBucket"]
 
 
 def test_the_handler_may_generate_only_for_its_transform(labels: LabelSource) -> None:

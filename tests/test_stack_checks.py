@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack, Validations
+from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
-from glue_label_import import LabelImport, LabelSource
+from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
 from glue_label_import.label_file import validate_label_file
 from support import find_matches_transform
 
@@ -33,6 +35,11 @@ def nag_errors(outdir: Path, *, with_bare_bucket: bool = False) -> list[str]:
     LabelImport(stack, "FromS3", transform="tfm-1", source=LabelSource.from_s3_path("s3://team-labels/round-2.csv"))
     if with_bare_bucket:
         s3.Bucket(stack, "BareBucket")
+    return synth_errors(app, outdir)
+
+
+def synth_errors(app: App, outdir: Path) -> list[str]:
+    """Synthesize `app` under its validation plugins; list the errors they report, as `rule construct-path`."""
     try:
         app.synth()
     except RuntimeError as error:  # synth raises when a plugin reports errors
@@ -47,8 +54,45 @@ def nag_errors(outdir: Path, *, with_bare_bucket: bool = False) -> list[str]:
     ]
 
 
+def label_round_nag_errors(outdir: Path, *, suppressed: bool) -> list[str]:
+    """A whole label round on a transform whose role and (KMS-encrypted) bucket are the user's, under cdk-nag."""
+    app = App(outdir=str(outdir))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = Stack(app, "LabelRound")
+    role = iam.Role(stack, "GlueRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+    transform = find_matches_transform(stack, role=role.role_arn)
+    bucket = s3.Bucket(
+        stack,
+        "LabelingSets",
+        encryption_key=kms.Key(stack, "Key", enable_key_rotation=True),
+        enforce_ssl=True,
+        server_access_logs_prefix="access-logs/",
+    )
+    labels = LabelImport(
+        stack, "Labels", transform=transform, source=LabelSource.from_asset(str(REPO / "labels" / "round-1.csv"))
+    )
+    TransformEvaluation(stack, "Quality", transform=transform, after=[labels], min_f1=0.7)
+    LabelingSetGeneration(stack, "NextRound", transform=transform, output_bucket=bucket, after=[labels])
+    if suppressed:  # as the README says
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(bucket.node.default_child)}.Arn>/labeling-sets/*]",
+                reason="Glue writes each labeling set under the output prefix, in folders it names",
+            )
+        )
+    return synth_errors(app, outdir)
+
+
 def test_cdk_nag_finds_no_errors_in_what_label_import_creates(tmp_path: Path) -> None:
     assert nag_errors(tmp_path) == []
+
+
+def test_a_label_round_has_only_the_documented_cdk_nag_finding_and_its_suppression_clears_it(tmp_path: Path) -> None:
+    assert label_round_nag_errors(tmp_path / "bare", suppressed=False) == [
+        "AwsSolutions-IAM5[Resource::<LabelingSets061103C2.Arn>/labeling-sets/*]"
+        " LabelRound/GlueRole/DefaultPolicy/Resource"
+    ]
+    assert label_round_nag_errors(tmp_path / "suppressed", suppressed=True) == []
 
 
 def test_cdk_nag_is_really_checking(tmp_path: Path) -> None:

@@ -9,7 +9,10 @@ folder of them (its files matching ``--pattern``, default ``*.csv``, in name ord
 more than one file, what merging them gives: the labeling sets and rows of the merged set and
 the labeling set ids found in several files, which the merge makes unique by prefixing each
 with its file's name. Exits 0 when Glue can import every file and their merge (warnings
-allowed), 1 when it cannot or a path cannot be read. ``--version`` prints the installed version.
+allowed), 1 when it cannot or a path cannot be read. A file whose first two columns are not
+``labeling_set_id,label`` gets a warning: Glue requires them first, ``from_asset`` and
+``from_directory`` put them first when they stage it, a file imported from S3 must have them first. ``--version``
+prints the installed version.
 
 ``fetch S3_PATH OUT.csv``, ``export TRANSFORM_ID S3_PREFIX OUT.csv`` and ``history TRANSFORM_ID
 [--json]`` call AWS: they live in
@@ -28,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from glue_label_import import __version__, label_command
-from glue_label_import.label_file import LabelFileReport, counted, validate_label_file
+from glue_label_import.label_file import LabelFileReport, column_order_warning, counted, validate_label_file
 from glue_label_import.label_set import DEFAULT_PATTERN, MergedLabelSet, label_files_in, merge_label_files
 
 MODULE_PROG = "python -m glue_label_import"
@@ -188,6 +191,9 @@ def _validate(args: argparse.Namespace) -> int:
             ok = False
             continue
         print(report.format())
+        order_warning = column_order_warning(report.columns)
+        if order_warning:
+            print(f"warning: {order_warning}")
         reports.append(report)
         ok = ok and report.ok
     if len(files) > 1:

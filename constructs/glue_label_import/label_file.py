@@ -30,6 +30,10 @@ LABELING_SET_ID_COLUMN = "labeling_set_id"
 LABEL_COLUMN = "label"
 """The column whose equal values, within one labeling set, mark rows that match."""
 
+GLUE_FIRST_COLUMNS = (LABELING_SET_ID_COLUMN, LABEL_COLUMN)
+"""The first two columns of every label file Glue imports ("The first two columns (labeling_set_id, label) are
+required"). The files the library stages are put in this order; a file imported from S3 must be in it."""
+
 MAX_ROWS_PER_SET = 50
 """Labeling sets with more rows than this may make the Glue import fail: an error."""
 
@@ -144,6 +148,38 @@ def check_label_file(path: str | os.PathLike[str], *, primary_key: str | None = 
     if not report.ok:
         raise LabelFileError(_error_message(report), report)
     return report
+
+
+def read_header(path: str | os.PathLike[str]) -> list[str] | None:
+    """The first non-blank CSV record of ``path`` (its header), or None when it cannot be read as one."""
+    try:
+        with open(path, encoding="utf-8", newline="") as text:
+            return next((record for record in csv.reader(text, strict=True) if record), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+
+
+def in_glue_order(columns: Sequence[str]) -> bool:
+    """Whether a header starts with ``labeling_set_id,label``, as Glue requires."""
+    return tuple(columns[: len(GLUE_FIRST_COLUMNS)]) == GLUE_FIRST_COLUMNS
+
+
+def column_order_warning(columns: Sequence[str]) -> str | None:
+    """What to tell of a header that has ``labeling_set_id`` and ``label`` but not as its first two columns."""
+    if not set(GLUE_FIRST_COLUMNS) <= set(columns) or in_glue_order(columns):
+        return None
+    return (
+        f"Glue requires {','.join(GLUE_FIRST_COLUMNS)} as the first two columns, and the header starts with "
+        f"{','.join(columns[: len(GLUE_FIRST_COLUMNS)])}: LabelSource.from_asset and from_directory put them first "
+        "when they stage the file; a file imported from S3 must have them first"
+    )
+
+
+def glue_column_order(columns: Sequence[str]) -> list[int]:
+    """The indexes of ``columns`` in Glue's order: ``labeling_set_id``, ``label`` (those present), then the rest
+    in their order."""
+    first = [columns.index(name) for name in GLUE_FIRST_COLUMNS if name in columns]
+    return first + [index for index in range(len(columns)) if index not in first]
 
 
 def _error_message(report: LabelFileReport) -> str:

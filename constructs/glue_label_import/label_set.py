@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from glue_label_import.label_file import LABELING_SET_ID_COLUMN
+from glue_label_import.label_file import LABELING_SET_ID_COLUMN, glue_column_order
+from glue_label_import.staging import stage_file
 
 DEFAULT_PATTERN = "*.csv"
 """The files of a folder that are label files, unless told otherwise."""
@@ -46,7 +45,7 @@ class MergedLabelSet:
     files: tuple[Path, ...]
     """The files merged, in order."""
     columns: tuple[str, ...]
-    """The merged file's header: the columns most files have, in the order of the first of them."""
+    """The merged file's header: ``labeling_set_id,label``, then the norm's other columns in their first order."""
     rows: int
     """Data rows of all files."""
     labeling_sets: int
@@ -99,9 +98,10 @@ def merge_label_files(
     The files must be label files Glue can import (see
     :func:`~glue_label_import.label_file.check_label_file`). Each labeling set id is prefixed
     by :func:`set_id_prefix`. The columns most files have (in any order; on a tie, the first
-    file's) are the norm, and each file's columns are put in the order of the first file that
-    has them. Rows are written with the :mod:`csv` module (minimal quoting, ``\\n`` line
-    endings); blank lines are left out.
+    file's) are the norm. The merged file starts with ``labeling_set_id,label``, as Glue
+    requires, then the norm's other columns in the order of the first file that has them; each
+    file's columns are put in that order. Rows are written with the :mod:`csv` module (minimal
+    quoting, ``\\n`` line endings); blank lines are left out.
 
     :raises ValueError: no files; two files of the same name but for the extension (their
         ids would get the same prefix); a file whose columns are not the norm (naming the file,
@@ -112,7 +112,8 @@ def merge_label_files(
         raise ValueError("no label files to merge")
     _check_prefixes_differ(files)
     headers = [_header(file) for file in files]
-    columns, norm_files = _norm(files, headers)
+    norm, norm_files = _norm(files, headers)
+    columns = tuple(norm[index] for index in glue_column_order(norm))
     orders = [_column_order(file, header, columns, norm_files) for file, header in zip(files, headers, strict=True)]
     if LABELING_SET_ID_COLUMN not in columns:
         raise ValueError(f"label file {norm_files[0]} has no {LABELING_SET_ID_COLUMN!r} column")
@@ -161,22 +162,8 @@ def stage_merged_label_files(
     The merged file is ``staging/<sha256 of its content>/<name of the files' folder>.csv``:
     the same files always give the same path and the same bytes.
     """
-    staging.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(prefix=".merging-", suffix=".csv", dir=staging)
-    os.close(descriptor)
-    temporary = Path(name)
-    try:
-        merged = merge_label_files(files, temporary, max_bytes=max_bytes)
-        digest = hashlib.sha256()
-        with open(temporary, "rb") as content:
-            for chunk in iter(lambda: content.read(1 << 16), b""):
-                digest.update(chunk)
-        folder = staging / digest.hexdigest()
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{files[0].resolve().parent.name or 'labels'}.csv"
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    name = f"{files[0].resolve().parent.name or 'labels'}.csv"
+    path, merged = stage_file(staging, name, lambda output: merge_label_files(files, output, max_bytes=max_bytes))
     return dataclasses.replace(merged, path=path)
 
 

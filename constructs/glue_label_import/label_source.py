@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import abc
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from aws_cdk import Fn, Stack, Token
+from aws_cdk import Fn, Stack, Stage, Token
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
@@ -17,8 +16,9 @@ from constructs import Construct
 
 from glue_label_import import arguments
 from glue_label_import._handler.request import s3_uri_problem
-from glue_label_import.label_file import check_label_file
+from glue_label_import.label_file import check_label_file, in_glue_order, read_header, validate_label_file
 from glue_label_import.label_set import DEFAULT_PATTERN, label_files_in, stage_merged_label_files
+from glue_label_import.staging import STAGING_FOLDER, stage_file, write_in_glue_order
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,10 @@ class LabelSource(abc.ABC):
     def from_asset(path: str | os.PathLike[str]) -> LabelSource:
         """A local CSV file, uploaded by `cdk deploy` as an S3 asset.
 
-        A changed file gets a new S3 key, so the import runs again on the next deploy.
+        A changed file gets a new S3 key, so the import runs again on the next deploy. Glue
+        requires ``labeling_set_id,label`` as the first two columns: a valid file whose header
+        has them elsewhere is uploaded as a copy with them first (the other columns in the
+        file's order), staged in the cloud assembly; the asset is the copy's bytes.
 
         :param path: path of the CSV file, relative to the current directory or absolute.
         :raises TypeError: ``path`` is not a ``str`` or path.
@@ -64,7 +67,8 @@ class LabelSource(abc.ABC):
         one file: one header, then every row. Each labeling set id is prefixed with its file's
         name without the extension and a ``/`` (set ``s1`` of ``round-1.csv`` becomes
         ``round-1/s1``), so rows of different files never share a labeling set. The files
-        need the same columns, in any order; the merged file has the first file's order. The
+        need the same columns, in any order; the merged file has ``labeling_set_id,label`` first, as
+        Glue requires, then the first file's other columns in its order. The
         merged file is the same bytes for the same files, so its S3 key changes, and the
         import runs again, exactly when a file is added, removed or changed.
 
@@ -114,11 +118,20 @@ class _AssetSource(LabelSource):
         self._path = file
 
     def bind(self, scope: Construct) -> LabelLocation:
-        asset = s3_assets.Asset(scope, "LabelFile", path=str(self._path))
+        path = self._path
+        header = read_header(path)
+        # A file Glue cannot import stays as it is, for LabelImport's check to name its lines.
+        if header is not None and not in_glue_order(header) and validate_label_file(path).ok:
+            path, _ = stage_file(
+                staging_folder(scope), path.name, lambda output: write_in_glue_order(self._path, output)
+            )
+        asset = s3_assets.Asset(scope, "LabelFile", path=str(path))
         return LabelLocation(
             s3_path=asset.s3_object_url,
             object_arn=asset.bucket.arn_for_objects(asset.s3_object_key),
-            local_path=self._path,
+            local_path=path,
+            shown_as=str(self._path) if path != self._path else None,
+            label_files=(self._path,) if path != self._path else (),  # checks read and name the user's file
         )
 
 
@@ -129,7 +142,7 @@ class _DirectorySource(LabelSource):
     def bind(self, scope: Construct) -> LabelLocation:
         for file in self._files:
             check_label_file(file)
-        merged = stage_merged_label_files(self._files, Path(tempfile.gettempdir()) / "glue-label-import")
+        merged = stage_merged_label_files(self._files, staging_folder(scope))
         asset = s3_assets.Asset(scope, "LabelFile", path=str(merged.path))
         return LabelLocation(
             s3_path=asset.s3_object_url,
@@ -138,6 +151,14 @@ class _DirectorySource(LabelSource):
             shown_as=f"the merged label files of {self._files[0].parent} ({', '.join(f.name for f in self._files)})",
             label_files=tuple(self._files),
         )
+
+
+def staging_folder(scope: Construct) -> Path:
+    """Where the label files of `scope` are staged: a folder of its stage's (its app's) output directory."""
+    stage = Stage.of(scope)
+    if stage is None:
+        raise ValueError(f"{scope.node.path} is not in an App or a Stage: its label files have nowhere to be staged")
+    return Path(stage.outdir) / STAGING_FOLDER
 
 
 class _S3PathSource(LabelSource):

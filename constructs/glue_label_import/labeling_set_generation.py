@@ -24,8 +24,13 @@ class LabelingSetGeneration(Construct):
 
     Each run writes CSV files into a new folder under ``output_prefix`` of ``output_bucket``, named
     by the time it started (so rounds sort in time order); ``output_s3_path`` is that folder. It
-    runs again exactly when one of the resources it follows ran. Glue writes the files as the
-    transform's role, which is granted ``s3:PutObject`` on exactly ``bucket/prefix*``. Delete
+    runs again exactly when one of the resources it follows ran. Glue writes the set as a Spark
+    job, as the transform's role: temporary files under the output that it lists, reads back,
+    copies and deletes. The role is granted, before the run, ``s3:GetObject``, ``s3:PutObject``,
+    ``s3:AbortMultipartUpload`` and ``s3:DeleteObject`` on exactly ``bucket/prefix*``,
+    ``s3:ListBucket`` on the bucket for ``s3:prefix`` values under the prefix, and
+    ``kms:Decrypt``, ``kms:Encrypt`` and ``kms:GenerateDataKey`` on the bucket's key, if it has
+    one; nothing outside the prefix. Delete
     cancels a run in flight; the files already written stay. Fetch a set with
     ``glue-label-import fetch <output_s3_path> labels/round-N.csv``.
 
@@ -66,7 +71,7 @@ class LabelingSetGeneration(Construct):
             just before.
         :param transform_role: the role the transform runs as, which Glue writes the files with.
             Default: the ``role`` of a ``CfnMLTransform``; none for a TransformId (then grant it
-            ``s3:PutObject`` on the prefix yourself).
+            what the class describes yourself).
         :raises TypeError: an argument of the wrong type, naming it and what it got.
         :raises ValueError: a prefix that starts with ``/``, a timeout outside 1 minute to 1 hour,
             a bad TransformId, a ``CfnMLTransform`` that is not FIND_MATCHES, or an ``after``
@@ -95,9 +100,8 @@ class LabelingSetGeneration(Construct):
         )
         role = transform_role or provider.role_of(self, transform, "so that it may write the labeling sets")
         if role:
-            # Glue writes the files as the transform's role: exactly under the prefix, and with the key if any.
-            grant = output_bucket.grant_put(role, f"{prefix}*")
-            grant.apply_before(self._resource)
+            for grant in _output_grants(role, output_bucket, prefix):
+                grant.apply_before(self._resource)
 
     @property
     def after(self) -> list[Construct]:
@@ -118,6 +122,34 @@ class LabelingSetGeneration(Construct):
     def output_s3_path(self) -> str:
         """The folder of the last round's labeling set, ``s3://bucket/prefix/<time>/`` (GetAtt OutputS3Path)."""
         return self._resource.get_att_string("OutputS3Path")
+
+
+OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject")
+"""What Glue's Spark job does with the objects under the output prefix: write, read back, copy, delete."""
+KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+"""The use of the bucket's key, for objects encrypted with it."""
+
+
+def _output_grants(role: iam.IRole, bucket: s3.IBucket, prefix: str) -> list[iam.Grant]:
+    """What the transform's role needs to write a labeling set under `prefix`, and nothing outside it."""
+    grants = [
+        iam.Grant.add_to_principal(
+            grantee=role, actions=list(OBJECT_ACTIONS), resource_arns=[bucket.arn_for_objects(f"{prefix}*")]
+        ),
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["s3:ListBucket"],
+            resource_arns=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": f"{prefix}*"}},
+        ),
+    ]
+    if bucket.encryption_key:
+        grants.append(
+            iam.Grant.add_to_principal(
+                grantee=role, actions=list(KEY_ACTIONS), resource_arns=[bucket.encryption_key.key_arn]
+            )
+        )
+    return grants
 
 
 def _checked_prefix(prefix: object) -> str:

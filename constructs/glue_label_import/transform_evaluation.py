@@ -94,7 +94,7 @@ class TransformEvaluation(Construct):
             self,
             transform_id=transform_id,
             resource_type=RESOURCE_TYPE,
-            start_actions=["glue:StartMLEvaluationTaskRun", "glue:GetTags", "glue:TagResource"],
+            start_actions=["glue:StartMLEvaluationTaskRun"],
             timeout=service_timeout,
             follows=Follows(after=following, needs_labels=True),
             properties={
