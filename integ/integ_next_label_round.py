@@ -6,7 +6,7 @@ test's pre-deploy hook deploys the first step as integ_label_round.py's snapshot
 cloud assembly integ-runner keeps, assets included) under the same stack name; integ-runner then
 deploys this stack as an update of it: the import runs again with both files, the evaluation
 follows it, and a new labeling set is generated into a new folder. The assertions check the
-update's runs and labels.
+update's runs (the newest, after those of the first step) and labels.
 
 This stack is never deployed from its own snapshot (its earlier state is the first step), so
 integ-runner's update workflow is off for it and its snapshot keeps no assets of it.
@@ -33,5 +33,5 @@ test = integ.IntegTest(
     stack_update_workflow=False,
     hooks=schema.Hooks(pre_deploy=[FIRST_STEP]),
 )
-assert_round(test, stack)
+assert_round(test, stack, rounds_before=1)
 app.synth()
