@@ -26,7 +26,8 @@ from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, T
 
 DATA = Path(__file__).resolve().parent / "data"
 LABELS = DATA / "labels"
-DATA_KEY = "customers/customers.csv"
+DATA_PREFIX = "customers/"
+DATA_KEY = f"{DATA_PREFIX}customers.csv"
 LABELING_SET_PREFIX = "labeling-sets/"
 STACK_NAME = "GlueLabelImportInteg"
 """The CloudFormation stack of both steps: the second updates what the first created."""
@@ -119,7 +120,7 @@ class LabelRoundStack(Stack):
                 table_type="EXTERNAL_TABLE",
                 parameters={"classification": "csv", "skip.header.line.count": "1"},
                 storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                    location=self.bucket.s3_url_for_object(str(Path(DATA_KEY).parent) + "/"),
+                    location=self.bucket.s3_url_for_object(DATA_PREFIX),
                     input_format="org.apache.hadoop.mapred.TextInputFormat",
                     output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
                     serde_info=glue.CfnTable.SerdeInfoProperty(
@@ -138,7 +139,7 @@ class LabelRoundStack(Stack):
             assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSGlueServiceRole")],
         )
-        self.bucket.grant_read(role, DATA_KEY)
+        self.bucket.grant_read(role, f"{DATA_PREFIX}*")
 
         transform = glue.CfnMLTransform(
             self,
