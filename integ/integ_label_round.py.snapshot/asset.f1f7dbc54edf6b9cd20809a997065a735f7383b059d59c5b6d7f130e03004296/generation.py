@@ -1,0 +1,74 @@
+"""Custom::GlueGenerateLabelingSet: the next labeling set (StartMLLabelingSetGenerationTaskRun) as a task.
+
+Each run writes into a new folder under the resource's OutputS3Path prefix, named by the time the
+run started, so that the rounds sort in time order and two deploys never write into one folder.
+Glue writes the files as the transform's role.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from engine import Task
+from glue_runs import Run, TaskRuns
+from request import checked_string, s3_prefix_problem, service_timeout_s, string_list, transform_id
+
+
+@dataclass(frozen=True)
+class GenerateLabelingSet(Task):
+    """One labeling-set generation into a new folder under a prefix."""
+
+    task_run_type: ClassVar[str] = "LABELING_SET_GENERATION"
+    start_operation: ClassVar[str] = "StartMLLabelingSetGenerationTaskRun"
+
+    transform_id: str
+    output_prefix: str  # s3://bucket/prefix/, ending in "/"
+    after: tuple[str, ...]  # the task run ids of the resources it follows
+    service_timeout_s: int
+
+    @classmethod
+    def from_properties(cls, properties: Mapping[str, Any]) -> GenerateLabelingSet:
+        """Read and check TransformId, OutputS3Path (a prefix), After and ServiceTimeout."""
+        prefix = checked_string(properties, "OutputS3Path", s3_prefix_problem)
+        return cls(
+            transform_id=transform_id(properties),
+            output_prefix=prefix if prefix.endswith("/") else prefix + "/",
+            after=string_list(properties, "After"),
+            service_timeout_s=service_timeout_s(properties),
+        )
+
+    def is_ours(self, run: Run) -> bool:
+        """A generation into a folder under this resource's prefix."""
+        return str(_output_of(run)).startswith(self.output_prefix)
+
+    def start(self, glue: Any, now: float) -> Any:
+        """StartMLLabelingSetGenerationTaskRun into a new folder named by the time, to the millisecond."""
+        folder = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z/"
+        response = glue.start_ml_labeling_set_generation_task_run(
+            TransformId=self.transform_id, OutputS3Path=self.output_prefix + folder
+        )
+        return response.get("TaskRunId")
+
+    def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
+        """For an Update that changes neither the transform, the prefix nor the runs it follows: the last set."""
+        old = self.from_old_properties(event)
+        if old is None or (old.transform_id, old.output_prefix, old.after) != (
+            self.transform_id,
+            self.output_prefix,
+            self.after,
+        ):
+            return None
+        succeeded = runs.history(self.transform_id, self.task_run_type, status="SUCCEEDED", retry_until=retry_until)
+        return next((run for run in succeeded if self.is_ours(run)), None)
+
+    def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
+        """TaskRunId and OutputS3Path: the folder this round's labeling set is in."""
+        return {"TaskRunId": run["TaskRunId"], "OutputS3Path": _output_of(run)}
+
+
+def _output_of(run: Run) -> Any:
+    """The OutputS3Path of a generation run, as GetMLTaskRun(s) reports it."""
+    return run.get("Properties", {}).get("LabelingSetGenerationTaskRunProperties", {}).get("OutputS3Path")

@@ -1,0 +1,121 @@
+"""Reading what CloudFormation sends: custom-resource properties, parsed and checked.
+
+CloudFormation hands every property over as a string, so a boolean arrives as "true" or "false"
+and `ServiceTimeout` as "3600". Every resource type reads its properties with these functions
+before any AWS call, and a bad value is reported with the property's name and the value itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+MAX_TRANSFORM_ID_LENGTH = 255
+DEFAULT_SERVICE_TIMEOUT_S = 3600
+MAX_SHOWN_VALUE = 120
+_BUCKET_NAME = re.compile(r"(?!\d{1,3}(\.\d{1,3}){3}$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BOOLEANS = {"true": True, "false": False}
+
+
+class InvalidProperty(ValueError):
+    """A property of the custom resource that Glue would refuse or that makes no sense."""
+
+
+def s3_prefix_problem(uri: str) -> str | None:
+    """Say why `uri` is not an `s3://bucket/` or `s3://bucket/prefix` with a valid bucket name, or None."""
+    if not uri.startswith("s3://"):
+        return "must start with s3://"
+    bucket = uri[len("s3://") :].partition("/")[0]
+    if not _BUCKET_NAME.fullmatch(bucket):
+        return f"bucket name {bucket!r} is not a valid S3 bucket name"
+    return None
+
+
+def s3_uri_problem(uri: str) -> str | None:
+    """Say why `uri` is not an `s3://bucket/key` with a valid bucket name and a key, or None."""
+    problem = s3_prefix_problem(uri)
+    if problem is None and not uri[len("s3://") :].partition("/")[2]:
+        return "has no object key after the bucket name"
+    return problem
+
+
+def transform_id_problem(transform_id: str) -> str | None:
+    """Say why `transform_id` cannot be a Glue TransformId, or None."""
+    if not 1 <= len(transform_id) <= MAX_TRANSFORM_ID_LENGTH:
+        return f"must be 1 to {MAX_TRANSFORM_ID_LENGTH} characters long, got {len(transform_id)}"
+    return None
+
+
+def physical_id(transform_id: str, logical_id: str) -> str:
+    """A short physical id that is the same for every Create of this resource on this transform."""
+    digest = hashlib.sha256(f"{transform_id}/{logical_id}".encode()).hexdigest()[:16]
+    return f"{logical_id[:40]}-{digest}"
+
+
+def checked_string(properties: Mapping[str, Any], name: str, problem_of: Callable[[str], str | None]) -> str:
+    """The string property `name`, or InvalidProperty saying what `problem_of` finds wrong with it."""
+    value = properties.get(name)
+    problem = problem_of(value) if isinstance(value, str) else "must be a string"
+    if problem or not isinstance(value, str):
+        raise InvalidProperty(f"{name} {_shown(value)} {problem}")
+    return value
+
+
+def parse_boolean(name: str, value: Any) -> bool:
+    """A boolean property: a bool, or "true"/"false" in any case."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _BOOLEANS:
+        return _BOOLEANS[value.lower()]
+    raise InvalidProperty(f"{name} {_shown(value)} must be true or false")
+
+
+def parse_seconds(name: str, value: Any) -> int:
+    """A whole number of seconds, at least 1."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        raise InvalidProperty(f"{name} {_shown(value)} must be a whole number of seconds") from None
+    if seconds < 1:
+        raise InvalidProperty(f"{name} {_shown(value)} must be at least 1 second")
+    return seconds
+
+
+def _shown(value: Any) -> str:
+    """The value as a reason shows it: short enough that the property's name survives 256 characters."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_VALUE else f"{text[: MAX_SHOWN_VALUE - 4]}...{text[-1]}"
+
+
+def transform_id(properties: Mapping[str, Any]) -> str:
+    """The TransformId property, checked."""
+    return checked_string(properties, "TransformId", transform_id_problem)
+
+
+def service_timeout_s(properties: Mapping[str, Any]) -> int:
+    """The ServiceTimeout property in seconds (CloudFormation's default of an hour when absent)."""
+    return parse_seconds("ServiceTimeout", properties.get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT_S))
+
+
+def optional_fraction(properties: Mapping[str, Any], name: str) -> float | None:
+    """An optional number from 0 to 1 (a threshold), absent or empty meaning none."""
+    value = properties.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidProperty(f"{name} {_shown(value)} must be a number from 0 to 1") from None
+    if not 0 <= number <= 1:
+        raise InvalidProperty(f"{name} {_shown(value)} must be a number from 0 to 1")
+    return number
+
+
+def string_list(properties: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """A list of strings (CloudFormation sends a list as one), absent meaning none."""
+    value = properties.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidProperty(f"{name} {_shown(value)} must be a list of strings")
+    return tuple(value)
