@@ -262,8 +262,8 @@ def test_export_of_a_transform_without_labels_shows_glues_error(
 
     assert (status, lines) == (1, [])
     assert err == (
-        f"error: InvalidInputException: No labels found for transform {transform_id} "
-        f"(StartExportLabelsTaskRun on transform {transform_id})\n"
+        f"error: EntityNotFoundException: No labelset exists for transformId {transform_id} "
+        f"in account id 123456789012. (StartExportLabelsTaskRun on transform {transform_id})\n"
     )
     assert list(tmp_path.iterdir()) == []
 

@@ -7,16 +7,24 @@ runs. ``install()`` adds them to moto's Glue backend, so that ``moto.mock_aws()`
 server (``moto.server.ThreadedMotoServer``, in the same process) serve them, with the request and
 response shapes and error codes of botocore's Glue model:
 
-* ``StartImportLabelsTaskRun``: checks the transform and ``InputS3Path`` (read from moto's S3);
+* ``StartImportLabelsTaskRun``: checks the transform and reads ``InputS3Path`` from moto's S3,
+  refusing at start what Glue refuses: a file it cannot access (``InvalidInputException``,
+  "Cannot access the label file at ..."), in a bucket of another region (``InvalidInputException``),
+  of size 0 (``InvalidInputException``) or over 10 MB (``ResourceNumberLimitExceededException``);
   once the run succeeds the transform holds the file's labels (``LabelCount``; replaced or added);
 * ``StartMLEvaluationTaskRun``: refused with ``MLTransformNotReadyException`` while the transform
   has no labels; once the run succeeds the transform's ``EvaluationMetrics.FindMatchesMetrics``
-  are the scripted metrics (``DEFAULT_METRICS`` unless scripted);
+  are the scripted metrics (``DEFAULT_METRICS`` unless scripted) with a ``ConfusionMatrix`` that
+  agrees with them and the ``ColumnImportances`` of the transform's columns;
 * ``StartMLLabelingSetGenerationTaskRun``: writes CSV part files of ``LABELING_SETS`` labeling
   sets (``labeling_set_id``, an empty ``label``, the input table's columns) under its
   ``OutputS3Path`` once the run succeeds, and an empty part file;
 * ``StartExportLabelsTaskRun``: writes the transform's labels back out the same way; refused with
-  ``InvalidInputException`` when the transform has none;
+  ``EntityNotFoundException`` ("No labelset exists for transformId ...") when the transform has
+  none, and with ``InvalidInputException`` for an output bucket of another region;
+* every start is refused with ``ConcurrentRunsExceededException`` when the account has
+  ``ACCOUNT_CONCURRENT_RUNS`` (30) runs in flight, and an evaluation or a labeling-set generation
+  when its transform has ``TRANSFORM_CONCURRENT_RUNS`` (3);
 * ``GetMLTaskRun`` / ``GetMLTaskRuns`` (``Filter``, ``Sort``, ``MaxResults``/``NextToken``
   pages) report runs with ``Properties`` as Glue does; ``CancelMLTaskRun`` moves a run in flight
   to ``STOPPING``, then ``STOPPED``;
@@ -51,7 +59,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
@@ -61,14 +69,24 @@ from moto.glue.exceptions import (
     GlueClientError,
     InvalidInputException,
 )
-from moto.glue.models import FakeMLTransform, GlueBackend
+from moto.glue.models import FakeMLTransform, GlueBackend, glue_backends
 from moto.glue.responses import GlueResponse
 from moto.moto_api._internal import mock_random
-from moto.s3.exceptions import MissingBucket
+from moto.s3.exceptions import MissingBucket, MissingKey
 from moto.s3.models import s3_backends
 from moto.utilities.paginator import paginate
 
-__all__ = ["DEFAULT_METRICS", "LABELING_SETS", "GlueMLTaskRuns", "RunScript", "glue_ml", "install"]
+__all__ = [
+    "ACCOUNT_CONCURRENT_RUNS",
+    "DEFAULT_METRICS",
+    "LABELING_SETS",
+    "LABEL_FILE_LIMIT_BYTES",
+    "TRANSFORM_CONCURRENT_RUNS",
+    "GlueMLTaskRuns",
+    "RunScript",
+    "glue_ml",
+    "install",
+]
 
 OPERATIONS = (
     "StartImportLabelsTaskRun",
@@ -108,6 +126,13 @@ PART_FILES = 2
 
 DEFAULT_METRICS = {"F1": 0.9, "Precision": 0.92, "Recall": 0.88, "AreaUnderPRCurve": 0.91}
 """The FindMatchesMetrics an evaluation run writes when the test scripts none."""
+
+LABEL_FILE_LIMIT_BYTES = 10 * 1024 * 1024
+"""Glue's limit on the size of a label file to import (10 MB)."""
+TRANSFORM_CONCURRENT_RUNS = 3
+"""Glue's limit on task runs in flight on one transform, for evaluations and labeling-set generations."""
+ACCOUNT_CONCURRENT_RUNS = 30
+"""Glue's limit on ML task runs in flight in an account."""
 
 
 @dataclass(frozen=True)
@@ -192,6 +217,21 @@ class MLTransformNotReadyException(GlueClientError):
         super().__init__("MLTransformNotReadyException", message)
 
 
+class ConcurrentRunsExceededException(GlueClientError):
+    """Glue's answer to a start beyond the task runs a transform or an account may have in flight."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ConcurrentRunsExceededException", message)
+
+
+class LabelFileTooLargeException(GlueClientError):
+    """Glue's answer to an import of a label file over ``LABEL_FILE_LIMIT_BYTES``."""
+
+    def __init__(self) -> None:
+        limit_mb = LABEL_FILE_LIMIT_BYTES // (1024 * 1024)
+        super().__init__("ResourceNumberLimitExceededException", f"Label file has exceeded the limit of {limit_mb} MB.")
+
+
 class ScriptedGlueError(GlueClientError):
     """An error injected with ``GlueMLTaskRuns.fail_next``."""
 
@@ -208,8 +248,9 @@ class GlueMLTaskRuns:
     * ``clock`` -- returns the current time in epoch seconds (``time.time``);
     * ``starting_seconds``, ``running_seconds``, ``stopping_seconds`` --
       phase durations of runs that have no script;
-    * ``check_s3_objects`` -- whether a run whose label file is missing from
-      moto's S3 ends ``FAILED`` (otherwise it succeeds without labels);
+    * ``check_s3_objects`` -- whether a start is refused, as Glue refuses it, for a
+      label file that is missing, in another region, empty or over 10 MB (otherwise
+      such a run succeeds without labels);
     * ``calls`` -- ``(operation, request parameters)`` of every call, in order.
     """
 
@@ -307,8 +348,8 @@ class _MLTaskRunBackend(GlueBackend):
 
     def start_import_labels_task_run(self, transform_id: str, input_s3_path: str, replace: bool) -> str:
         self.get_ml_transform(transform_id)
-        bucket, key = _parse_s3_uri(input_s3_path)
-        label_rows = _label_file(self.account_id, self.partition, bucket, key)
+        label_rows = self._label_file(input_s3_path)
+        self._check_capacity(transform_id)
 
         def import_labels(transform: Any) -> None:
             if label_rows is not None:
@@ -320,9 +361,46 @@ class _MLTaskRunBackend(GlueBackend):
             transform_id,
             "IMPORT_LABELS",
             {"ImportLabelsTaskRunProperties": {"InputS3Path": input_s3_path, "Replace": replace}},
-            _script_for(input_s3_path, label_rows),
+            glue_ml._next_script(),
             import_labels,
         )
+
+    def _label_file(self, input_s3_path: str) -> list[dict[str, str]] | None:
+        """The data rows of a CSV label file in moto's S3 (blank lines skipped), refused as Glue refuses it.
+
+        :raises InvalidInputException: the file cannot be read, is in another region or is empty.
+        :raises LabelFileTooLargeException: the file is over ``LABEL_FILE_LIMIT_BYTES``.
+        Without ``check_s3_objects``, a file that cannot be read is None and nothing is refused.
+        """
+        bucket_name, key = _parse_s3_uri(input_s3_path)
+        s3 = s3_backends[self.account_id][self.partition]
+        try:
+            bucket = s3.get_bucket(bucket_name)
+            label_file = s3.get_object(bucket_name, key)
+            if label_file is None:
+                raise MissingKey(key=key)
+        except (MissingBucket, MissingKey) as error:
+            if not glue_ml.check_s3_objects:
+                return None
+            message = f"Cannot access the label file at {input_s3_path}. {error.message}"
+            raise InvalidInputException("StartImportLabelsTaskRun", message) from error
+        if glue_ml.check_s3_objects:
+            self._check_region(bucket, "StartImportLabelsTaskRun")
+            if label_file.size == 0:
+                raise InvalidInputException("StartImportLabelsTaskRun", "Invalid label file of size 0.")
+            if label_file.size > LABEL_FILE_LIMIT_BYTES:
+                raise LabelFileTooLargeException()
+        rows = csv.DictReader(io.StringIO(label_file.value.decode("utf-8-sig")))
+        return [dict(row) for row in rows if any((cell or "").strip() for cell in row.values())]
+
+    def _check_region(self, bucket: Any, operation: str) -> None:
+        """Refuse, as Glue does, an S3 path in a bucket of another region than the transform's."""
+        if bucket.region_name != self.region_name:
+            raise InvalidInputException(
+                operation,
+                "S3 path provided is not in the same region as transform. "
+                f"Expecting region - {self.region_name}, but got - {bucket.region_name}.",
+            )
 
     def start_ml_labeling_set_generation_task_run(self, transform_id: str, output_s3_path: str) -> str:
         transform = self.get_ml_transform(transform_id)
@@ -338,14 +416,21 @@ class _MLTaskRunBackend(GlueBackend):
             self._write_parts(bucket, prefix, ["labeling_set_id", "label", *columns], rows)
 
         properties = {"LabelingSetGenerationTaskRunProperties": {"OutputS3Path": output_s3_path}}
+        self._check_capacity(transform_id, per_transform=True)
         return self._start_run(transform_id, "LABELING_SET_GENERATION", properties, glue_ml._next_script(), generate)
 
     def start_export_labels_task_run(self, transform_id: str, output_s3_path: str) -> str:
         self.apply_completed_runs()
         labels = getattr(self.get_ml_transform(transform_id), "labels", [])
         if not labels:
-            raise InvalidInputException("StartExportLabelsTaskRun", f"No labels found for transform {transform_id}")
+            raise EntityNotFoundException(
+                f"No labelset exists for transformId {transform_id} in account id {self.account_id}."
+            )
         bucket, prefix = _parse_s3_uri(output_s3_path)
+        s3 = s3_backends[self.account_id][self.partition]
+        if bucket in s3.buckets:
+            self._check_region(s3.get_bucket(bucket), "StartExportLabelsTaskRun")
+        self._check_capacity(transform_id)
         header = list(labels[0])
 
         def export(transform: Any) -> None:
@@ -369,14 +454,40 @@ class _MLTaskRunBackend(GlueBackend):
     def start_ml_evaluation_task_run(self, transform_id: str) -> str:
         self.apply_completed_runs()
         if self.get_ml_transform(transform_id).label_count == 0:
-            raise MLTransformNotReadyException(f"MLTransform {transform_id} is not ready: it has no labels")
+            raise MLTransformNotReadyException(
+                "This operation can only be applied to a transform that is in a READY state."
+            )
+        self._check_capacity(transform_id, per_transform=True)
         script = glue_ml._next_script()
-        metrics = {**DEFAULT_METRICS, **(script.metrics or {})}
 
         def evaluate(transform: Any) -> None:
-            transform.evaluation_metrics = {"TransformType": "FIND_MATCHES", "FindMatchesMetrics": metrics}
+            transform.evaluation_metrics = {
+                "TransformType": "FIND_MATCHES",
+                "FindMatchesMetrics": _find_matches_metrics(transform, script.metrics or {}),
+            }
 
         return self._start_run(transform_id, "EVALUATION", {}, script, evaluate)
+
+    def _check_capacity(self, transform_id: str, *, per_transform: bool = False) -> None:
+        """Refuse a start as Glue does when the account, or the transform (``per_transform``), has no room."""
+        now = glue_ml.now()
+        in_flight = [
+            run
+            for backend in glue_backends[self.account_id].values()
+            for run in cast(_MLTaskRunBackend, backend).ml_task_runs.values()
+            if run.status_at(now) in ACTIVE_STATUSES | {"STOPPING"}
+        ]
+        on_transform = [run for run in in_flight if run.transform_id == transform_id]
+        if per_transform and len(on_transform) >= TRANSFORM_CONCURRENT_RUNS:
+            raise ConcurrentRunsExceededException(
+                f"ML Task Runs count {len(on_transform) + 1} has exceeded the transform limit of "
+                f"{TRANSFORM_CONCURRENT_RUNS} task runs."
+            )
+        if len(in_flight) >= ACCOUNT_CONCURRENT_RUNS:
+            raise ConcurrentRunsExceededException(
+                f"ML Task Runs count {len(in_flight) + 1} has exceeded the limit of "
+                f"{ACCOUNT_CONCURRENT_RUNS} task runs."
+            )
 
     def _start_run(
         self,
@@ -582,30 +693,6 @@ def _parse_s3_uri(uri: str) -> tuple[str, str]:
     return match["bucket"], match["key"]
 
 
-def _label_file(account_id: str, partition: str, bucket: str, key: str) -> list[dict[str, str]] | None:
-    """The data rows of a CSV label file in moto's S3 (blank lines skipped), if present."""
-    try:
-        label_file = s3_backends[account_id][partition].get_object(bucket, key)
-    except MissingBucket:
-        return None
-    if label_file is None:
-        return None
-    rows = csv.DictReader(io.StringIO(label_file.value.decode("utf-8-sig")))
-    return [dict(row) for row in rows if any((cell or "").strip() for cell in row.values())]
-
-
-def _script_for(input_s3_path: str, label_rows: list[dict[str, str]] | None) -> RunScript:
-    """The next scripted run, failing it as Glue would if its label file is missing."""
-    script = glue_ml._next_script()
-    if label_rows is None and glue_ml.check_s3_objects and script.final_status == "SUCCEEDED":
-        return replace(
-            script,
-            final_status="FAILED",
-            error_string=f"Input S3 path {input_s3_path} does not exist",
-        )
-    return script
-
-
 def _matches(run: FakeMLTaskRun, criteria: dict[str, Any], now: float) -> bool:
     """Whether ``run`` satisfies a ``TaskRunFilterCriteria`` structure."""
     return (
@@ -634,6 +721,31 @@ def _sorted_runs(runs: list[FakeMLTaskRun], criteria: dict[str, Any], now: float
         key=lambda run: sort_key(run, now),
         reverse=criteria["SortDirection"] == "DESCENDING",
     )
+
+
+def _find_matches_metrics(transform: Any, scripted: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation's ``FindMatchesMetrics``: the scripted ones over ``DEFAULT_METRICS``, a
+    ``ConfusionMatrix`` of 100 true pairs that agrees with their precision and recall, and the
+    ``ColumnImportances`` of the transform's columns but its primary key (the first most important)."""
+    metrics = {**DEFAULT_METRICS, **scripted}
+    true_positives = round(100 * metrics["Recall"])
+    precision = metrics["Precision"]
+    false_positives = round(true_positives * (1 - precision) / precision) if precision else 100
+    columns = [column["Name"] for column in transform.as_dict().get("Schema", [])]
+    primary_key = transform.parameters.get("FindMatchesParameters", {}).get("PrimaryKeyColumnName")
+    scored = [column for column in columns if column != primary_key]
+    return {
+        "ConfusionMatrix": {
+            "NumTruePositives": true_positives,
+            "NumFalsePositives": false_positives,
+            "NumTrueNegatives": 1000,
+            "NumFalseNegatives": 100 - true_positives,
+        },
+        "ColumnImportances": [
+            {"ColumnName": column, "Importance": round(1 / (rank + 2), 4)} for rank, column in enumerate(scored)
+        ],
+        **metrics,
+    }
 
 
 def _timestamp(epoch_seconds: float) -> datetime:
