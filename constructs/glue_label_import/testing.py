@@ -54,15 +54,18 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import AccessDeniedError
 from moto.core.responses import ActionResult
 from moto.glue.exceptions import (
     EntityNotFoundException,
@@ -75,6 +78,8 @@ from moto.moto_api._internal import mock_random
 from moto.s3.exceptions import MissingBucket, MissingKey
 from moto.s3.models import s3_backends
 from moto.utilities.paginator import paginate
+
+from .testing_iam import transform_role_denial
 
 __all__ = [
     "ACCOUNT_CONCURRENT_RUNS",
@@ -232,6 +237,13 @@ class LabelFileTooLargeException(GlueClientError):
         super().__init__("ResourceNumberLimitExceededException", f"Label file has exceeded the limit of {limit_mb} MB.")
 
 
+class AccessDeniedException(GlueClientError):
+    """Glue's answer to a call its caller's IAM policies do not allow."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("AccessDeniedException", message)
+
+
 class ScriptedGlueError(GlueClientError):
     """An error injected with ``GlueMLTaskRuns.fail_next``."""
 
@@ -347,8 +359,8 @@ class _MLTaskRunBackend(GlueBackend):
         return cast(dict[str, FakeMLTaskRun], self.__dict__.setdefault("_ml_task_runs", {}))
 
     def start_import_labels_task_run(self, transform_id: str, input_s3_path: str, replace: bool) -> str:
-        self.get_ml_transform(transform_id)
-        label_rows = self._label_file(input_s3_path)
+        transform = self.get_ml_transform(transform_id)
+        label_rows = self._label_file(input_s3_path, transform.role)
         self._check_capacity(transform_id)
 
         def import_labels(transform: Any) -> None:
@@ -365,15 +377,22 @@ class _MLTaskRunBackend(GlueBackend):
             import_labels,
         )
 
-    def _label_file(self, input_s3_path: str) -> list[dict[str, str]] | None:
-        """The data rows of a CSV label file in moto's S3 (blank lines skipped), refused as Glue refuses it.
+    def _label_file(self, input_s3_path: str, role_arn: str) -> list[dict[str, str]] | None:
+        """The data rows of a CSV label file in moto's S3 (blank lines skipped), read as the transform's
+        role (``role_arn``) and refused as Glue refuses it.
 
-        :raises InvalidInputException: the file cannot be read, is in another region or is empty.
+        :raises InvalidInputException: the file cannot be read (by the role, with ``enforced_iam``), is in
+            another region or is empty.
         :raises LabelFileTooLargeException: the file is over ``LABEL_FILE_LIMIT_BYTES``.
         Without ``check_s3_objects``, a file that cannot be read is None and nothing is refused.
         """
         bucket_name, key = _parse_s3_uri(input_s3_path)
         s3 = s3_backends[self.account_id][self.partition]
+        denial = transform_role_denial(self.account_id, role_arn, "s3:GetObject", f"arn:aws:s3:::{bucket_name}/{key}")
+        if denial is not None:
+            raise InvalidInputException(
+                "StartImportLabelsTaskRun", f"Cannot access the label file at {input_s3_path}. {denial}"
+            )
         try:
             bucket = s3.get_bucket(bucket_name)
             label_file = s3.get_object(bucket_name, key)
@@ -417,7 +436,15 @@ class _MLTaskRunBackend(GlueBackend):
 
         properties = {"LabelingSetGenerationTaskRunProperties": {"OutputS3Path": output_s3_path}}
         self._check_capacity(transform_id, per_transform=True)
-        return self._start_run(transform_id, "LABELING_SET_GENERATION", properties, glue_ml._next_script(), generate)
+        script = glue_ml._next_script()
+        folder = prefix if prefix.endswith("/") else prefix + "/"
+        for part in range(PART_FILES + 1):  # the run writes as the transform's role: denied, it fails
+            object_arn = f"arn:aws:s3:::{bucket}/{folder}part-{part:05d}.csv"
+            denial = transform_role_denial(self.account_id, transform.role, "s3:PutObject", object_arn)
+            if denial is not None:
+                script = replace(script, final_status="FAILED", error_string=f"AccessDenied: {denial}")
+                break
+        return self._start_run(transform_id, "LABELING_SET_GENERATION", properties, script, generate)
 
     def start_export_labels_task_run(self, transform_id: str, output_s3_path: str) -> str:
         self.apply_completed_runs()
@@ -572,6 +599,29 @@ class _MLTaskRunResponse(GlueResponse):
     @property
     def ml_backend(self) -> _MLTaskRunBackend:
         return cast(_MLTaskRunBackend, self.glue_backend)
+
+    def _determine_resource(self) -> str:
+        """The resource moto's access control judges a Glue action against: a transform's ARN for the
+        operations on one (as IAM does), the tagged resource's for tags, ``*`` for the rest."""
+        try:
+            parameters = json.loads(self.body or "{}")
+        except ValueError:
+            return "*"
+        transform_id = parameters.get("TransformId")
+        if isinstance(transform_id, str):
+            return f"arn:{self.partition}:glue:{self.region}:{self.current_account}:mlTransform/{transform_id}"
+        return str(parameters.get("ResourceArn", "*"))
+
+    def _authenticate_and_authorize_normal_action(self, resource: str = "*") -> None:
+        """moto's access control, its refusal in Glue's words: ``AccessDeniedException`` naming the
+        action and the resource (moto's own answer is an XML error that boto3 cannot parse for Glue)."""
+        try:
+            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, resource)
+        except AccessDeniedError as denied:
+            action = f"glue:{self._get_action()}"
+            raise AccessDeniedException(
+                f"{denied.message} on resource: {resource} because no identity-based policy allows the {action} action"
+            ) from denied
 
     @_observed("StartImportLabelsTaskRun")
     def start_import_labels_task_run(self) -> ActionResult:
