@@ -25,6 +25,9 @@ response shapes and error codes of botocore's Glue model:
 * every start is refused with ``ConcurrentRunsExceededException`` when the account has
   ``ACCOUNT_CONCURRENT_RUNS`` (30) runs in flight, and an evaluation or a labeling-set generation
   when its transform has ``TRANSFORM_CONCURRENT_RUNS`` (3);
+* with ``glue_label_import.testing_iam.enforced_iam()`` on, Glue ML actions are judged against the
+  transform's ARN and refused with ``AccessDeniedException``, and the label file is read and the
+  labeling set written as the transform's role (see that module);
 * ``GetMLTaskRun`` / ``GetMLTaskRuns`` (``Filter``, ``Sort``, ``MaxResults``/``NextToken``
   pages) report runs with ``Properties`` as Glue does; ``CancelMLTaskRun`` moves a run in flight
   to ``STOPPING``, then ``STOPPED``;
