@@ -553,18 +553,31 @@ def test_a_fourth_evaluation_or_generation_in_flight_on_a_transform_is_refused(
     assert start_one().startswith("tsk")
 
 
-def test_a_31st_run_in_flight_in_an_account_is_refused(glue: Any, ml: GlueMLTaskRuns, clock: FakeClock) -> None:
+@pytest.mark.parametrize("operation", ["evaluation", "labeling-set generation"])
+def test_an_evaluation_or_generation_as_31st_run_in_flight_in_an_account_is_refused(
+    glue: Any, s3: Any, ml: GlueMLTaskRuns, clock: FakeClock, operation: str
+) -> None:
+    ready = labelled(glue, s3, clock)
     ml.check_s3_objects = False
-    transforms = [create_transform(glue, f"t{n}") for n in range(11)]
-    for n in range(30):
-        start(glue, transforms[n % 10])
+    transforms = [create_transform(glue, f"t{n}") for n in range(10)]
+    for n in range(29):
+        start(glue, transforms[n % 10])  # imports: refused by no limit (botocore's model has none), yet counted
     west = boto3.client("glue", region_name="eu-west-1", config=NO_RETRIES)
+    start(west, create_transform(west))  # the limit is the account's, whatever the region
+
+    def start_one() -> str:
+        if operation == "evaluation":
+            return str(glue.start_ml_evaluation_task_run(TransformId=ready)["TaskRunId"])
+        path = f"s3://{BUCKET}/sets/"
+        return str(glue.start_ml_labeling_set_generation_task_run(TransformId=ready, OutputS3Path=path)["TaskRunId"])
+
     with pytest.raises(ClientError) as refused:
-        start(west, create_transform(west))  # the limit is the account's, whatever the region
+        start_one()
     assert error_code(refused) == "ConcurrentRunsExceededException"
     assert refused.value.response["Error"]["Message"] == "ML Task Runs count 31 has exceeded the limit of 30 task runs."
+    assert start(glue, transforms[0]).startswith("tsk")  # a 31st import is no such run
     clock.sleep(3)
-    assert start(glue, transforms[10]).startswith("tsk")
+    assert start_one().startswith("tsk")
 
 
 def test_every_ml_operation_and_refusal_served_is_valid_against_botocores_model(

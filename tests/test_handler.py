@@ -462,7 +462,6 @@ def in_flight_behind_a_page(handler: Handler, task_runs: GlueMLTaskRuns, transfo
     ours = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
     for _ in range(100):
         handler.clock.sleep(0.01)
-        task_runs.script_next_run(starting_seconds=0, running_seconds=0)  # ended: Glue allows 30 runs in flight
         handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv")
     first_page = handler.glue.get_ml_task_runs(TransformId=transform_id, MaxResults=100)
     assert ours not in [run["TaskRunId"] for run in first_page["TaskRuns"]] and first_page["NextToken"]
@@ -730,8 +729,8 @@ def test_a_delete_reads_no_new_page_of_runs_once_its_budget_is_spent(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
+    task_runs.running_seconds = 3600
     for _ in range(350):  # four pages of runs of another file, none of them this resource's
-        task_runs.script_next_run(starting_seconds=0, running_seconds=0)  # ended: Glue allows 30 runs in flight
         handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv")
     monkeypatch.setattr(
         index, "engine", engine_on(SlowPages(handler.glue, handler.clock), handler.lambda_client, handler.clock)

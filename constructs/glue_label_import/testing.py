@@ -22,9 +22,10 @@ response shapes and error codes of botocore's Glue model:
 * ``StartExportLabelsTaskRun``: writes the transform's labels back out the same way; refused with
   ``EntityNotFoundException`` ("No labelset exists for transformId ...") when the transform has
   none, and with ``InvalidInputException`` for an output bucket of another region;
-* every start is refused with ``ConcurrentRunsExceededException`` when the account has
-  ``ACCOUNT_CONCURRENT_RUNS`` (30) runs in flight, and an evaluation or a labeling-set generation
-  when its transform has ``TRANSFORM_CONCURRENT_RUNS`` (3);
+* an evaluation or a labeling-set generation is refused with ``ConcurrentRunsExceededException``
+  when its transform has ``TRANSFORM_CONCURRENT_RUNS`` (3) runs in flight, or the account
+  ``ACCOUNT_CONCURRENT_RUNS`` (30) in any region; runs of every type count (imports and exports
+  are not refused so: botocore's model gives them no such error);
 * with ``glue_label_import.testing_iam.enforced_iam()`` on, Glue ML actions are judged against the
   transform's ARN and refused with ``AccessDeniedException``, and the label file is read and the
   labeling set written as the transform's role (see that module);
@@ -140,7 +141,7 @@ LABEL_FILE_LIMIT_BYTES = 10 * 1024 * 1024
 TRANSFORM_CONCURRENT_RUNS = 3
 """Glue's limit on task runs in flight on one transform, for evaluations and labeling-set generations."""
 ACCOUNT_CONCURRENT_RUNS = 30
-"""Glue's limit on ML task runs in flight in an account."""
+"""Glue's limit on ML task runs in flight in an account, for evaluations and labeling-set generations."""
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,6 @@ class _MLTaskRunBackend(GlueBackend):
     def start_import_labels_task_run(self, transform_id: str, input_s3_path: str, replace: bool) -> str:
         transform = self.get_ml_transform(transform_id)
         label_rows = self._label_file(input_s3_path, transform.role)
-        self._check_capacity(transform_id)
 
         def import_labels(transform: Any) -> None:
             if label_rows is not None:
@@ -438,7 +438,7 @@ class _MLTaskRunBackend(GlueBackend):
             self._write_parts(bucket, prefix, ["labeling_set_id", "label", *columns], rows)
 
         properties = {"LabelingSetGenerationTaskRunProperties": {"OutputS3Path": output_s3_path}}
-        self._check_capacity(transform_id, per_transform=True)
+        self._check_capacity(transform_id)
         script = glue_ml._next_script()
         folder = prefix if prefix.endswith("/") else prefix + "/"
         for part in range(PART_FILES + 1):  # the run writes as the transform's role: denied, it fails
@@ -460,7 +460,6 @@ class _MLTaskRunBackend(GlueBackend):
         s3 = s3_backends[self.account_id][self.partition]
         if bucket in s3.buckets:
             self._check_region(s3.get_bucket(bucket), "StartExportLabelsTaskRun")
-        self._check_capacity(transform_id)
         header = list(labels[0])
 
         def export(transform: Any) -> None:
@@ -487,7 +486,7 @@ class _MLTaskRunBackend(GlueBackend):
             raise MLTransformNotReadyException(
                 "This operation can only be applied to a transform that is in a READY state."
             )
-        self._check_capacity(transform_id, per_transform=True)
+        self._check_capacity(transform_id)
         script = glue_ml._next_script()
 
         def evaluate(transform: Any) -> None:
@@ -498,8 +497,9 @@ class _MLTaskRunBackend(GlueBackend):
 
         return self._start_run(transform_id, "EVALUATION", {}, script, evaluate)
 
-    def _check_capacity(self, transform_id: str, *, per_transform: bool = False) -> None:
-        """Refuse a start as Glue does when the account, or the transform (``per_transform``), has no room."""
+    def _check_capacity(self, transform_id: str) -> None:
+        """Refuse an evaluation or a labeling-set generation as Glue does when the transform or the account
+        has no room. Runs of every type count; botocore's model gives imports and exports no such refusal."""
         now = glue_ml.now()
         in_flight = [
             run
@@ -508,7 +508,7 @@ class _MLTaskRunBackend(GlueBackend):
             if run.status_at(now) in ACTIVE_STATUSES | {"STOPPING"}
         ]
         on_transform = [run for run in in_flight if run.transform_id == transform_id]
-        if per_transform and len(on_transform) >= TRANSFORM_CONCURRENT_RUNS:
+        if len(on_transform) >= TRANSFORM_CONCURRENT_RUNS:
             raise ConcurrentRunsExceededException(
                 f"ML Task Runs count {len(on_transform) + 1} has exceeded the transform limit of "
                 f"{TRANSFORM_CONCURRENT_RUNS} task runs."
