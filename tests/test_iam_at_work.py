@@ -26,7 +26,7 @@ from glue_label_import.testing_iam import Grant, IamChecks, enforced_iam, grants
 from glue_runs import TaskRuns
 from handler_driver import Handler
 from retries import Clock
-from support import BUCKET, cfn_event, find_matches_transform, new_stack
+from support import BUCKET, cfn_event, find_matches_transform, glue_role, new_stack
 
 # Grants no call of a deploy here makes: the Lambda runtime writes the logs, a hand-over Invokes
 # (a recording client here), and CDK's grant_put adds object-lock and tagging actions.
@@ -52,11 +52,14 @@ SURVIVED = frozenset(
 
 
 @functools.cache
-def template() -> dict[str, Any]:
-    """A stack of all three constructs on one transform, whose role is the stack's."""
+def template(*, imported_role: bool = False) -> dict[str, Any]:
+    """A stack of all three constructs on one transform, whose role is the stack's (or imported by ARN)."""
     stack = new_stack()
     bucket = s3.Bucket(stack, "Labels", bucket_name=BUCKET)
-    role = iam.Role(stack, "GlueRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+    if imported_role:
+        role = glue_role(stack)
+    else:
+        role = iam.Role(stack, "GlueRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
     transform = find_matches_transform(stack, role=role.role_arn)
     LabelImport(stack, "Import", transform=transform, source=LabelSource.from_bucket(bucket, "round-1.csv"))
     TransformEvaluation(stack, "Quality", transform=transform, min_f1=0.5)
@@ -149,3 +152,17 @@ def test_without_a_grant_the_deploy_meets_access_denied_naming_its_action(
         assert failed == []
     else:
         assert failed and "is not authorized to perform: " in failed[0], failed  # the action may be cut off (256)
+
+
+def test_an_imported_transform_role_is_created_with_the_grants_the_library_gives_it(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    stack = template(imported_role=True)
+    (put,) = [grant for grant in grants_of(stack) if grant.action == "s3:PutObject"]
+    answers, checks = deploy(handler, task_runs, without_grant(stack, put))
+
+    assert [answer["Status"] for answer in answers] == ["SUCCESS", "SUCCESS", "FAILED", "SUCCESS"]
+    assert answers[2]["Reason"].startswith(
+        "FAILED: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/GlueFindMatches/"
+    )
+    assert [denial.split(" on resource: ")[0].rsplit(" ", 1)[-1] for denial in checks.denied] == ["s3:PutObject"]
