@@ -209,3 +209,99 @@ def write_fetched(folder: Path, content: str = FETCHED) -> Path:
     path = folder / "fetched.csv"
     path.write_text(content, encoding="utf-8")
     return path
+
+
+# Errors any AWS JSON service may answer without its model listing them.
+COMMON_ERROR_CODES = frozenset({"ThrottlingException", "AccessDeniedException", "UnrecognizedClientException"})
+
+
+def shape_errors(shape: Any, value: Any, where: str = "") -> list[str]:
+    """Where a decoded JSON value breaks a botocore shape: unknown or missing members, wrong types,
+    values outside an enum, a length or a range. Empty when the value is valid."""
+    name = where or shape.name
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{name}: a structure, got {value!r}"]
+        errors = [f"{name}: unknown member {key}" for key in value if key not in shape.members]
+        errors += [f"{name}: missing {key}" for key in shape.required_members if key not in value]
+        for key, member in shape.members.items():
+            if key in value:
+                errors += shape_errors(member, value[key], f"{name}.{key}")
+        return errors
+    if kind == "list":
+        if not isinstance(value, list):
+            return [f"{name}: a list, got {value!r}"]
+        errors = _size_errors(shape, len(value), name)
+        for index, item in enumerate(value):
+            errors += shape_errors(shape.member, item, f"{name}[{index}]")
+        return errors
+    if kind == "map":
+        if not isinstance(value, dict):
+            return [f"{name}: a map, got {value!r}"]
+        return [e for key, item in value.items() for e in shape_errors(shape.value, item, f"{name}[{key}]")]
+    if kind == "string":
+        if not isinstance(value, str):
+            return [f"{name}: a string, got {value!r}"]
+        if shape.enum and value not in shape.enum:
+            return [f"{name}: {value!r} is not one of {shape.enum}"]
+        return _size_errors(shape, len(value), name)
+    if kind in ("integer", "long"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return [f"{name}: an integer, got {value!r}"]
+        return _size_errors(shape, value, name)
+    if kind in ("double", "float"):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return [f"{name}: a number, got {value!r}"]
+        return _size_errors(shape, value, name)
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{name}: a boolean, got {value!r}"]
+    if kind == "timestamp":  # epoch seconds on the wire of a JSON protocol
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return [] if ok else [f"{name}: epoch seconds, got {value!r}"]
+    return [f"{name}: no check for shapes of type {kind}"]
+
+
+def _size_errors(shape: Any, size: float, name: str) -> list[str]:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if (low is not None and size < low) or (high is not None and size > high):
+        return [f"{name}: {size} is outside [{low}, {high}]"]
+    return []
+
+
+def response_errors(operation_model: Any, status: int, body: bytes) -> list[str]:
+    """Where an HTTP response of a JSON-protocol AWS operation breaks botocore's model: its output
+    shape, or for an error, one of the operation's modelled errors (or a common one) and its shape."""
+    decoded = json.loads(body) if body else {}
+    name = operation_model.name
+    if status < 300:
+        if operation_model.output_shape is None:
+            return [] if not decoded else [f"{name}: a body where the model has no output"]
+        return shape_errors(operation_model.output_shape, decoded, name)
+    code = str(decoded.get("__type", "")).rsplit("#", 1)[-1]
+    modelled = {error.name: error for error in operation_model.error_shapes}
+    if code not in modelled and code not in COMMON_ERROR_CODES:
+        return [f"{name}: error {code!r} is not among its modelled errors {sorted(modelled)}"]
+    message = decoded.get("message", decoded.get("Message"))
+    errors = [] if isinstance(message, str) else [f"{name} {code}: no message"]
+    if code in modelled:
+        fields = {k: v for k, v in decoded.items() if k not in ("__type", "message", "Message")}
+        errors += shape_errors(modelled[code], fields, f"{name} {code}")
+    return errors
+
+
+class CheckedResponses:
+    """Every response a boto3 client receives, checked against botocore's model as it arrives."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.problems: list[str] = []
+        self.seen: set[tuple[str, str]] = set()  # (operation, error code or "OK")
+        client.meta.events.register("before-parse", self._check)
+
+    def _check(self, operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        body = response_dict["body"]
+        status = response_dict["status_code"]
+        code = "OK" if status < 300 else str(json.loads(body).get("__type", "")).rsplit("#", 1)[-1]
+        self.seen.add((operation_model.name, code))
+        self.problems.extend(response_errors(operation_model, status, body))

@@ -265,8 +265,8 @@ def test_export_of_a_transform_without_labels_shows_glues_error(
 
     assert (status, lines) == (1, [])
     assert err == (
-        f"error: InvalidInputException: No labels found for transform {transform_id} "
-        f"(StartExportLabelsTaskRun on transform {transform_id})\n"
+        f"error: EntityNotFoundException: No labelset exists for transformId {transform_id} "
+        f"in account id 123456789012. (StartExportLabelsTaskRun on transform {transform_id})\n"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -319,6 +319,7 @@ def a_label_history(glue: Any, s3: Any, clock: FakeClock, task_runs: GlueMLTaskR
     finish_runs(glue, clock, transform_id)
     glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=EXPORTS)
     finish_runs(glue, clock, transform_id)
+    s3.put_object(Bucket=BUCKET, Key="round-2.csv", Body=LABELS.encode())
     task_runs.script_next_run(final_status="FAILED", error_string="bad label file")
     started.append(
         glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/round-2.csv")

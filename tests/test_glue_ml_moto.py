@@ -15,7 +15,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from glue_label_import.testing import GlueMLTaskRuns, glue_ml, install
-from support import FakeClock, create_transform
+from support import CheckedResponses, FakeClock, create_transform, shape_errors
 
 REGION = "us-east-1"
 BUCKET = "labels-bucket"
@@ -52,8 +52,16 @@ def aws(ml: GlueMLTaskRuns) -> Iterator[None]:
 
 
 @pytest.fixture
-def glue(aws: None) -> Any:
-    return boto3.client("glue", region_name=REGION, config=NO_RETRIES)
+def served(aws: None) -> Iterator[CheckedResponses]:
+    """What a Glue client on moto receives: every response must be valid against botocore's model."""
+    checked = CheckedResponses(boto3.client("glue", region_name=REGION, config=NO_RETRIES))
+    yield checked
+    assert checked.problems == []
+
+
+@pytest.fixture
+def glue(served: CheckedResponses) -> Any:
+    return served.client
 
 
 @pytest.fixture
@@ -258,7 +266,6 @@ def test_scripted_throttling_reaches_boto3_as_throttling(ml: GlueMLTaskRuns, glu
     [
         ("InternalServiceException", 500),
         ("OperationTimeoutException", 400),
-        ("ResourceNumberLimitExceededException", 400),
         ("InvalidInputException", 400),
         ("EntityNotFoundException", 400),
     ],
@@ -318,15 +325,53 @@ def test_successful_imports_update_label_count(glue: Any, s3: Any, transform_id:
     assert [transform["LabelCount"] for transform in listed] == [1]
 
 
-def test_missing_label_file_fails_the_run(
-    ml: GlueMLTaskRuns, glue: Any, s3: Any, transform_id: str, clock: FakeClock
+@pytest.mark.parametrize(
+    ("bucket", "key", "body", "code", "message"),
+    [
+        (BUCKET, "other.csv", LABELS_CSV.encode(), "InvalidInputException",
+         f"Cannot access the label file at s3://{BUCKET}/labels.csv. The specified key does not exist."),
+        ("elsewhere", "labels.csv", LABELS_CSV.encode(), "InvalidInputException",
+         f"Cannot access the label file at s3://{BUCKET}/labels.csv. The specified bucket does not exist"),
+        (BUCKET, "labels.csv", b"", "InvalidInputException", "Invalid label file of size 0."),
+        (BUCKET, "labels.csv", b"x" * (10 * 1024 * 1024 + 1), "ResourceNumberLimitExceededException",
+         "Label file has exceeded the limit of 10 MB."),
+    ],
+    ids=["missing key", "missing bucket", "empty", "over 10 MB"],
+)  # fmt: skip
+def test_a_label_file_glue_cannot_import_is_refused_at_start(
+    ml: GlueMLTaskRuns, glue: Any, transform_id: str, bucket: str, key: str, body: bytes, code: str, message: str
 ) -> None:
-    task_run_id = start(glue, transform_id, f"s3://{BUCKET}/missing.csv")
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    with pytest.raises(ClientError) as refused:
+        start(glue, transform_id)
+    assert (error_code(refused), refused.value.response["Error"]["Message"]) == (code, message)
+    assert glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"] == []
+
+
+def test_a_label_file_of_10_mb_is_imported(glue: Any, s3: Any, transform_id: str, clock: FakeClock) -> None:
+    header = b"labeling_set_id,label,id\n"
+    body = header + b"s,A,1\n" + b"\n" * (10 * 1024 * 1024 - len(header) - 6)
+    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=body)
+    start(glue, transform_id)
     clock.sleep(3)
-    run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)
-    assert run["Status"] == "FAILED"
-    assert run["ErrorString"] == f"Input S3 path s3://{BUCKET}/missing.csv does not exist"
-    assert label_count(glue, transform_id) == 0
+    assert label_count(glue, transform_id) == 1
+
+
+def test_a_label_file_in_a_bucket_of_another_region_is_refused_at_start(glue: Any, transform_id: str) -> None:
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
+    with pytest.raises(ClientError) as refused:
+        start(glue, transform_id)
+    assert error_code(refused) == "InvalidInputException"
+    assert refused.value.response["Error"]["Message"] == (
+        "S3 path provided is not in the same region as transform. Expecting region - us-east-1, but got - eu-west-1."
+    )
+    with pytest.raises(ClientError) as export_refused:
+        glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/exports/")
+    assert error_code(export_refused) == "EntityNotFoundException"  # no labels: refused before the region
 
 
 def test_missing_label_file_is_ignored_without_s3_checks(
@@ -346,6 +391,7 @@ def test_operations_are_served_by_threaded_moto_server(ml: GlueMLTaskRuns, clock
     try:
         host, port = server.get_host_and_port()
         glue = boto3.client("glue", region_name=REGION, endpoint_url=f"http://{host}:{port}", config=NO_RETRIES)
+        served = CheckedResponses(glue)
         transform_id = create_transform(glue)
         task_run_id = start(glue, transform_id)
         clock.sleep(1)
@@ -358,6 +404,7 @@ def test_operations_are_served_by_threaded_moto_server(ml: GlueMLTaskRuns, clock
         with pytest.raises(ClientError) as error:
             status(glue, transform_id, task_run_id)
         assert error_code(error) == "ThrottlingException"
+        assert served.problems == []
     finally:
         server.stop()
 
@@ -375,6 +422,9 @@ def test_a_transform_is_not_ready_until_it_has_labels_and_evaluation_needs_it_re
     with pytest.raises(ClientError) as refused:
         glue.start_ml_evaluation_task_run(TransformId=transform_id)
     assert refused.value.response["Error"]["Code"] == "MLTransformNotReadyException"
+    assert refused.value.response["Error"]["Message"] == (
+        "This operation can only be applied to a transform that is in a READY state."
+    )
 
     s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
     glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/labels.csv")
@@ -384,7 +434,12 @@ def test_a_transform_is_not_ready_until_it_has_labels_and_evaluation_needs_it_re
     run_id = glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
     assert "EvaluationMetrics" not in glue.get_ml_transform(TransformId=transform_id)  # not before it succeeds
     metrics = succeeded(clock, glue, transform_id)["EvaluationMetrics"]["FindMatchesMetrics"]
-    assert metrics == {"F1": 0.61, "Precision": 0.92, "Recall": 0.88, "AreaUnderPRCurve": 0.91}
+    assert {k: metrics[k] for k in ("F1", "Precision", "Recall", "AreaUnderPRCurve")} == {
+        "F1": 0.61,
+        "Precision": 0.92,
+        "Recall": 0.88,
+        "AreaUnderPRCurve": 0.91,
+    }
     run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=run_id)
     assert run["Properties"] == {"TaskType": "EVALUATION"}
 
@@ -426,8 +481,10 @@ def test_a_generation_writes_labeling_sets_of_the_tables_columns_and_an_export_t
 def test_an_export_of_a_transform_without_labels_is_refused(glue: Any, transform_id: str) -> None:
     with pytest.raises(ClientError) as refused:
         glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/exports/")
-    assert refused.value.response["Error"]["Code"] == "InvalidInputException"
-    assert f"No labels found for transform {transform_id}" in refused.value.response["Error"]["Message"]
+    assert refused.value.response["Error"]["Code"] == "EntityNotFoundException"
+    assert refused.value.response["Error"]["Message"] == (
+        f"No labelset exists for transformId {transform_id} in account id 123456789012."
+    )
 
 
 def test_a_script_for_a_task_run_type_waits_for_a_run_of_that_type(
@@ -446,3 +503,166 @@ def test_a_script_for_a_task_run_type_waits_for_a_run_of_that_type(
     assert status(glue, transform_id, evaluated) == "SUCCEEDED"
     with pytest.raises(ValueError, match=r"task_run_type must be one of .* not 'EVALUATE'"):
         ml.script_next_run(task_run_type="EVALUATE")
+
+
+def labelled(glue: Any, s3: Any, clock: FakeClock, name: str = "customers") -> str:
+    """A transform with labels, READY for evaluations."""
+    transform_id = create_transform(glue, name)
+    labelled_with(glue, s3, clock, transform_id)
+    return transform_id
+
+
+def labelled_with(glue: Any, s3: Any, clock: FakeClock, transform_id: str) -> str:
+    """Import LABELS_CSV into the transform and let the run succeed; the run's id."""
+    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
+    run_id = start(glue, transform_id)
+    succeeded(clock, glue, transform_id)
+    return run_id
+
+
+def test_an_evaluation_reports_a_confusion_matrix_and_the_importance_of_each_column(
+    glue: Any, s3: Any, clock: FakeClock, ml: GlueMLTaskRuns
+) -> None:
+    glue.create_database(DatabaseInput={"Name": "crm"})
+    columns = [{"Name": "customer_id"}, {"Name": "name"}, {"Name": "email"}]
+    glue.create_table(DatabaseName="crm", TableInput={"Name": "customers", "StorageDescriptor": {"Columns": columns}})
+    transform_id = labelled(glue, s3, clock)
+    ml.script_next_run(metrics={"Precision": 0.8, "Recall": 0.6})
+    glue.start_ml_evaluation_task_run(TransformId=transform_id)
+
+    metrics = succeeded(clock, glue, transform_id)["EvaluationMetrics"]["FindMatchesMetrics"]
+    assert metrics["ConfusionMatrix"] == {
+        "NumTruePositives": 60,
+        "NumFalsePositives": 15,  # precision 60 / (60 + 15) = 0.8
+        "NumTrueNegatives": 1000,
+        "NumFalseNegatives": 40,  # recall 60 / (60 + 40) = 0.6
+    }
+    assert metrics["ColumnImportances"] == [
+        {"ColumnName": "name", "Importance": 0.5},
+        {"ColumnName": "email", "Importance": 0.3333},
+    ]
+
+
+@pytest.mark.parametrize("operation", ["evaluation", "labeling-set generation"])
+def test_a_fourth_evaluation_or_generation_in_flight_on_a_transform_is_refused(
+    glue: Any, s3: Any, clock: FakeClock, operation: str
+) -> None:
+    transform_id, other = labelled(glue, s3, clock), labelled(glue, s3, clock, "other")
+
+    def start_one(transform_id: str = transform_id) -> str:
+        if operation == "evaluation":
+            return str(glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"])
+        path = f"s3://{BUCKET}/sets/"
+        return str(
+            glue.start_ml_labeling_set_generation_task_run(TransformId=transform_id, OutputS3Path=path)["TaskRunId"]
+        )
+
+    start(glue, transform_id)  # an import counts among the three
+    start_one()
+    glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=start_one())  # and so does a run STOPPING
+    with pytest.raises(ClientError) as refused:
+        start_one()
+    assert error_code(refused) == "ConcurrentRunsExceededException"
+    assert refused.value.response["Error"]["Message"] == (
+        "ML Task Runs count 4 has exceeded the transform limit of 3 task runs."
+    )
+    assert start_one(other).startswith("tsk")  # another transform has room
+    clock.sleep(1)  # the cancelled run has STOPPED
+    assert start_one().startswith("tsk")
+
+
+@pytest.mark.parametrize("operation", ["evaluation", "labeling-set generation"])
+def test_an_evaluation_or_generation_as_31st_run_in_flight_in_an_account_is_refused(
+    glue: Any, s3: Any, ml: GlueMLTaskRuns, clock: FakeClock, operation: str
+) -> None:
+    ready = labelled(glue, s3, clock)
+    ml.check_s3_objects = False
+    transforms = [create_transform(glue, f"t{n}") for n in range(10)]
+    for n in range(29):
+        start(glue, transforms[n % 10])  # imports: refused by no limit (botocore's model has none), yet counted
+    west = boto3.client("glue", region_name="eu-west-1", config=NO_RETRIES)
+    start(west, create_transform(west))  # the limit is the account's, whatever the region
+
+    def start_one() -> str:
+        if operation == "evaluation":
+            return str(glue.start_ml_evaluation_task_run(TransformId=ready)["TaskRunId"])
+        path = f"s3://{BUCKET}/sets/"
+        return str(glue.start_ml_labeling_set_generation_task_run(TransformId=ready, OutputS3Path=path)["TaskRunId"])
+
+    with pytest.raises(ClientError) as refused:
+        start_one()
+    assert error_code(refused) == "ConcurrentRunsExceededException"
+    assert refused.value.response["Error"]["Message"] == "ML Task Runs count 31 has exceeded the limit of 30 task runs."
+    assert start(glue, transforms[0]).startswith("tsk")  # a 31st import is no such run
+    clock.sleep(3)
+    assert start_one().startswith("tsk")
+
+
+def test_every_ml_operation_and_refusal_served_is_valid_against_botocores_model(
+    served: CheckedResponses, glue: Any, s3: Any, clock: FakeClock, ml: GlueMLTaskRuns
+) -> None:
+    glue.create_database(DatabaseInput={"Name": "crm"})
+    columns = [{"Name": "customer_id"}, {"Name": "name"}]
+    glue.create_table(DatabaseName="crm", TableInput={"Name": "customers", "StorageDescriptor": {"Columns": columns}})
+    transform_id = create_transform(glue)
+    attempts: list[Any] = [
+        lambda: glue.start_ml_evaluation_task_run(TransformId=transform_id),  # not ready
+        lambda: glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/x/"),
+        lambda: start(glue, transform_id, f"s3://{BUCKET}/missing.csv"),
+        lambda: start(glue, transform_id, "not-a-path"),
+        lambda: glue.get_ml_task_run(TransformId=transform_id, TaskRunId="tsk-unknown"),
+        lambda: glue.get_ml_transform(TransformId="tfm-unknown"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ClientError):
+            attempt()
+    run_id = labelled_with(glue, s3, clock, transform_id)
+    glue.get_ml_task_run(TransformId=transform_id, TaskRunId=run_id)
+    glue.get_ml_task_runs(TransformId=transform_id, MaxResults=1)
+    for _ in range(2):
+        glue.start_ml_evaluation_task_run(TransformId=transform_id)
+    generation = glue.start_ml_labeling_set_generation_task_run(
+        TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/sets/"
+    )["TaskRunId"]
+    with pytest.raises(ClientError):
+        glue.start_ml_evaluation_task_run(TransformId=transform_id)  # a fourth
+    glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=generation)
+    glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/x/")
+    succeeded(clock, glue, transform_id)
+    glue.get_ml_transforms()
+    ml.fail_next("GetMLTaskRun", "InternalServiceException", "scripted")
+    with pytest.raises(ClientError):
+        glue.get_ml_task_run(TransformId=transform_id, TaskRunId=run_id)
+
+    assert served.problems == []
+    assert served.seen >= {
+        ("StartImportLabelsTaskRun", "OK"),
+        ("StartImportLabelsTaskRun", "InvalidInputException"),
+        ("StartMLEvaluationTaskRun", "OK"),
+        ("StartMLEvaluationTaskRun", "MLTransformNotReadyException"),
+        ("StartMLEvaluationTaskRun", "ConcurrentRunsExceededException"),
+        ("StartMLLabelingSetGenerationTaskRun", "OK"),
+        ("StartExportLabelsTaskRun", "OK"),
+        ("StartExportLabelsTaskRun", "EntityNotFoundException"),
+        ("GetMLTaskRun", "OK"),
+        ("GetMLTaskRun", "EntityNotFoundException"),
+        ("GetMLTaskRun", "InternalServiceException"),
+        ("GetMLTaskRuns", "OK"),
+        ("CancelMLTaskRun", "OK"),
+        ("GetMLTransform", "OK"),
+        ("GetMLTransform", "EntityNotFoundException"),
+        ("GetMLTransforms", "OK"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"TaskRunId": "tsk1", "Extra": 1}, "StartImportLabelsTaskRun: unknown member Extra"),
+        ({"TaskRunId": ""}, "StartImportLabelsTaskRun.TaskRunId: 0 is outside [1, 255]"),
+        ({"TaskRunId": 7}, "StartImportLabelsTaskRun.TaskRunId: a string, got 7"),
+    ],
+)
+def test_the_shape_check_finds_what_breaks_the_model(value: dict[str, Any], problem: str) -> None:
+    operation = boto3.client("glue", region_name=REGION).meta.service_model.operation_model("StartImportLabelsTaskRun")
+    assert shape_errors(operation.output_shape, value, "StartImportLabelsTaskRun") == [problem]

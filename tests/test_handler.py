@@ -96,13 +96,6 @@ def test_timeout_status_fails_the_deploy(handler: Handler, task_runs: GlueMLTask
     assert answer["Reason"].startswith("TIMEOUT: Glue gave no error message (task run tsk")
 
 
-def test_a_missing_label_file_fails_with_glues_message(handler: Handler) -> None:
-    transform_id = handler.transform()
-    answer = handler(cfn_event("Create", props(transform_id, f"s3://{BUCKET}/missing.csv")))
-    assert answer is not None and answer["Status"] == "FAILED"
-    assert f"s3://{BUCKET}/missing.csv does not exist" in answer["Reason"]
-
-
 @pytest.mark.parametrize(
     ("properties", "reason"),
     [

@@ -7,16 +7,28 @@ runs. ``install()`` adds them to moto's Glue backend, so that ``moto.mock_aws()`
 server (``moto.server.ThreadedMotoServer``, in the same process) serve them, with the request and
 response shapes and error codes of botocore's Glue model:
 
-* ``StartImportLabelsTaskRun``: checks the transform and ``InputS3Path`` (read from moto's S3);
+* ``StartImportLabelsTaskRun``: checks the transform and reads ``InputS3Path`` from moto's S3,
+  refusing at start what Glue refuses: a file it cannot access (``InvalidInputException``,
+  "Cannot access the label file at ..."), in a bucket of another region (``InvalidInputException``),
+  of size 0 (``InvalidInputException``) or over 10 MB (``ResourceNumberLimitExceededException``);
   once the run succeeds the transform holds the file's labels (``LabelCount``; replaced or added);
 * ``StartMLEvaluationTaskRun``: refused with ``MLTransformNotReadyException`` while the transform
   has no labels; once the run succeeds the transform's ``EvaluationMetrics.FindMatchesMetrics``
-  are the scripted metrics (``DEFAULT_METRICS`` unless scripted);
+  are the scripted metrics (``DEFAULT_METRICS`` unless scripted) with a ``ConfusionMatrix`` that
+  agrees with them and the ``ColumnImportances`` of the transform's columns;
 * ``StartMLLabelingSetGenerationTaskRun``: writes CSV part files of ``LABELING_SETS`` labeling
   sets (``labeling_set_id``, an empty ``label``, the input table's columns) under its
   ``OutputS3Path`` once the run succeeds, and an empty part file;
 * ``StartExportLabelsTaskRun``: writes the transform's labels back out the same way; refused with
-  ``InvalidInputException`` when the transform has none;
+  ``EntityNotFoundException`` ("No labelset exists for transformId ...") when the transform has
+  none, and with ``InvalidInputException`` for an output bucket of another region;
+* an evaluation or a labeling-set generation is refused with ``ConcurrentRunsExceededException``
+  when its transform has ``TRANSFORM_CONCURRENT_RUNS`` (3) runs in flight, or the account
+  ``ACCOUNT_CONCURRENT_RUNS`` (30) in any region; runs of every type count (imports and exports
+  are not refused so: botocore's model gives them no such error);
+* with ``glue_label_import.testing_iam.enforced_iam()`` on, Glue ML actions are judged against the
+  transform's ARN and refused with ``AccessDeniedException``, and the label file is read and the
+  labeling set written as the transform's role (see that module);
 * ``GetMLTaskRun`` / ``GetMLTaskRuns`` (``Filter``, ``Sort``, ``MaxResults``/``NextToken``
   pages) report runs with ``Properties`` as Glue does; ``CancelMLTaskRun`` moves a run in flight
   to ``STOPPING``, then ``STOPPED``;
@@ -46,6 +58,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import re
 import threading
 import time
@@ -55,20 +68,34 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import AccessDeniedError
 from moto.core.responses import ActionResult
 from moto.glue.exceptions import (
     EntityNotFoundException,
     GlueClientError,
     InvalidInputException,
 )
-from moto.glue.models import FakeMLTransform, GlueBackend
+from moto.glue.models import FakeMLTransform, GlueBackend, glue_backends
 from moto.glue.responses import GlueResponse
 from moto.moto_api._internal import mock_random
-from moto.s3.exceptions import MissingBucket
+from moto.s3.exceptions import MissingBucket, MissingKey
 from moto.s3.models import s3_backends
 from moto.utilities.paginator import paginate
 
-__all__ = ["DEFAULT_METRICS", "LABELING_SETS", "GlueMLTaskRuns", "RunScript", "glue_ml", "install"]
+from .testing_iam import transform_role_denial
+
+__all__ = [
+    "ACCOUNT_CONCURRENT_RUNS",
+    "DEFAULT_METRICS",
+    "LABELING_SETS",
+    "LABEL_FILE_LIMIT_BYTES",
+    "TRANSFORM_CONCURRENT_RUNS",
+    "GlueMLTaskRuns",
+    "RunScript",
+    "glue_ml",
+    "install",
+]
 
 OPERATIONS = (
     "StartImportLabelsTaskRun",
@@ -109,6 +136,13 @@ PART_FILES = 2
 
 DEFAULT_METRICS = {"F1": 0.9, "Precision": 0.92, "Recall": 0.88, "AreaUnderPRCurve": 0.91}
 """The FindMatchesMetrics an evaluation run writes when the test scripts none."""
+
+LABEL_FILE_LIMIT_BYTES = 10 * 1024 * 1024
+"""Glue's limit on the size of a label file to import (10 MB)."""
+TRANSFORM_CONCURRENT_RUNS = 3
+"""Glue's limit on task runs in flight on one transform, for evaluations and labeling-set generations."""
+ACCOUNT_CONCURRENT_RUNS = 30
+"""Glue's limit on ML task runs in flight in an account, for evaluations and labeling-set generations."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +227,28 @@ class MLTransformNotReadyException(GlueClientError):
         super().__init__("MLTransformNotReadyException", message)
 
 
+class ConcurrentRunsExceededException(GlueClientError):
+    """Glue's answer to a start beyond the task runs a transform or an account may have in flight."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ConcurrentRunsExceededException", message)
+
+
+class LabelFileTooLargeException(GlueClientError):
+    """Glue's answer to an import of a label file over ``LABEL_FILE_LIMIT_BYTES``."""
+
+    def __init__(self) -> None:
+        limit_mb = LABEL_FILE_LIMIT_BYTES // (1024 * 1024)
+        super().__init__("ResourceNumberLimitExceededException", f"Label file has exceeded the limit of {limit_mb} MB.")
+
+
+class AccessDeniedException(GlueClientError):
+    """Glue's answer to a call its caller's IAM policies do not allow."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("AccessDeniedException", message)
+
+
 class ScriptedGlueError(GlueClientError):
     """An error injected with ``GlueMLTaskRuns.fail_next``."""
 
@@ -209,8 +265,9 @@ class GlueMLTaskRuns:
     * ``clock`` -- returns the current time in epoch seconds (``time.time``);
     * ``starting_seconds``, ``running_seconds``, ``stopping_seconds`` --
       phase durations of runs that have no script;
-    * ``check_s3_objects`` -- whether a run whose label file is missing from
-      moto's S3 ends ``FAILED`` (otherwise it succeeds without labels);
+    * ``check_s3_objects`` -- whether a start is refused, as Glue refuses it, for a
+      label file that is missing, in another region, empty or over 10 MB (otherwise
+      such a run succeeds without labels);
     * ``calls`` -- ``(operation, request parameters)`` of every call, in order.
     """
 
@@ -318,9 +375,8 @@ class _MLTaskRunBackend(GlueBackend):
         return cast(dict[str, FakeMLTaskRun], self.__dict__.setdefault("_ml_task_runs", {}))
 
     def start_import_labels_task_run(self, transform_id: str, input_s3_path: str, replace: bool) -> str:
-        self.get_ml_transform(transform_id)
-        bucket, key = _parse_s3_uri(input_s3_path)
-        label_rows = _label_file(self.account_id, self.partition, bucket, key)
+        transform = self.get_ml_transform(transform_id)
+        label_rows = self._label_file(input_s3_path, transform.role)
 
         def import_labels(transform: Any) -> None:
             if label_rows is not None:
@@ -332,9 +388,53 @@ class _MLTaskRunBackend(GlueBackend):
             transform_id,
             "IMPORT_LABELS",
             {"ImportLabelsTaskRunProperties": {"InputS3Path": input_s3_path, "Replace": replace}},
-            _script_for(input_s3_path, label_rows),
+            glue_ml._next_script("IMPORT_LABELS"),
             import_labels,
         )
+
+    def _label_file(self, input_s3_path: str, role_arn: str) -> list[dict[str, str]] | None:
+        """The data rows of a CSV label file in moto's S3 (blank lines skipped), read as the transform's
+        role (``role_arn``) and refused as Glue refuses it.
+
+        :raises InvalidInputException: the file cannot be read (by the role, with ``enforced_iam``), is in
+            another region or is empty.
+        :raises LabelFileTooLargeException: the file is over ``LABEL_FILE_LIMIT_BYTES``.
+        Without ``check_s3_objects``, a file that cannot be read is None and nothing is refused.
+        """
+        bucket_name, key = _parse_s3_uri(input_s3_path)
+        s3 = s3_backends[self.account_id][self.partition]
+        denial = transform_role_denial(self.account_id, role_arn, "s3:GetObject", f"arn:aws:s3:::{bucket_name}/{key}")
+        if denial is not None:
+            raise InvalidInputException(
+                "StartImportLabelsTaskRun", f"Cannot access the label file at {input_s3_path}. {denial}"
+            )
+        try:
+            bucket = s3.get_bucket(bucket_name)
+            label_file = s3.get_object(bucket_name, key)
+            if label_file is None:
+                raise MissingKey(key=key)
+        except (MissingBucket, MissingKey) as error:
+            if not glue_ml.check_s3_objects:
+                return None
+            message = f"Cannot access the label file at {input_s3_path}. {error.message}"
+            raise InvalidInputException("StartImportLabelsTaskRun", message) from error
+        if glue_ml.check_s3_objects:
+            self._check_region(bucket, "StartImportLabelsTaskRun")
+            if label_file.size == 0:
+                raise InvalidInputException("StartImportLabelsTaskRun", "Invalid label file of size 0.")
+            if label_file.size > LABEL_FILE_LIMIT_BYTES:
+                raise LabelFileTooLargeException()
+        rows = csv.DictReader(io.StringIO(label_file.value.decode("utf-8-sig")))
+        return [dict(row) for row in rows if any((cell or "").strip() for cell in row.values())]
+
+    def _check_region(self, bucket: Any, operation: str) -> None:
+        """Refuse, as Glue does, an S3 path in a bucket of another region than the transform's."""
+        if bucket.region_name != self.region_name:
+            raise InvalidInputException(
+                operation,
+                "S3 path provided is not in the same region as transform. "
+                f"Expecting region - {self.region_name}, but got - {bucket.region_name}.",
+            )
 
     def start_ml_labeling_set_generation_task_run(self, transform_id: str, output_s3_path: str) -> str:
         transform = self.get_ml_transform(transform_id)
@@ -350,15 +450,35 @@ class _MLTaskRunBackend(GlueBackend):
             self._write_parts(bucket, prefix, ["labeling_set_id", "label", *columns], rows)
 
         properties = {"LabelingSetGenerationTaskRunProperties": {"OutputS3Path": output_s3_path}}
+        self._check_capacity(transform_id)
         script = glue_ml._next_script("LABELING_SET_GENERATION")
+        folder = prefix if prefix.endswith("/") else prefix + "/"
+        # The run works as Glue's Spark job does, as the transform's role: it lists the output folder,
+        # writes a temporary file under it, reads it back and deletes it, then writes the parts.
+        temporary = f"arn:aws:s3:::{bucket}/{folder}_temporary/0/part-00000.csv"
+        accesses = [
+            ("s3:ListBucket", f"arn:aws:s3:::{bucket}"),
+            *((action, temporary) for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject")),
+            *(("s3:PutObject", f"arn:aws:s3:::{bucket}/{folder}part-{part:05d}.csv") for part in range(PART_FILES + 1)),
+        ]
+        for action, resource in accesses:  # denied, the run fails
+            denial = transform_role_denial(self.account_id, transform.role, action, resource)
+            if denial is not None:
+                script = replace(script, final_status="FAILED", error_string=f"AccessDenied: {denial}")
+                break
         return self._start_run(transform_id, "LABELING_SET_GENERATION", properties, script, generate)
 
     def start_export_labels_task_run(self, transform_id: str, output_s3_path: str) -> str:
         self.apply_completed_runs()
         labels = getattr(self.get_ml_transform(transform_id), "labels", [])
         if not labels:
-            raise InvalidInputException("StartExportLabelsTaskRun", f"No labels found for transform {transform_id}")
+            raise EntityNotFoundException(
+                f"No labelset exists for transformId {transform_id} in account id {self.account_id}."
+            )
         bucket, prefix = _parse_s3_uri(output_s3_path)
+        s3 = s3_backends[self.account_id][self.partition]
+        if bucket in s3.buckets:
+            self._check_region(s3.get_bucket(bucket), "StartExportLabelsTaskRun")
         header = list(labels[0])
 
         def export(transform: Any) -> None:
@@ -382,14 +502,41 @@ class _MLTaskRunBackend(GlueBackend):
     def start_ml_evaluation_task_run(self, transform_id: str) -> str:
         self.apply_completed_runs()
         if self.get_ml_transform(transform_id).label_count == 0:
-            raise MLTransformNotReadyException(f"MLTransform {transform_id} is not ready: it has no labels")
+            raise MLTransformNotReadyException(
+                "This operation can only be applied to a transform that is in a READY state."
+            )
+        self._check_capacity(transform_id)
         script = glue_ml._next_script("EVALUATION")
-        metrics = {**DEFAULT_METRICS, **(script.metrics or {})}
 
         def evaluate(transform: Any) -> None:
-            transform.evaluation_metrics = {"TransformType": "FIND_MATCHES", "FindMatchesMetrics": metrics}
+            transform.evaluation_metrics = {
+                "TransformType": "FIND_MATCHES",
+                "FindMatchesMetrics": _find_matches_metrics(transform, script.metrics or {}),
+            }
 
         return self._start_run(transform_id, "EVALUATION", {}, script, evaluate)
+
+    def _check_capacity(self, transform_id: str) -> None:
+        """Refuse an evaluation or a labeling-set generation as Glue does when the transform or the account
+        has no room. Runs of every type count; botocore's model gives imports and exports no such refusal."""
+        now = glue_ml.now()
+        in_flight = [
+            run
+            for backend in glue_backends[self.account_id].values()
+            for run in cast(_MLTaskRunBackend, backend).ml_task_runs.values()
+            if run.status_at(now) in ACTIVE_STATUSES | {"STOPPING"}
+        ]
+        on_transform = [run for run in in_flight if run.transform_id == transform_id]
+        if len(on_transform) >= TRANSFORM_CONCURRENT_RUNS:
+            raise ConcurrentRunsExceededException(
+                f"ML Task Runs count {len(on_transform) + 1} has exceeded the transform limit of "
+                f"{TRANSFORM_CONCURRENT_RUNS} task runs."
+            )
+        if len(in_flight) >= ACCOUNT_CONCURRENT_RUNS:
+            raise ConcurrentRunsExceededException(
+                f"ML Task Runs count {len(in_flight) + 1} has exceeded the limit of "
+                f"{ACCOUNT_CONCURRENT_RUNS} task runs."
+            )
 
     def _start_run(
         self,
@@ -474,6 +621,29 @@ class _MLTaskRunResponse(GlueResponse):
     @property
     def ml_backend(self) -> _MLTaskRunBackend:
         return cast(_MLTaskRunBackend, self.glue_backend)
+
+    def _determine_resource(self) -> str:
+        """The resource moto's access control judges a Glue action against: a transform's ARN for the
+        operations on one (as IAM does), the tagged resource's for tags, ``*`` for the rest."""
+        try:
+            parameters = json.loads(self.body or "{}")
+        except ValueError:
+            return "*"
+        transform_id = parameters.get("TransformId")
+        if isinstance(transform_id, str):
+            return f"arn:{self.partition}:glue:{self.region}:{self.current_account}:mlTransform/{transform_id}"
+        return str(parameters.get("ResourceArn", "*"))
+
+    def _authenticate_and_authorize_normal_action(self, resource: str = "*") -> None:
+        """moto's access control, its refusal in Glue's words: ``AccessDeniedException`` naming the
+        action and the resource (moto's own answer is an XML error that boto3 cannot parse for Glue)."""
+        try:
+            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, resource)
+        except AccessDeniedError as denied:
+            action = f"glue:{self._get_action()}"
+            raise AccessDeniedException(
+                f"{denied.message} on resource: {resource} because no identity-based policy allows the {action} action"
+            ) from denied
 
     @_observed("StartImportLabelsTaskRun")
     def start_import_labels_task_run(self) -> ActionResult:
@@ -595,30 +765,6 @@ def _parse_s3_uri(uri: str) -> tuple[str, str]:
     return match["bucket"], match["key"]
 
 
-def _label_file(account_id: str, partition: str, bucket: str, key: str) -> list[dict[str, str]] | None:
-    """The data rows of a CSV label file in moto's S3 (blank lines skipped), if present."""
-    try:
-        label_file = s3_backends[account_id][partition].get_object(bucket, key)
-    except MissingBucket:
-        return None
-    if label_file is None:
-        return None
-    rows = csv.DictReader(io.StringIO(label_file.value.decode("utf-8-sig")))
-    return [dict(row) for row in rows if any((cell or "").strip() for cell in row.values())]
-
-
-def _script_for(input_s3_path: str, label_rows: list[dict[str, str]] | None) -> RunScript:
-    """The next scripted run, failing it as Glue would if its label file is missing."""
-    script = glue_ml._next_script("IMPORT_LABELS")
-    if label_rows is None and glue_ml.check_s3_objects and script.final_status == "SUCCEEDED":
-        return replace(
-            script,
-            final_status="FAILED",
-            error_string=f"Input S3 path {input_s3_path} does not exist",
-        )
-    return script
-
-
 def _matches(run: FakeMLTaskRun, criteria: dict[str, Any], now: float) -> bool:
     """Whether ``run`` satisfies a ``TaskRunFilterCriteria`` structure."""
     return (
@@ -647,6 +793,40 @@ def _sorted_runs(runs: list[FakeMLTaskRun], criteria: dict[str, Any], now: float
         key=lambda run: sort_key(run, now),
         reverse=criteria["SortDirection"] == "DESCENDING",
     )
+
+
+def _confusion_matrix(precision: Any, recall: Any) -> dict[str, Any]:
+    """``{"ConfusionMatrix": ...}`` of 100 true pairs that agrees with precision and recall; nothing when
+    a test scripted either as missing or not a number from 0 to 1 (no matrix agrees with it)."""
+    if not all(isinstance(value, (int, float)) and 0 <= value <= 1 for value in (precision, recall)):
+        return {}
+    true_positives = round(100 * recall)
+    false_positives = round(true_positives * (1 - precision) / precision) if precision else 100
+    return {
+        "ConfusionMatrix": {
+            "NumTruePositives": true_positives,
+            "NumFalsePositives": false_positives,
+            "NumTrueNegatives": 1000,
+            "NumFalseNegatives": 100 - true_positives,
+        }
+    }
+
+
+def _find_matches_metrics(transform: Any, scripted: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation's ``FindMatchesMetrics``: the scripted ones over ``DEFAULT_METRICS``, a
+    ``ConfusionMatrix`` of 100 true pairs that agrees with their precision and recall, and the
+    ``ColumnImportances`` of the transform's columns but its primary key (the first most important)."""
+    metrics = {**DEFAULT_METRICS, **scripted}
+    columns = [column["Name"] for column in transform.as_dict().get("Schema", [])]
+    primary_key = transform.parameters.get("FindMatchesParameters", {}).get("PrimaryKeyColumnName")
+    scored = [column for column in columns if column != primary_key]
+    return {
+        **_confusion_matrix(metrics.get("Precision"), metrics.get("Recall")),
+        "ColumnImportances": [
+            {"ColumnName": column, "Importance": round(1 / (rank + 2), 4)} for rank, column in enumerate(scored)
+        ],
+        **metrics,
+    }
 
 
 def _timestamp(epoch_seconds: float) -> datetime:

@@ -1,0 +1,157 @@
+"""IAM at work without AWS: a stack's deploy with the handler acting as its own role and Glue as the transform's.
+
+The roles and policies are the synthesized template's (glue_label_import.testing_iam), moto checks
+every call the handler makes, and the emulated Glue reads the label file and writes the labeling
+set as the transform's role. Each grant the library writes is removed in turn: the deploy then
+meets AccessDenied naming that action.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from botocore.config import Config
+
+import index
+from engine import Engine
+from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
+from glue_label_import.testing import GlueMLTaskRuns
+from glue_label_import.testing_iam import Grant, IamChecks, enforced_iam, grants_of, template_roles, without_grant
+from glue_runs import TaskRuns
+from handler_driver import Handler
+from retries import Clock
+from support import BUCKET, cfn_event, find_matches_transform, glue_role, new_stack
+
+# Grants no call of a deploy here makes: the Lambda runtime writes the logs, a hand-over Invokes
+# (a recording client here), and Glue aborts a multipart upload only when writing a labeling set fails.
+NOT_EXERCISED = frozenset({"logs:CreateLogStream", "logs:PutLogEvents", "lambda:InvokeFunction", "s3:AbortMultipartUpload"})
+HANDLER_ROLE = "GlueLabelImportProviderRoleA4A03DB1"
+HANDLER_POLICY = "GlueLabelImportProviderRoleDefaultPolicyEA2996BB"
+# Denials the deploy survives, by design: the handler's header check leaves an unreadable file to
+# Glue, the gate's claim and failed-gate tags are best effort (logged), and a Delete never fails.
+SURVIVED = frozenset(
+    (HANDLER_POLICY, action) for action in ("s3:GetObject", "glue:GetTags", "glue:TagResource", "glue:CancelMLTaskRun")
+)
+
+
+@functools.cache
+def template(*, imported_role: bool = False) -> dict[str, Any]:
+    """A stack of all three constructs on one transform, whose role is the stack's (or imported by ARN)."""
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "Labels", bucket_name=BUCKET)
+    if imported_role:
+        role = glue_role(stack)
+    else:
+        role = iam.Role(stack, "GlueRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+    transform = find_matches_transform(stack, role=role.role_arn)
+    LabelImport(stack, "Import", transform=transform, source=LabelSource.from_bucket(bucket, "round-1.csv"))
+    TransformEvaluation(stack, "Quality", transform=transform, min_f1=0.5)
+    LabelingSetGeneration(stack, "NextRound", transform=transform, output_bucket=bucket, output_prefix="sets/")
+    return dict(Template.from_stack(stack).to_json())
+
+
+def checked_grants() -> list[Grant]:
+    return [grant for grant in grants_of(template()) if grant.action not in NOT_EXERCISED]
+
+
+def deploy(
+    handler: Handler, task_runs: GlueMLTaskRuns, stack: dict[str, Any]
+) -> tuple[list[dict[str, Any]], IamChecks]:
+    """Create the stack's roles, then its custom resources in order, and delete one whose run is in
+    flight: the handler acting as its role. The answers CloudFormation got, and what IAM checked."""
+    glue = handler.glue
+    glue.create_database(DatabaseInput={"Name": "crm"})
+    glue.create_table(
+        DatabaseName="crm",
+        TableInput={"Name": "customers", "StorageDescriptor": {"Columns": [{"Name": "customer_id"}]}},
+    )
+    roles = template_roles(stack)
+    transform_role = roles.resolve(stack["Resources"]["Transform"]["Properties"]["Role"])
+    transform_id = glue.create_ml_transform(
+        Name="customers",
+        InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
+        Parameters={"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"}},
+        Role=transform_role,
+    )["TransformId"]
+    roles.resolve.refs["Transform"] = transform_id
+    roles.create(boto3.client("iam"))
+    credentials = roles.credentials(boto3.client("sts"), HANDLER_ROLE)
+    as_handler = Config(retries={"total_max_attempts": 1})
+    runs = TaskRuns(
+        boto3.client("glue", config=as_handler, **credentials), clock=Clock(handler.clock, handler.clock.sleep)
+    )
+    index.engine = Engine(
+        runs,
+        runs,
+        lambda_client=handler.lambda_client,
+        s3=boto3.client("s3", config=as_handler, **credentials),
+        clock=Clock(handler.clock, handler.clock.sleep),
+    )
+    answers = []
+    with enforced_iam() as checks:
+        for logical_id, resource in stack["Resources"].items():
+            if resource["Type"].startswith("Custom::"):
+                properties = roles.resolve(resource["Properties"])
+                answer = handler(cfn_event("Create", properties, logical_id=logical_id, resource_type=resource["Type"]))
+                assert answer is not None
+                answers.append(answer)
+                for name, value in answer.get("Data", {}).items():
+                    roles.resolve.attributes[(logical_id, name)] = value
+        task_runs.running_seconds = 600
+        in_flight = {
+            "TransformId": transform_id,
+            "InputS3Path": f"s3://{BUCKET}/round-1.csv",
+            "ReplaceAllLabels": "true",
+        }
+        handler(cfn_event("Create", in_flight), remaining_s=40)  # hands its wait over: the run stays in flight
+        answers.append(handler(cfn_event("Delete", in_flight, physical_id="labels-2")) or {})
+    return answers, checks
+
+
+def test_the_stack_deploys_with_exactly_its_grants_and_every_call_is_checked(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    answers, checks = deploy(handler, task_runs, template())
+
+    assert [answer["Status"] for answer in answers] == ["SUCCESS"] * 4, answers
+    assert checks.denied == []
+    assert checks.checked >= 15
+    assert len(task_runs.calls_to("CancelMLTaskRun")) == 1  # the Delete cancelled the run in flight
+    granted = {grant.action for grant in grants_of(template())}
+    assert granted - NOT_EXERCISED == {grant.action for grant in checked_grants()}
+    assert granted >= NOT_EXERCISED  # each exception is one the library still writes
+
+
+@pytest.mark.parametrize("grant", checked_grants(), ids=lambda grant: f"{grant.logical_id[:20]}-{grant.action}")
+def test_without_a_grant_the_deploy_meets_access_denied_naming_its_action(
+    handler: Handler, task_runs: GlueMLTaskRuns, grant: Grant
+) -> None:
+    answers, checks = deploy(handler, task_runs, without_grant(template(), grant))
+
+    assert any(f"not authorized to perform: {grant.action}" in denial for denial in checks.denied), checks.denied
+    assert all(f"perform: {grant.action}" in denial for denial in checks.denied)
+    failed = [answer["Reason"] for answer in answers if answer["Status"] == "FAILED"]
+    if (grant.logical_id, grant.action) in SURVIVED:
+        assert failed == []
+    else:
+        assert failed and "is not authorized to perform: " in failed[0], failed  # the action may be cut off (256)
+
+
+def test_an_imported_transform_role_is_created_with_the_grants_the_library_gives_it(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    stack = template(imported_role=True)
+    (put,) = [grant for grant in grants_of(stack) if grant.action == "s3:PutObject"]
+    answers, checks = deploy(handler, task_runs, without_grant(stack, put))
+
+    assert [answer["Status"] for answer in answers] == ["SUCCESS", "SUCCESS", "FAILED", "SUCCESS"]
+    assert answers[2]["Reason"].startswith(
+        "FAILED: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/GlueFindMatches/"
+    )
+    assert [denial.split(" on resource: ")[0].rsplit(" ", 1)[-1] for denial in checks.denied] == ["s3:PutObject"]
