@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from glue_label_import.testing import GlueMLTaskRuns, glue_ml, install
+from glue_label_import.testing import GlueMLTaskRuns, glue_ml, install, replies, stacks
 
 # Set before any test module imports the handler: crhelper creates its boto3 clients on import.
 for _name, _value in {
@@ -33,10 +33,12 @@ def handler(task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 @pytest.fixture
 def task_runs() -> Iterator[GlueMLTaskRuns]:
-    """moto's Glue task runs, reset before and after the test."""
-    glue_ml.reset()
+    """moto's Glue task runs (and the emulation's reply faults and stack statuses), reset before and after the test."""
+    for emulation in (glue_ml, replies, stacks):
+        emulation.reset()
     yield glue_ml
-    glue_ml.reset()
+    for emulation in (glue_ml, replies, stacks):
+        emulation.reset()
 
 
 @pytest.fixture(scope="module")
