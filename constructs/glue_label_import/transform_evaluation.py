@@ -80,7 +80,7 @@ class TransformEvaluation(Construct):
             self,
             transform_id=transform_id,
             resource_type=RESOURCE_TYPE,
-            start_actions=["glue:StartMLEvaluationTaskRun", "glue:GetTags", "glue:TagResource"],
+            start_actions=["glue:StartMLEvaluationTaskRun"],
             timeout=timeout,
             after=following,
             properties={
