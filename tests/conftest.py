@@ -23,6 +23,7 @@ install()
 
 from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
 from handler_driver import Handler, driven_handler  # noqa: E402  # imports the handler: after the variables above
+from support import STACK_ID  # noqa: E402
 
 
 @pytest.fixture
@@ -50,7 +51,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LambdaSandbox]
 
 @pytest.fixture
 def runs(sandbox: LambdaSandbox, task_runs: GlueMLTaskRuns) -> GlueMLTaskRuns:
-    """The emulated Glue's runs, quick: a second and a half each."""
+    """The emulated Glue's runs, quick: a second and a half each; the requests' stack is UPDATE_IN_PROGRESS."""
     task_runs.starting_seconds = 0.5
     task_runs.running_seconds = 1.0
+    stacks.set(STACK_ID, "UPDATE_IN_PROGRESS")
     return task_runs

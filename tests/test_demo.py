@@ -22,11 +22,12 @@ def demo_module() -> ModuleType:
 def test_the_demo_plays_the_whole_round_with_one_answer_per_request() -> None:
     lines: list[str] = []
     tally = demo_module().run(say=lines.append)
-    assert (tally.requests, tally.answers, tally.failed_as_expected) == (13, 13, 1)
+    assert (tally.requests, tally.answers, tally.failed_as_expected) == (19, 19, 2)
     steps = [line for line in lines if line.startswith("-- ")]
     assert [step.split(":")[0] for step in steps] == [
         "-- deploy",
         "-- a new labeling round",
+        "-- a round whose gate passes and whose later resource fails",
         "-- a round that lowers F1 below the gate",
         "-- destroy",
     ]
@@ -39,6 +40,12 @@ def test_the_demo_plays_the_whole_round_with_one_answer_per_request() -> None:
         "update QualityE01B7295 (evaluation):",
         "update NextRound7ED296EC (generation):",
         "update CustomerLabelsDBC9CDA1 (import):",
+        "update QualityE01B7295 (evaluation):",  # the gate passes
+        "update NextRound7ED296EC (generation):",  # FAILED: a later resource
+        "update CustomerLabelsDBC9CDA1 (import):",  # the rollback restores the labels
+        "update QualityE01B7295 (evaluation):",  # F1 down 0.06: not gated, SUCCESS
+        "update NextRound7ED296EC (generation):",  # its previous folder, no run
+        "update CustomerLabelsDBC9CDA1 (import):",
         "update QualityE01B7295 (evaluation):",  # FAILED: below the gate
         "update CustomerLabelsDBC9CDA1 (import):",  # the rollback
         "update QualityE01B7295 (evaluation):",
@@ -46,7 +53,11 @@ def test_the_demo_plays_the_whole_round_with_one_answer_per_request() -> None:
         "delete QualityE01B7295 (evaluation):",
         "delete CustomerLabelsDBC9CDA1 (import):",
     ]
-    (failed,) = [line for line in requests if " FAILED " in line]
-    assert "F1 0.61 is below the minimum 0.70; F1 dropped 0.23 from 0.84, more than 0.05" in failed
+    later, failed = [line for line in requests if " FAILED " in line]
+    assert "FAILED: Access Denied writing the labeling set" in later
+    assert "F1 0.61 is below the minimum 0.70; F1 dropped 0.19 from 0.80, more than 0.05" in failed
+    (rolled_back,) = [line for line in requests if "F1=0.8 " in line or line.endswith("F1=0.8")]
+    assert rolled_back.startswith("update QualityE01B7295 (evaluation): SUCCESS")
     history = [line for line in lines if line.startswith("history")]
-    assert history[1].split("(")[1] == history[3].split("(")[1]  # the rollback imported round 1-3 again
+    rounds = [line.split("(")[1] for line in history]
+    assert rounds[1] == rounds[3] == rounds[5]  # each rollback imported round 1-3 again

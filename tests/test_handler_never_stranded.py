@@ -252,6 +252,7 @@ class Hanging:
         self._client, self._operation = client, operation
         self.release = threading.Event()
         self.timed_out = False
+        self.calls = 0
 
     def __getattr__(self, name: str) -> Any:
         call = getattr(self._client, name)
@@ -259,6 +260,7 @@ class Hanging:
             return call
 
         def hanging(**params: Any) -> Any:
+            self.calls += 1
             self.timed_out = not self.release.wait(20)
             raise ConnectionAbortedError("abandoned")  # whoever waited for it is gone
 
@@ -275,10 +277,11 @@ def test_a_delete_answers_success_while_aws_hangs(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
     answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
-    hung_to_the_end = dynamodb.timed_out
+    hung_to_the_end, calls = dynamodb.timed_out, dynamodb.calls
     dynamodb.release.set()
     assert answer is not None and answer["Status"] == "SUCCESS"
     assert not hung_to_the_end  # answered while the call still hung
+    assert calls == 1  # within its budget: no retry of the call that hangs
 
 
 class TricklingBody:
