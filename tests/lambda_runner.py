@@ -13,7 +13,6 @@ import sys
 import time
 import uuid
 
-
 STARTED = "handler invoked at"
 
 
