@@ -12,7 +12,7 @@ rest the same way for all of them, with the run ledger (ledger.py) as its memory
   run is cancelled before the resource's ServiceTimeout;
 - an Update that CloudFormation sends while the stack rolls back (stack_status.py) never fails:
   it runs without gates, and a failure is logged at ERROR and answered SUCCESS with the Data the
-  resource answered before for those properties; a task that `reuses_answers` answers that
+  resource had before the Update being rolled back; a task that `reuses_answers` answers that
   Data without a run;
 - a Delete marks the resource deleted and cancels the run the ledger names, within 2 s.
 
@@ -176,7 +176,8 @@ class Engine:
             rollback = Rollback.NO
         if rollback is not Rollback.YES:
             return self._run(task, event, context, rollback)
-        previous = self._ledger("previous answer", lambda ledger: ledger.previous_answer(*_answer_key(event)))
+        resource, rolled_back = resource_key(event), event.get("OldResourceProperties") or {}
+        previous = self._ledger("previous answer", lambda ledger: ledger.rollback_answer(resource, rolled_back))
         if previous is not None and task.reuses_answers:
             LOGGER.info({"action": "rollback", "answer": "the previous Data, without a run"})
             return previous

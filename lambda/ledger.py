@@ -7,9 +7,10 @@ kept on the user's transform. Three kinds of items, keyed by `Id`:
   starts (a duplicate delivery finds it), then the run it started (`RunId`), then its answer
   (`Answer`, written with a conditional update before the PUT: exactly one answer per request).
 - `resource#<StackId>#<LogicalResourceId>`: the run the resource has in flight (`InFlight`: what
-  a Delete cancels) and when it was deleted (`DeletedAt`: what stops a waiter).
+  a Delete cancels), when it was deleted (`DeletedAt`: what stops a waiter), and the Data of its
+  last SUCCESS (`Current`).
 - `answer#<StackId>#<LogicalResourceId>#<fingerprint>`: the Data the resource answered for those
-  properties, so that a rollback answers its previous Data.
+  properties, and the Data it replaced (`Replaced`), so that a rollback answers its previous Data.
 
 Every item expires (`ExpiresAt`, the table's TTL attribute). Calls are retried on throttling
 within short budgets; when the table stays unreachable or access is denied, `LedgerUnavailable`
@@ -148,6 +149,8 @@ class Ledger:
             found["InFlight"] = json.loads(item["InFlight"]["S"])
         if "DeletedAt" in item:
             found["DeletedAt"] = float(item["DeletedAt"]["N"])
+        if "Current" in item:
+            found["Current"] = json.loads(item["Current"]["S"])
         return found
 
     def finished(self, resource: str, request_id: str) -> None:
@@ -180,21 +183,38 @@ class Ledger:
         return json.loads(old["InFlight"]["S"]) if "InFlight" in old else None
 
     def remember_answer(self, resource: str, properties: Mapping[str, Any], data: Mapping[str, Any]) -> None:
-        """The Data answered for these properties of the resource."""
+        """The Data answered for these properties of the resource, now its current Data."""
         now = self.clock.now()
+        current = self.resource(resource).get("Current")
+        item = {
+            "Id": {"S": f"answer#{resource}#{fingerprint(properties)}"},
+            "Data": {"S": _json(data)},
+            "ExpiresAt": {"N": str(int(now + RESOURCE_TTL_S))},
+        }
+        if current is not None:
+            item["Replaced"] = {"S": _json(current)}
+        self._call("put_item", Item=item)
         self._call(
-            "put_item",
-            Item={
-                "Id": {"S": f"answer#{resource}#{fingerprint(properties)}"},
-                "Data": {"S": _json(data)},
-                "ExpiresAt": {"N": str(int(now + RESOURCE_TTL_S))},
-            },
+            "update_item",
+            Key={"Id": {"S": f"resource#{resource}"}},
+            UpdateExpression="SET #current = :data, #expires = :expires",
+            ExpressionAttributeNames={"#current": "Current", "#expires": "ExpiresAt"},
+            ExpressionAttributeValues={":data": {"S": _json(data)}, ":expires": {"N": str(int(now + RESOURCE_TTL_S))}},
         )
 
     def previous_answer(self, resource: str, properties: Mapping[str, Any]) -> dict[str, Any] | None:
         """The Data the resource answered for these properties, if it did."""
         item = self._get(f"answer#{resource}#{fingerprint(properties)}")
         return dict(json.loads(item["Data"]["S"])) if item else None
+
+    def rollback_answer(self, resource: str, rolled_back: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The Data the resource had before the Update to `rolled_back` (a rollback's old properties):
+        what that Update replaced if it answered SUCCESS, else its current Data (None: never answered)."""
+        current = self.resource(resource).get("Current")
+        forward = self._get(f"answer#{resource}#{fingerprint(rolled_back)}")
+        if forward and "Replaced" in forward and json.loads(forward["Data"]["S"]) == current:
+            return dict(json.loads(forward["Replaced"]["S"]))
+        return dict(current) if isinstance(current, dict) else None
 
     def _get(self, key: str) -> dict[str, Any] | None:
         response = self._call("get_item", Key={"Id": {"S": key}}, ConsistentRead=True)

@@ -67,6 +67,8 @@ def create_ledger_of(template: dict[str, Any], dynamodb: Any) -> str:
     (table,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
     (key,) = [k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH"]
     ttl = table.get("TimeToLiveSpecification", {}).get("AttributeName")
+    if LEDGER_TABLE in dynamodb.list_tables()["TableNames"]:  # an earlier sandbox's, in this process's moto
+        dynamodb.delete_table(TableName=LEDGER_TABLE)
     return create_ledger(dynamodb, LEDGER_TABLE, key=key, ttl=ttl)
 
 

@@ -267,12 +267,9 @@ class Hanging:
         return hanging
 
 
-@pytest.mark.parametrize("operation", ["update_item", "get_item"])
-def test_a_delete_answers_success_while_aws_hangs(
-    handler: Handler, monkeypatch: pytest.MonkeyPatch, operation: str
-) -> None:
+def test_a_delete_answers_success_while_aws_hangs(handler: Handler, monkeypatch: pytest.MonkeyPatch) -> None:
     transform_id = handler.transform()
-    dynamodb = Hanging(boto3.client("dynamodb"), operation)
+    dynamodb = Hanging(boto3.client("dynamodb"), "update_item")  # the ledger's mark of the deletion
     monkeypatch.setattr(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
@@ -493,3 +490,29 @@ def test_a_waiter_that_finds_its_resource_deleted_cancels_its_run_and_stops(
     assert handler.lambda_client.invocations == []
     run_id = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     assert handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=run_id)["Status"] in {"STOPPING", "STOPPED"}
+
+
+def test_the_rollback_of_a_failed_generation_answers_its_folder_though_the_runs_it_follows_changed(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    """The rollback's properties name the run the import's own rollback just made: never answered before."""
+    transform_id = handler.transform()
+
+    def generation(request_type: str, after: str, old: str | None = None) -> dict[str, Any]:
+        return cfn_event(
+            request_type,
+            generation_props(transform_id, after=(after,)),
+            old_properties=generation_props(transform_id, after=(old,)) if old else None,
+            physical_id="next-round" if old else None,
+            resource_type=GENERATION,
+        )
+
+    first = handler(generation("Create", "tsk-1"))
+    task_runs.script_next_run(final_status="FAILED", error_string="Access Denied")
+    failed = handler(generation("Update", "tsk-2", "tsk-1"))
+    assert first is not None and failed is not None and failed["Status"] == "FAILED"
+    stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
+    rollback = handler(generation("Update", "tsk-3", "tsk-2"))
+    assert rollback is not None and rollback["Status"] == "SUCCESS"
+    assert rollback["Data"] == first["Data"]
+    assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 2
