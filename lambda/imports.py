@@ -6,16 +6,18 @@ import csv
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from answers import TaskFailed, fit_reason
 from columns import LABEL_FILE_COLUMNS, column_mismatch
+from deadline import within
 from engine import Task
 from glue_runs import Run, TaskRuns
 from request import checked_string, parse_boolean, s3_uri_problem, service_timeout_s, transform_id
-from retries import error_code
+from retries import CALL_DEADLINE_S, error_code
 
 LOGGER = logging.getLogger(__name__)
 
@@ -135,11 +137,17 @@ def _check_first_columns(header: list[str], s3_path: str) -> None:
         raise TaskFailed(fit_reason(head, ",".join(first), f" ({s3_path})"))
 
 
+def _read_head(s3: Any, bucket: str, key: str) -> bytes:
+    """GetObject of the file's first HEADER_BYTES, its body read in full."""
+    body: bytes = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
+    return body
+
+
 def _header(s3: Any, s3_path: str) -> list[str] | None:
     """The column names in the first line of the label file, or None (logged) when they cannot be read."""
     bucket, _, key = s3_path[len("s3://") :].partition("/")
     try:
-        head = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
+        head = within(partial(_read_head, s3, bucket, key), CALL_DEADLINE_S)  # a trickling body cannot hold it
     except (BotoCoreError, ClientError) as error:
         LOGGER.warning({"action": "column check", "skipped": f"label file header not read: {error_code(error)}"})
         return None

@@ -9,7 +9,8 @@ What is emulated: AWS (moto's server in this process, with the Glue ML task runs
 glue_label_import.testing: runs take about a second, metrics are scripted), the resources the
 custom resources stand on (created from the template's own properties), and CloudFormation, played
 for the custom resources only, in the template's dependency order: an Update only when a
-resource's properties changed, the rollback of a failed Update, and Deletes in reverse order.
+resource's properties changed, the rollback of a failed Update (the stack's status, which the
+handler reads, is UPDATE_ROLLBACK_IN_PROGRESS meanwhile), and Deletes in reverse order.
 
 Exits non-zero if a request got other than exactly one answer or a step did not go as shown.
 """
@@ -42,8 +43,8 @@ os.environ.pop("AWS_PROFILE", None)
 
 from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
 from glue_label_import.__main__ import main as command_line  # noqa: E402
-from glue_label_import.testing import glue_ml, install  # noqa: E402
-from support import handler_asset_path  # noqa: E402
+from glue_label_import.testing import glue_ml, install, stacks  # noqa: E402
+from support import STACK_ID  # noqa: E402
 
 STACK = "GlueLabelImportExample"
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -178,6 +179,7 @@ class Cloud:
         resources have then), in dependency order. Returns the logical ids sent a request.
         """
         changed: list[tuple[Resource, dict[str, Any]]] = []
+        stacks.set(STACK_ID, "UPDATE_IN_PROGRESS")
         for logical_id in dependency_order(template):
             properties = self.properties(template, logical_id)
             current = self.deployed.get(logical_id)
@@ -204,12 +206,14 @@ class Cloud:
     def roll_back(self, changed: list[tuple[Resource, dict[str, Any]]]) -> None:
         """Put back what a failed deploy changed: Updates to the previous template, in dependency order."""
         self.say("rollback  CloudFormation puts back what this deploy changed")
+        stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
         for resource, _ in changed:
             failed_properties = resource.properties
             resource.properties = self.properties(self.template, resource.logical_id)
             answer = self.request("Update", resource, failed_properties)
             if answer["Status"] != "SUCCESS":
                 raise DemoFailed(f"the rollback of {resource.logical_id} failed: {answer['Reason']}")
+        stacks.set(STACK_ID, "UPDATE_ROLLBACK_COMPLETE")
 
     def properties(self, template: dict[str, Any], logical_id: str) -> dict[str, Any]:
         """A custom resource's properties as CloudFormation sends them, intrinsic functions resolved."""
@@ -320,7 +324,7 @@ def run(say: Callable[[str], None] = print) -> Tally:
         example = Example(app, say)
         template = example.synthesize()
         with (
-            lambda_sandbox(app.parent, handler_asset_path(example.outdir, STACK)) as sandbox,
+            lambda_sandbox(app.parent, example.outdir, STACK) as sandbox,
             mock.patch.dict(os.environ, AWS_ENDPOINT_URL=sandbox.env["AWS_ENDPOINT_URL"]),
         ):
             glue_ml.starting_seconds, glue_ml.running_seconds = 0.2, 0.5  # Glue's minutes, in under a second
@@ -328,6 +332,7 @@ def run(say: Callable[[str], None] = print) -> Tally:
             cloud.stand_up(template, example.outdir, example.label_files())
             first_deploy(cloud, template)
             next_round(cloud, example)
+            later_failure_round(cloud, example)
             failing_round(cloud, example)
             say("-- destroy: every custom resource deleted")
             cloud.destroy()
@@ -380,6 +385,22 @@ def next_round(cloud: Cloud, example: Example) -> None:
     _expect(cloud.deploy(template), 3, "the second round")
 
 
+def later_failure_round(cloud: Cloud, example: Example) -> None:
+    cloud.say("-- a round whose gate passes and whose later resource fails: the rollback restores the labels")
+    better = example.app / "labels" / "round-4.csv"
+    header, *rows = (example.app / "labels" / "round-3.csv").read_text().splitlines(keepends=True)
+    better.write_text(header + "".join(reversed(rows)))
+    glue_ml.script_next_run()  # the import of the new set
+    glue_ml.script_next_run(metrics={**METRICS, "F1": 0.86})  # its evaluation: the gate passes
+    glue_ml.script_next_run(final_status="FAILED", error_string="Access Denied writing the labeling set")
+    glue_ml.script_next_run()  # the rollback's import of the previous set
+    glue_ml.script_next_run(metrics={**METRICS, "F1": 0.8})  # the rollback's evaluation: down 0.06, not gated
+    template = example.synthesize()
+    cloud.upload_assets(example.outdir, example.label_files())
+    _expect(cloud.deploy(template, expect_failure=True), 3, "the round with a later failure")
+    better.unlink()
+
+
 def failing_round(cloud: Cloud, example: Example) -> None:
     cloud.say("-- a round that lowers F1 below the gate: the deploy fails and rolls back")
     worse = example.app / "labels" / "round-4.csv"
@@ -404,8 +425,8 @@ def history(cloud: Cloud) -> None:
     imports = [entry["input_s3_path"] for entry in reversed(json.loads(listed)) if entry["task"] == "import"]
     for key in dict.fromkeys(path.rsplit("/", 1)[1] for path in imports):
         cloud.say(f"label set {key[:12]}... = labels/{{{cloud.label_sets[key]}}}")
-    if len(imports) != 4 or imports[3] != imports[1]:
-        raise DemoFailed("the rollback did not import the previous label set again, once")
+    if len(imports) != 6 or imports[3] != imports[1] or imports[5] != imports[1]:
+        raise DemoFailed("a rollback did not import the previous label set again, once")
 
 
 def _command_output(argv: list[str]) -> str:

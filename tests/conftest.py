@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from glue_label_import.testing import GlueMLTaskRuns, glue_ml, install
+from glue_label_import.testing import GlueMLTaskRuns, glue_ml, install, replies, stacks
 
 # Set before any test module imports the handler: crhelper creates its boto3 clients on import.
 for _name, _value in {
@@ -23,6 +23,7 @@ install()
 
 from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
 from handler_driver import Handler, driven_handler  # noqa: E402  # imports the handler: after the variables above
+from support import STACK_ID  # noqa: E402
 
 
 @pytest.fixture
@@ -33,10 +34,12 @@ def handler(task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 @pytest.fixture
 def task_runs() -> Iterator[GlueMLTaskRuns]:
-    """moto's Glue task runs, reset before and after the test."""
-    glue_ml.reset()
+    """moto's Glue task runs (and the emulation's reply faults and stack statuses), reset before and after the test."""
+    for emulation in (glue_ml, replies, stacks):
+        emulation.reset()
     yield glue_ml
-    glue_ml.reset()
+    for emulation in (glue_ml, replies, stacks):
+        emulation.reset()
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LambdaSandbox]
 
 @pytest.fixture
 def runs(sandbox: LambdaSandbox, task_runs: GlueMLTaskRuns) -> GlueMLTaskRuns:
-    """The emulated Glue's runs, quick: a second and a half each."""
+    """The emulated Glue's runs, quick: a second and a half each; the requests' stack is UPDATE_IN_PROGRESS."""
     task_runs.starting_seconds = 0.5
     task_runs.running_seconds = 1.0
+    stacks.set(STACK_ID, "UPDATE_IN_PROGRESS")
     return task_runs

@@ -1,8 +1,9 @@
 """The handler as deployed, over real HTTP: its synthesized asset run in a Lambda-like subprocess.
 
-AWS is moto's server (with the Glue ML task-run extension), CloudFormation's ResponseURL a
-local HTTPS server, Lambda's Invoke API a local recorder. The end-to-end tests and the
-benchmark both drive the handler through `LambdaSandbox`.
+AWS is moto's server (with the Glue ML task-run extension, and the stack statuses the emulation
+sets for DescribeStacks), the handler's run ledger a table created in moto from the synthesized
+template, CloudFormation's ResponseURL a local HTTPS server, Lambda's Invoke API a local recorder.
+The end-to-end tests, the benchmark and the demo drive the handler through `LambdaSandbox`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ from moto.server import ThreadedMotoServer
 from glue_label_import import LabelImport, LabelSource
 from glue_label_import.testing import glue_ml
 from local_endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
-from support import BUCKET, SECRET, cfn_event, create_transform, handler_asset_path, new_stack
+from support import (
+    BUCKET,
+    LEDGER_TABLE,
+    SECRET,
+    cfn_event,
+    create_ledger,
+    create_transform,
+    handler_asset_path,
+    new_stack,
+)
 
 RUNNER = Path(__file__).parent / "lambda_runner.py"
 # What the Lambda Python runtime provides besides the standard library.
@@ -42,14 +52,24 @@ class Invocation:
     seconds: float
 
 
-def synthesize_handler_asset(outdir: Path) -> Path:
-    """Synthesize a stack with a LabelImport and return the handler's asset folder in cdk.out."""
+def synthesize_stack(outdir: Path) -> str:
+    """Synthesize a stack with a LabelImport into `outdir`; its name."""
     stack = new_stack(str(outdir))
     labels = outdir.parent / "labels.csv"
     labels.write_text("labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\n")
     LabelImport(stack, "Labels", transform="tfm-synth", source=LabelSource.from_asset(str(labels)))
     stack.node.root.synth()
-    return handler_asset_path(outdir, stack.stack_name)
+    return stack.stack_name
+
+
+def create_ledger_of(template: dict[str, Any], dynamodb: Any) -> str:
+    """Create the run ledger the template declares (its key and TTL attribute) in moto, as LEDGER_TABLE."""
+    (table,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+    (key,) = [k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH"]
+    ttl = table.get("TimeToLiveSpecification", {}).get("AttributeName")
+    if LEDGER_TABLE in dynamodb.list_tables()["TableNames"]:  # an earlier sandbox's, in this process's moto
+        dynamodb.delete_table(TableName=LEDGER_TABLE)
+    return create_ledger(dynamodb, LEDGER_TABLE, key=key, ttl=ttl)
 
 
 def runtime_packages(folder: Path) -> Path:
@@ -70,6 +90,7 @@ class LambdaSandbox:
         self,
         workdir: Path,
         asset: Path,
+        template: dict[str, Any],
         moto_url: str,
         responses: ResponseEndpoint,
         invokes: InvokeEndpoint,
@@ -90,6 +111,9 @@ class LambdaSandbox:
             "AWS_ENDPOINT_URL_LAMBDA": invokes.url,
             "SSL_CERT_FILE": str(cert),
             "LOG_LEVEL": "DEBUG",
+            "LEDGER_TABLE": create_ledger_of(
+                template, boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
+            ),
         }
         self.events = boto3.client("events", endpoint_url=moto_url, region_name="us-east-1")
         self.glue = boto3.client(
@@ -137,6 +161,12 @@ class LambdaSandbox:
         assert SECRET not in output and "X-Amz-Signature" not in output, "the ResponseURL was logged"
         return Invocation(output, seconds)
 
+    def answer_seconds(self, event: dict[str, Any], invocation: Invocation) -> float:
+        """How long after the handler was invoked (its process started and imported) the answer arrived."""
+        (line,) = [line for line in invocation.output.splitlines() if line.startswith("handler invoked at ")]
+        (answered_at,) = self.responses.answered_at(event["RequestId"])
+        return answered_at - float(line.rsplit(" ", 1)[1])
+
     def answer(self, event: dict[str, Any]) -> dict[str, Any]:
         """The one answer CloudFormation got for this request."""
         answers = self.responses.answers(event["RequestId"])
@@ -152,10 +182,14 @@ class LambdaSandbox:
 
 
 @contextmanager
-def lambda_sandbox(workdir: Path, asset: Path | None = None) -> Iterator[LambdaSandbox]:
-    """Start moto's server and the two local endpoints, and yield the sandbox running the handler's
-    `asset` (default: the asset of a small stack synthesized into `workdir`)."""
-    asset = asset or synthesize_handler_asset(workdir / "cdk.out")
+def lambda_sandbox(workdir: Path, outdir: Path | None = None, stack_name: str = "") -> Iterator[LambdaSandbox]:
+    """Start moto's server and the two local endpoints, and yield the sandbox running the handler of
+    stack `stack_name` in the cloud assembly `outdir` (default: a small stack synthesized into `workdir`)."""
+    if outdir is None:
+        outdir = workdir / "cdk.out"
+        stack_name = synthesize_stack(outdir)
+    asset = handler_asset_path(outdir, stack_name)
+    template = json.loads((outdir / f"{stack_name}.template.json").read_text())
     cert, key = self_signed_certificate(workdir)
     with ExitStack() as stack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log
@@ -166,7 +200,7 @@ def lambda_sandbox(workdir: Path, asset: Path | None = None) -> Iterator[LambdaS
         responses = stack.enter_context(ResponseEndpoint(cert, key).running())
         invokes = stack.enter_context(InvokeEndpoint().running())
         glue_ml.reset()
-        sandbox = LambdaSandbox(workdir, asset, f"http://{host}:{port}", responses, invokes, cert)
+        sandbox = LambdaSandbox(workdir, asset, template, f"http://{host}:{port}", responses, invokes, cert)
         stack.callback(lambda: [process.kill() for process in sandbox.processes])
         yield sandbox
 

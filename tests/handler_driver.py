@@ -1,9 +1,10 @@
 """The handler driven in process: moto's AWS, a controlled clock, recorded answers and hand-overs.
 
 The `handler` fixture (in conftest.py) runs CloudFormation requests through the real handler
-module (`index`): Glue and S3 calls go to moto (with the ML task-run extension), the answer goes
-through the handler's own sender to a recording connection, and a hand-over to a recording
-Lambda client.
+module (`index`): Glue, S3, DynamoDB (the run ledger) and CloudFormation's DescribeStacks go to
+moto (with the emulation's task runs and stack statuses; the test stack is UPDATE_IN_PROGRESS
+unless a test sets it otherwise), the answer goes through the handler's own sender to a recording
+connection, and a hand-over to a recording Lambda client.
 """
 
 from __future__ import annotations
@@ -20,10 +21,21 @@ from moto import mock_aws
 import answers
 import index
 from engine import Engine
-from glue_label_import.testing import GlueMLTaskRuns
+from glue_label_import.testing import GlueMLTaskRuns, stacks
 from glue_runs import TaskRuns
+from ledger import Ledger
 from retries import Clock
-from support import BUCKET, LABELS, SECRET, FakeClock, LambdaContext, create_transform
+from support import (
+    BUCKET,
+    LABELS,
+    LEDGER_TABLE,
+    SECRET,
+    STACK_ID,
+    FakeClock,
+    LambdaContext,
+    create_ledger,
+    create_transform,
+)
 
 
 class RecordingConnection:
@@ -63,6 +75,7 @@ class Handler:
         self.clock = clock
         self.lambda_client = lambda_client
         self.glue = glue
+        self.dynamodb = boto3.client("dynamodb")
 
     def __call__(self, event: dict[str, Any], remaining_s: float = 900) -> dict[str, Any] | None:
         """Invoke the handler; return its one answer to this request, or None if it answered nothing."""
@@ -88,6 +101,8 @@ def driven_handler(task_runs: GlueMLTaskRuns, monkeypatch: Any) -> Iterator[Hand
         s3.put_object(Bucket=BUCKET, Key="round-1.csv", Body=LABELS.encode())
         s3.put_object(Bucket=BUCKET, Key="round-2.csv", Body=LABELS.encode())
         glue = boto3.client("glue", config=Config(retries={"total_max_attempts": 1}))
+        create_ledger(boto3.client("dynamodb"))
+        stacks.set(STACK_ID, "UPDATE_IN_PROGRESS")
         lambda_client = RecordingLambda()
         monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, clock))
         monkeypatch.setattr(index, "CLOCK", Clock(now=clock, sleep=clock.sleep))
@@ -95,8 +110,17 @@ def driven_handler(task_runs: GlueMLTaskRuns, monkeypatch: Any) -> Iterator[Hand
         yield Handler(clock, lambda_client, glue)
 
 
-def engine_on(glue: Any, lambda_client: Any, clock: FakeClock) -> Engine:
-    """The handler's engine on these clients and this clock."""
+def engine_on(glue: Any, lambda_client: Any, clock: FakeClock, *, dynamodb: Any = None) -> Engine:
+    """The handler's engine on these clients and this clock, its ledger on moto's LEDGER_TABLE."""
     retry_clock = Clock(now=clock, sleep=clock.sleep)
     runs = TaskRuns(glue, clock=retry_clock)
-    return Engine(runs, runs, lambda_client=lambda_client, s3=boto3.client("s3"), clock=retry_clock)
+    ledger = Ledger(dynamodb or boto3.client("dynamodb"), LEDGER_TABLE, clock=retry_clock)
+    return Engine(
+        runs,
+        runs,
+        lambda_client=lambda_client,
+        s3=boto3.client("s3"),
+        cloudformation=boto3.client("cloudformation"),
+        ledger=ledger,
+        clock=retry_clock,
+    )

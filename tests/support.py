@@ -77,6 +77,24 @@ def handler_asset_path(outdir: Path, stack_name: str) -> Path:
 
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Labels/5b6e1a40-0a6b-11ef-9b7e-0a1b2c3d4e5f"
+OTHER_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Other/77aa0c10-0a6b-11ef-9b7e-0a1b2c3d4e5f"
+LEDGER_TABLE = "Labels-GlueLabelImportLedger"
+"""The run ledger's table in the handler tests (the end-to-end tests create the synthesized one)."""
+
+
+def create_ledger(dynamodb: Any, name: str = LEDGER_TABLE, key: str = "Id", ttl: str | None = None) -> str:
+    """A run ledger table in (moto's) DynamoDB, keyed as the provider's; returns its name."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    if ttl:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})
+    return name
+
+
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:Labels-GlueLabelImportHandler"
 SECRET = "X-Amz-Signature=0123456789abcdef-presigned-secret"
 
@@ -87,6 +105,7 @@ def cfn_event(
     *,
     response_base: str = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com",
     logical_id: str = "Labels",
+    stack_id: str = STACK_ID,
     physical_id: str | None = None,
     old_properties: dict[str, Any] | None = None,
     resource_type: str = "Custom::GlueImportLabels",
@@ -97,7 +116,7 @@ def cfn_event(
         "RequestType": request_type,
         "ServiceToken": FUNCTION_ARN,
         "ResponseURL": f"{response_base}/{request_id}?{SECRET}",
-        "StackId": STACK_ID,
+        "StackId": stack_id,
         "RequestId": request_id,
         "LogicalResourceId": logical_id,
         "ResourceType": resource_type,

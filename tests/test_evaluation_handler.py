@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from glue_label_import.testing import GlueMLTaskRuns
+from glue_label_import.testing import GlueMLTaskRuns, stacks
 from handler_driver import Handler
-from support import EVALUATION, cfn_event, evaluation_props, props
+from support import EVALUATION, STACK_ID, cfn_event, evaluation_props, props
 
 GOOD = {"F1": 0.85, "Precision": 0.9, "Recall": 0.8, "AreaUnderPRCurve": 0.88}
 
@@ -223,6 +223,7 @@ def test_an_update_with_the_same_inputs_runs_nothing_and_gates_the_current_metri
 def test_the_rollback_after_a_failed_gate_evaluates_the_restored_labels_without_gates(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
+    """The rollback is what CloudFormation says: the stack is UPDATE_ROLLBACK_IN_PROGRESS."""
     transform_id = labelled_transform(handler)
     good, bad = (
         evaluation_props(transform_id, after=("tsk-1",), MinF1=0.8),
@@ -235,7 +236,9 @@ def test_the_rollback_after_a_failed_gate_evaluates_the_restored_labels_without_
     assert failed["Status"] == "FAILED"
 
     task_runs.script_next_run(metrics={**GOOD, "F1": 0.79})  # the restored labels, estimated a little lower
+    stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     rollback = evaluate(handler, "Update", properties=good, old_properties=bad, physical_id="gate-1")
+    stacks.set(STACK_ID, "UPDATE_IN_PROGRESS")
     assert rollback["Status"] == "SUCCESS" and rollback["Data"]["F1"] == 0.79
     assert len(task_runs.calls_to("StartMLEvaluationTaskRun")) == 3
 

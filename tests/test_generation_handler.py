@@ -61,16 +61,18 @@ def test_a_delete_mid_run_cancels_the_generation_and_leaves_the_files(
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 3600
-    mine = handler.glue.start_ml_labeling_set_generation_task_run(
+    under_the_same_prefix = handler.glue.start_ml_labeling_set_generation_task_run(
         TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/labeling-sets/20261127T000000000Z/"
     )["TaskRunId"]
-    other = handler.glue.start_ml_labeling_set_generation_task_run(
-        TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/elsewhere/"
-    )["TaskRunId"]
+    assert handler(cfn_event("Create", generation_props(transform_id), resource_type=GENERATION), 40) is None
+    (handed_over,) = handler.lambda_client.invocations
+    mine = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     answer = generate(handler, "Delete", generation_props(transform_id), physical_id="next-round")
     assert answer["Status"] == "SUCCESS"
     assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": mine}]
-    assert other != mine
+    assert (
+        handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=under_the_same_prefix)["Status"] == "RUNNING"
+    )
 
 
 def test_a_failed_generation_fails_with_glues_reason(handler: Handler, task_runs: GlueMLTaskRuns) -> None:

@@ -25,18 +25,30 @@ from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing_iam import Grant, IamChecks, enforced_iam, grants_of, template_roles, without_grant
 from glue_runs import TaskRuns
 from handler_driver import Handler
+from ledger import Ledger
 from retries import Clock
-from support import BUCKET, cfn_event, find_matches_transform, glue_role, new_stack
+from support import BUCKET, LEDGER_TABLE, STACK_ID, cfn_event, find_matches_transform, glue_role, new_stack
 
 # Grants no call of a deploy here makes: the Lambda runtime writes the logs, a hand-over Invokes
 # (a recording client here), and Glue aborts a multipart upload only when writing a labeling set fails.
-NOT_EXERCISED = frozenset({"logs:CreateLogStream", "logs:PutLogEvents", "lambda:InvokeFunction", "s3:AbortMultipartUpload"})
+NOT_EXERCISED = frozenset(
+    {"logs:CreateLogStream", "logs:PutLogEvents", "lambda:InvokeFunction", "s3:AbortMultipartUpload"}
+)
 HANDLER_ROLE = "GlueLabelImportProviderRoleA4A03DB1"
 HANDLER_POLICY = "GlueLabelImportProviderRoleDefaultPolicyEA2996BB"
 # Denials the deploy survives, by design: the handler's header check leaves an unreadable file to
-# Glue, the gate's claim and failed-gate tags are best effort (logged), and a Delete never fails.
+# Glue, the run ledger falls back when it cannot be read or written, an unreadable stack status
+# never fails a deploy on metrics (a rollback must never fail), and a Delete never fails.
 SURVIVED = frozenset(
-    (HANDLER_POLICY, action) for action in ("s3:GetObject", "glue:GetTags", "glue:TagResource", "glue:CancelMLTaskRun")
+    (HANDLER_POLICY, action)
+    for action in (
+        "s3:GetObject",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "cloudformation:DescribeStacks",
+        "glue:CancelMLTaskRun",
+    )
 )
 
 
@@ -71,7 +83,9 @@ def deploy(
         DatabaseName="crm",
         TableInput={"Name": "customers", "StorageDescriptor": {"Columns": [{"Name": "customer_id"}]}},
     )
-    roles = template_roles(stack)
+    roles = template_roles(stack, stack_id=STACK_ID)
+    (ledger_id,) = [key for key, resource in stack["Resources"].items() if resource["Type"] == "AWS::DynamoDB::Table"]
+    roles.resolve.attributes[(ledger_id, "Arn")] = f"arn:aws:dynamodb:us-east-1:123456789012:table/{LEDGER_TABLE}"
     transform_role = roles.resolve(stack["Resources"]["Transform"]["Properties"]["Role"])
     transform_id = glue.create_ml_transform(
         Name="customers",
@@ -83,15 +97,16 @@ def deploy(
     roles.create(boto3.client("iam"))
     credentials = roles.credentials(boto3.client("sts"), HANDLER_ROLE)
     as_handler = Config(retries={"total_max_attempts": 1})
-    runs = TaskRuns(
-        boto3.client("glue", config=as_handler, **credentials), clock=Clock(handler.clock, handler.clock.sleep)
-    )
+    clock = Clock(handler.clock, handler.clock.sleep)
+    runs = TaskRuns(boto3.client("glue", config=as_handler, **credentials), clock=clock)
     index.engine = Engine(
         runs,
         runs,
         lambda_client=handler.lambda_client,
         s3=boto3.client("s3", config=as_handler, **credentials),
-        clock=Clock(handler.clock, handler.clock.sleep),
+        cloudformation=boto3.client("cloudformation", config=as_handler, **credentials),
+        ledger=Ledger(boto3.client("dynamodb", config=as_handler, **credentials), LEDGER_TABLE, clock=clock),
+        clock=clock,
     )
     answers = []
     with enforced_iam() as checks:
@@ -103,6 +118,16 @@ def deploy(
                 answers.append(answer)
                 for name, value in answer.get("Data", {}).items():
                     roles.resolve.attributes[(logical_id, name)] = value
+                if resource["Type"] == "Custom::GlueEvaluateTransform":  # an Update reads the stack's status
+                    update = cfn_event(
+                        "Update",
+                        {**properties, "MinF1": "0.5"},
+                        logical_id=logical_id,
+                        resource_type=resource["Type"],
+                        physical_id=f"{logical_id}-1",
+                        old_properties=properties,
+                    )
+                    answers.append(handler(update) or {})
         task_runs.running_seconds = 600
         in_flight = {
             "TransformId": transform_id,
@@ -119,7 +144,7 @@ def test_the_stack_deploys_with_exactly_its_grants_and_every_call_is_checked(
 ) -> None:
     answers, checks = deploy(handler, task_runs, template())
 
-    assert [answer["Status"] for answer in answers] == ["SUCCESS"] * 4, answers
+    assert [answer["Status"] for answer in answers] == ["SUCCESS"] * 5, answers
     assert checks.denied == []
     assert checks.checked >= 15
     assert len(task_runs.calls_to("CancelMLTaskRun")) == 1  # the Delete cancelled the run in flight
@@ -150,8 +175,8 @@ def test_an_imported_transform_role_is_created_with_the_grants_the_library_gives
     (put,) = [grant for grant in grants_of(stack) if grant.action == "s3:PutObject"]
     answers, checks = deploy(handler, task_runs, without_grant(stack, put))
 
-    assert [answer["Status"] for answer in answers] == ["SUCCESS", "SUCCESS", "FAILED", "SUCCESS"]
-    assert answers[2]["Reason"].startswith(
+    assert [answer["Status"] for answer in answers] == ["SUCCESS", "SUCCESS", "SUCCESS", "FAILED", "SUCCESS"]
+    assert answers[3]["Reason"].startswith(
         "FAILED: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/GlueFindMatches/"
     )
     assert [denial.split(" on resource: ")[0].rsplit(" ", 1)[-1] for denial in checks.denied] == ["s3:PutObject"]

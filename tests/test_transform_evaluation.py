@@ -87,7 +87,7 @@ def test_the_gate_may_evaluate_only_its_own_transform(labels: LabelSource) -> No
         if "glue:StartMLEvaluationTaskRun" in statement["Action"]
     ]
     (evaluate,) = statements
-    assert evaluate["Action"] == "glue:StartMLEvaluationTaskRun"
+    assert evaluate["Action"] == "glue:StartMLEvaluationTaskRun"  # nothing on the transform but the run: no tags
     assert "Ref" in json.dumps(evaluate["Resource"]) and '"Transform"' in json.dumps(evaluate["Resource"])
     assert "ImportOnly" not in json.dumps(evaluate["Resource"])
 

@@ -9,6 +9,7 @@ from typing import Any, Optional, Union
 
 import jsii
 from aws_cdk import Annotations, CustomResource, Duration, IStableNumberProducer, Lazy, RemovalPolicy, Stack, Token
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -23,6 +24,10 @@ from glue_label_import.rounds import Follows, Rounds
 
 WATCH_ACTIONS = ("glue:GetMLTaskRun", "glue:GetMLTaskRuns", "glue:CancelMLTaskRun", "glue:GetMLTransform")
 """What the handler does on every transform it serves: find, watch and cancel runs, read the transform."""
+LEDGER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+"""The item actions the handler uses on its run ledger, the only ones granted on it."""
+LEDGER_KEY = "Id"
+LEDGER_TTL_ATTRIBUTE = "ExpiresAt"
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 DEFAULT_LOG_REMOVAL_POLICY = RemovalPolicy.RETAIN
 _VPC_MEMBERS = ("vpc_id", "select_subnets")
@@ -87,6 +92,14 @@ class _Settings:
         ]
 
 
+def _stack_ids(stack: Stack) -> list[str]:
+    """The ARN (StackId) of the stack, and of its root stack when it is nested."""
+    root = stack
+    while root.nested_stack_parent is not None:
+        root = root.nested_stack_parent
+    return [stack.stack_id] if root is stack else [stack.stack_id, root.stack_id]
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, Enum):
         return f"{type(value).__name__}.{value.name}"
@@ -129,7 +142,10 @@ class LabelImportProvider(Construct):
 
     - ``function``: the handler's ``aws_lambda.Function``;
     - ``log_group``: its ``aws_logs.ILogGroup`` (JSON lines);
-    - ``role``: the ``aws_iam.IRole`` it runs as.
+    - ``role``: the ``aws_iam.IRole`` it runs as;
+    - ``ledger``: the run ledger, an ``aws_dynamodb.Table`` of the handler's own (what it must
+      remember between invocations: the run each resource has in flight, each request's claim
+      and answer), so that nothing is written on the user's transforms.
     """
 
     ID = "GlueLabelImportProvider"
@@ -243,6 +259,26 @@ class LabelImportProvider(Construct):
         """The handler: the ServiceToken of every resource the provider serves."""
         self.rounds = Rounds(self)
         """The order of the resources on each transform: the imports, then what follows them."""
+        self.ledger = dynamodb.Table(
+            self,
+            "Ledger",
+            partition_key=dynamodb.Attribute(name=LEDGER_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=LEDGER_TTL_ATTRIBUTE,
+            removal_policy=RemovalPolicy.DESTROY,  # only in-flight state: nothing to keep once the stack goes
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+        )
+        """The run ledger: one table per stack, deleted with it; items expire (TTL ``ExpiresAt``)."""
+        self.function.add_environment("LEDGER_TABLE", self.ledger.table_name)
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[self.ledger.table_arn])
+        )
+        # "Rollback" is what CloudFormation says: the stack's status, and for a nested stack its root's.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=_stack_ids(Stack.of(self)))
+        )
         self._transform_roles: dict[str, iam.IRole] = {}
         self._stack_roles: dict[str, iam.Role] = {}
         self._glue_access: dict[tuple[str, ...], iam.PolicyStatement] = {}

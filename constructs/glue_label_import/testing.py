@@ -64,13 +64,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
+from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError
 from moto.core.responses import ActionResult
+from moto.dynamodb.responses import DynamoHandler
 from moto.glue.exceptions import (
     EntityNotFoundException,
     GlueClientError,
@@ -90,11 +93,16 @@ __all__ = [
     "DEFAULT_METRICS",
     "LABELING_SETS",
     "LABEL_FILE_LIMIT_BYTES",
+    "MAX_TAGS",
     "TRANSFORM_CONCURRENT_RUNS",
     "GlueMLTaskRuns",
+    "ReplyFaults",
     "RunScript",
+    "StackStatuses",
     "glue_ml",
     "install",
+    "replies",
+    "stacks",
 ]
 
 OPERATIONS = (
@@ -608,7 +616,9 @@ def _observed(
         @functools.wraps(handler)
         def observed(self: GlueResponse) -> ActionResult:
             glue_ml._observe(operation, self.parameters)
-            return handler(self)
+            result = handler(self)
+            replies._after(operation)
+            return result
 
         return observed
 
@@ -687,7 +697,8 @@ class _MLTaskRunResponse(GlueResponse):
             max_results=self._get_param("MaxResults"),
         )
         now = glue_ml.now()
-        return ActionResult({"TaskRuns": [run.as_dict(now) for run in runs], "NextToken": next_token})
+        listed = [run.as_dict(now) for run in runs if replies.listed(run, now)]
+        return ActionResult({"TaskRuns": listed, "NextToken": next_token})
 
     @_observed("CancelMLTaskRun")
     def cancel_ml_task_run(self) -> ActionResult:
@@ -709,6 +720,29 @@ def install() -> None:
     for name in ("get_ml_transform", "get_ml_transforms"):
         setattr(GlueBackend, name, _applying_completed_runs(getattr(GlueBackend, name)))
     FakeMLTransform.as_dict = _as_glue_reports(FakeMLTransform.as_dict)  # type: ignore[method-assign,assignment]
+    GlueBackend.tag_resource = _limiting_tags(GlueBackend.tag_resource)  # type: ignore[method-assign]
+    CloudFormationBackend.describe_stacks = _describing_set_stacks(  # type: ignore[method-assign]
+        CloudFormationBackend.describe_stacks
+    )
+    # moto's access control judges these against "*" unless told: name the table and the stack, as IAM does.
+    DynamoHandler._determine_resource = _dynamodb_table_arn  # type: ignore[attr-defined]
+    CloudFormationResponse._determine_resource = _cloudformation_stack_arn  # type: ignore[attr-defined]
+
+
+def _dynamodb_table_arn(self: DynamoHandler) -> str:
+    """The ARN of the table a DynamoDB request names (``*`` for a request without one)."""
+    try:
+        body = self.body if isinstance(self.body, dict) else json.loads(self.body or "{}")
+    except ValueError:
+        return "*"
+    table = body.get("TableName")
+    return f"arn:{self.partition}:dynamodb:{self.region}:{self.current_account}:table/{table}" if table else "*"
+
+
+def _cloudformation_stack_arn(self: CloudFormationResponse) -> str:
+    """The stack a CloudFormation request names by its ARN (a StackId), as IAM judges it; else ``*``."""
+    stack = self._get_param("StackName")
+    return stack if isinstance(stack, str) and stack.startswith("arn:") else "*"
 
 
 def _as_glue_reports(
@@ -831,3 +865,119 @@ def _find_matches_metrics(transform: Any, scripted: dict[str, Any]) -> dict[str,
 
 def _timestamp(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+
+
+MAX_TAGS = 50
+"""Glue's limit of tags per resource: TagResource past it is refused with InvalidInputException."""
+
+
+class ReplyFaults:
+    """Replies that go wrong after Glue did the work (``replies``, reset by ``reset()``):
+
+    * ``lose_next_reply(operation)`` -- the next call of ``operation`` is done (a start starts its
+      run), then answered with ``InternalServiceException`` (HTTP 500), as when the reply was lost;
+    * ``listing_lag_seconds`` -- GetMLTaskRuns lists a run only this long after it started (Glue's
+      listing may lag a start by seconds).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.listing_lag_seconds = 0.0
+            self._lost: list[str] = []
+
+    def lose_next_reply(self, operation: str, times: int = 1) -> None:
+        if operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of {OPERATIONS}")
+        with self._lock:
+            self._lost.extend([operation] * times)
+
+    def listed(self, run: FakeMLTaskRun, now: float) -> bool:
+        """Whether GetMLTaskRuns lists the run yet."""
+        return run.started_at + self.listing_lag_seconds <= now
+
+    def _after(self, operation: str) -> None:
+        with self._lock:
+            lost = operation in self._lost
+            if lost:
+                self._lost.remove(operation)
+        if lost:
+            raise ScriptedGlueError("InternalServiceException", f"{operation}: the reply was lost")
+
+
+replies = ReplyFaults()
+
+
+class StackStatuses:
+    """CloudFormation's DescribeStacks for the stacks a test sets (``stacks``, reset by ``reset()``).
+
+    ``set(stack_id, status, root_id=None)`` makes DescribeStacks(StackName=stack_id) report the
+    stack at ``status``, with ``RootId`` and ``ParentId`` when it is nested in ``root_id``. Stacks
+    not set are moto's own (an unknown one is moto's ValidationError).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stacks: dict[str, _ReportedStack] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._stacks.clear()
+
+    def set(self, stack_id: str, status: str, *, root_id: str | None = None) -> None:
+        stack = _ReportedStack(
+            stack_id=stack_id,
+            stack_name=stack_id.split("/")[1] if stack_id.count("/") >= 2 else stack_id,
+            stack_status=status,
+            root_id=root_id,
+            parent_id=root_id,
+        )
+        with self._lock:
+            self._stacks[stack_id] = stack
+
+    def get(self, stack_id: str) -> _ReportedStack | None:
+        with self._lock:
+            return self._stacks.get(stack_id)
+
+
+@dataclass(frozen=True)
+class _ReportedStack:
+    """A stack as DescribeStacks reports it (moto's serializer reads these attributes)."""
+
+    stack_id: str
+    stack_name: str
+    stack_status: str
+    root_id: str | None
+    parent_id: str | None
+    creation_time: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+stacks = StackStatuses()
+
+
+def _describing_set_stacks(describe: Callable[..., Any]) -> Callable[..., Any]:
+    """DescribeStacks that answers for the stacks set in ``stacks`` first."""
+
+    @functools.wraps(describe)
+    def wrapper(self: CloudFormationBackend, name_or_stack_id: str) -> Any:
+        stack = stacks.get(name_or_stack_id) if name_or_stack_id else None
+        return [stack] if stack is not None else describe(self, name_or_stack_id)
+
+    return wrapper
+
+
+def _limiting_tags(tag_resource: Callable[..., None]) -> Callable[..., None]:
+    """TagResource refused with InvalidInputException past MAX_TAGS tags on the resource, as Glue does."""
+
+    @functools.wraps(tag_resource)
+    def wrapper(self: GlueBackend, resource_arn: str, tags: dict[str, str] | None) -> None:
+        current = self.get_tags(resource_arn) or {}
+        if len({**current, **(tags or {})}) > MAX_TAGS:
+            raise InvalidInputException("TagResource", f"a resource may have at most {MAX_TAGS} tags")
+        tag_resource(self, resource_arn, tags)
+
+    return wrapper

@@ -178,6 +178,7 @@ def template_roles(
     attributes: Mapping[tuple[str, str], str] | None = None,
     account_id: str = ACCOUNT_ID,
     region: str = "us-east-1",
+    stack_id: str | None = None,
 ) -> TemplateRoles:
     """The template's roles, their names and a resolver of its values; ``TemplateRoles.create`` creates them.
 
@@ -186,7 +187,12 @@ def template_roles(
         or the logical id in lower case; its ``Arn`` follows).
     :param attributes: what ``Fn::GetAtt`` gives for them (``("Key", "Arn")``); default: an ARN
         ending in the logical id.
+    :param stack_id: what ``AWS::StackId`` gives (``AWS::StackName`` is its name); default: a stack
+        named ``Stack`` in ``account_id`` and ``region``.
     """
+    stack_id = (
+        stack_id or f"arn:aws:cloudformation:{region}:{account_id}:stack/Stack/00000000-0000-0000-0000-000000000000"
+    )
     resources: Mapping[str, Any] = template.get("Resources", {})
     buckets = {
         logical_id: resource.get("Properties", {}).get("BucketName") or logical_id.lower()
@@ -206,6 +212,8 @@ def template_roles(
             "AWS::Region": region,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackId": stack_id,
+            "AWS::StackName": stack_id.split("/")[1],
             **names,
             **(refs or {}),
         },
