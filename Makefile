@@ -27,7 +27,6 @@ lint: setup
 	ruff check constructs lambda tests scripts app.py
 	ruff format --check constructs lambda tests scripts app.py
 	mypy -p glue_label_import
-	mypy -m index -m engine -m imports -m evaluation -m generation -m columns -m answers -m glue_runs -m request -m retries
 
 test: lint
 	python -m pytest -n 2 --dist loadfile  # two workers: the end-to-end file mostly waits on the clock
