@@ -34,7 +34,6 @@ lint: setup
 	ruff format --check constructs lambda tests scripts integ app.py
 	mypy -p glue_label_import
 	mypy integ/*.py
-	mypy -m index -m engine -m imports -m evaluation -m generation -m columns -m answers -m glue_runs -m request -m retries -m metrics_log -m deadline -m ledger -m stack_status
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml  # offline: the schema ships with it
 
 test: lint

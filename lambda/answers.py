@@ -14,7 +14,7 @@ import ssl
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from retries import FIRST_DELAY_S, MAX_DELAY_S, SYSTEM_CLOCK, Clock
+from .retries import FIRST_DELAY_S, MAX_DELAY_S, SYSTEM_CLOCK, Clock
 
 LOGGER = logging.getLogger(__name__)
 

@@ -32,12 +32,12 @@ from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from answers import TaskFailed, failure_reason, fit_reason, strict_json
-from deadline import within
-from glue_runs import Run, TaskRuns, started_on
-from ledger import Ledger, LedgerUnavailable, resource_key
-from request import InvalidProperty
-from retries import (
+from .answers import TaskFailed, failure_reason, fit_reason, strict_json
+from .deadline import within
+from .glue_runs import Run, TaskRuns, started_on
+from .ledger import Ledger, LedgerUnavailable, resource_key
+from .request import InvalidProperty
+from .retries import (
     CALL_DEADLINE_S,
     FIRST_DELAY_S,
     MAX_DELAY_S,
@@ -47,7 +47,7 @@ from retries import (
     surely_did_nothing,
     with_retries,
 )
-from stack_status import Rollback, rollback_of
+from .stack_status import Rollback, rollback_of
 
 LOGGER = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-import metrics_log
-from answers import TaskFailed, fit_reason
-from engine import Task
-from glue_runs import Run, TaskRuns
-from request import optional_fraction, service_timeout_s, string_list, transform_id
-from retries import error_code
+from . import metrics_log
+from .answers import TaskFailed, fit_reason
+from .engine import Task
+from .glue_runs import Run, TaskRuns
+from .request import optional_fraction, service_timeout_s, string_list, transform_id
+from .retries import error_code
 
 LOGGER = logging.getLogger(__name__)
 

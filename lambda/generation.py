@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from engine import Task
-from glue_runs import Run, TaskRuns
-from request import checked_string, s3_prefix_problem, service_timeout_s, string_list, transform_id
+from .engine import Task
+from .glue_runs import Run, TaskRuns
+from .request import checked_string, s3_prefix_problem, service_timeout_s, string_list, transform_id
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from retries import SYSTEM_CLOCK, Clock, is_transient, with_retries
+from .retries import SYSTEM_CLOCK, Clock, is_transient, with_retries
 
 LOGGER = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from answers import TaskFailed, fit_reason
-from columns import LABEL_FILE_COLUMNS, column_mismatch
-from deadline import within
-from engine import Task
-from glue_runs import Run, TaskRuns
-from request import checked_string, parse_boolean, s3_uri_problem, service_timeout_s, transform_id
-from retries import CALL_DEADLINE_S, error_code
+from .answers import TaskFailed, fit_reason
+from .columns import LABEL_FILE_COLUMNS, column_mismatch
+from .deadline import within
+from .engine import Task
+from .glue_runs import Run, TaskRuns
+from .request import checked_string, parse_boolean, s3_uri_problem, service_timeout_s, transform_id
+from .retries import CALL_DEADLINE_S, error_code
 
 LOGGER = logging.getLogger(__name__)
 

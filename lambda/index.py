@@ -19,16 +19,16 @@ import boto3
 from botocore.config import Config
 from crhelper import CfnResource
 
-from answers import put_answer
-from deadline import CallTimedOut, within
-from engine import DELETE_BUDGET_S, Engine, Task
-from evaluation import EvaluateTransform
-from generation import GenerateLabelingSet
-from glue_runs import TaskRuns
-from imports import ImportLabels
-from ledger import Ledger
-from request import InvalidProperty, physical_id
-from retries import SYSTEM_CLOCK, Clock
+from .answers import put_answer
+from .deadline import CallTimedOut, within
+from .engine import DELETE_BUDGET_S, Engine, Task
+from .evaluation import EvaluateTransform
+from .generation import GenerateLabelingSet
+from .glue_runs import TaskRuns
+from .imports import ImportLabels
+from .ledger import Ledger
+from .request import InvalidProperty, physical_id
+from .retries import SYSTEM_CLOCK, Clock
 
 LOGGER = logging.getLogger("glue_label_import")
 

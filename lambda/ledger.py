@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from retries import Clock, error_code, with_retries
+from .retries import Clock, error_code, with_retries
 
 LOGGER = logging.getLogger(__name__)
 

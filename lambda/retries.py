@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from deadline import within
+from .deadline import within
 
 LOGGER = logging.getLogger(__name__)
 

@@ -42,9 +42,9 @@ from crhelper import CfnResource  # noqa: E402
 
 from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation  # noqa: E402
+from glue_label_import._handler.glue_runs import TaskRuns  # noqa: E402
+from glue_label_import._handler.retries import Clock  # noqa: E402
 from glue_label_import.testing import glue_ml, install  # noqa: E402
-from glue_runs import TaskRuns  # noqa: E402
-from retries import Clock  # noqa: E402
 from support import BUCKET, EVALUATION, LABELS, evaluation_props, find_matches_transform, new_stack  # noqa: E402
 
 RUN_SECONDS = (2.4, 5.3, 8.7, 12.1, 16.6, 19.4)  # each run ends this long after it starts: not on a poll tick

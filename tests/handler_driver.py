@@ -18,13 +18,12 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-import answers
-import index
-from engine import Engine
+from glue_label_import._handler import answers, index
+from glue_label_import._handler.engine import Engine
+from glue_label_import._handler.glue_runs import TaskRuns
+from glue_label_import._handler.ledger import Ledger
+from glue_label_import._handler.retries import Clock
 from glue_label_import.testing import GlueMLTaskRuns, stacks
-from glue_runs import TaskRuns
-from ledger import Ledger
-from retries import Clock
 from support import (
     BUCKET,
     LABELS,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e_harness import LambdaSandbox, log_lines, metric_records
-from engine import HANDOVER_MARGIN_S
+from glue_label_import._handler.engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
 from support import EVALUATION, GENERATION, LABELS, evaluation_props, generation_props, props
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from e2e_harness import LambdaSandbox, answer_errors
-from engine import HANDOVER_MARGIN_S
+from glue_label_import._handler.engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
 from local_endpoints import Fault, hanging_endpoint
 from support import LABELS, props

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from e2e_harness import LambdaSandbox
-from engine import HANDOVER_MARGIN_S
+from glue_label_import._handler.engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from local_endpoints import TricklingProxy
 from support import (

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-import index
+from glue_label_import._handler import index
 from glue_label_import.testing import GlueMLTaskRuns, replies
 from handler_driver import Handler, RecordingConnection, engine_on
 from support import BUCKET, SECRET, LambdaContext, cfn_event, props

@@ -8,10 +8,10 @@ from pathlib import Path
 from aws_cdk.assertions import Template
 
 from glue_label_import import LabelImport, LabelSource
-from glue_label_import.handler_asset import handler_asset_dir, handler_dir
+from glue_label_import.handler_asset import ENTRY_MODULE, STAGED_PACKAGE, handler_asset_dir, handler_dir
 from support import LABELS, find_matches_transform, handler_asset_path, new_stack
 
-HANDLER_MODULES = {path.name for path in handler_dir().glob("*.py")} - {"__init__.py"}
+HANDLER_MODULES = {path.name for path in handler_dir().glob("*.py")}
 
 
 def synthesized_handler_asset(outdir: Path) -> Path:
@@ -34,16 +34,19 @@ def handler_s3_key(tmp_path: Path) -> str:
     return str(function["Properties"]["Code"]["S3Key"])
 
 
-def test_asset_holds_the_handler_and_crhelper_and_nothing_else(tmp_path: Path) -> None:
+def test_asset_holds_the_handler_package_its_entry_and_crhelper_and_nothing_else(tmp_path: Path) -> None:
     asset = synthesized_handler_asset(tmp_path)
     files = {str(path.relative_to(asset)) for path in asset.rglob("*") if path.is_file()}
-    assert files >= HANDLER_MODULES
     assert {"crhelper/__init__.py", "crhelper/resource_helper.py", "crhelper/LICENSE", "crhelper/NOTICE"} <= files
-    assert "__init__.py" not in files
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
-    assert {name.split("/")[0] for name in files} == HANDLER_MODULES | {"crhelper"}
+    assert {name for name in files if not name.startswith("crhelper/")} == {
+        "index.py",
+        *(f"{STAGED_PACKAGE}/{module}" for module in HANDLER_MODULES),
+    }
+    assert f"{STAGED_PACKAGE}/__init__.py" in files
     for module in HANDLER_MODULES:
-        assert (asset / module).read_bytes() == (handler_dir() / module).read_bytes()
+        assert (asset / STAGED_PACKAGE / module).read_bytes() == (handler_dir() / module).read_bytes()
+    assert (asset / "index.py").read_text() == ENTRY_MODULE
 
 
 def test_same_asset_hash_on_two_synths_even_with_a_pycache(tmp_path: Path) -> None:

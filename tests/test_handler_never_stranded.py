@@ -15,9 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-import imports
-import index
-import retries
+from glue_label_import._handler import imports, index, retries
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from handler_driver import Handler, engine_on
 from support import (

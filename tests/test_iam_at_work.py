@@ -18,15 +18,15 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from botocore.config import Config
 
-import index
-from engine import Engine
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
+from glue_label_import._handler import index
+from glue_label_import._handler.engine import Engine
+from glue_label_import._handler.glue_runs import TaskRuns
+from glue_label_import._handler.ledger import Ledger
+from glue_label_import._handler.retries import Clock
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing_iam import Grant, IamChecks, enforced_iam, grants_of, template_roles, without_grant
-from glue_runs import TaskRuns
 from handler_driver import Handler
-from ledger import Ledger
-from retries import Clock
 from support import BUCKET, LEDGER_TABLE, STACK_ID, cfn_event, find_matches_transform, glue_role, new_stack
 
 # Grants no call of a deploy here makes: the Lambda runtime writes the logs, a hand-over Invokes

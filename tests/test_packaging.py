@@ -180,7 +180,9 @@ def test_installed_wheel_synthesizes_an_app_outside_the_repo(venv: CleanVenv, ou
     (labels,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::GlueImportLabels"]
     assert labels["Properties"]["TransformId"] == {"Ref": "Transform"}
     asset = handler_asset_path(out, "UserStack")
-    assert (asset / "index.py").read_bytes() == (REPO / "lambda" / "index.py").read_bytes()
+    assert (asset / "glue_label_import_handler" / "index.py").read_bytes() == (
+        REPO / "lambda" / "index.py"
+    ).read_bytes()
     assert (asset / "crhelper" / "resource_helper.py").is_file() and (asset / "crhelper" / "LICENSE").is_file()
 
 
@@ -223,3 +225,34 @@ def test_the_sdist_ships_the_changelog_readme_and_licence(tmp_path: Path) -> Non
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"CHANGELOG.md", "README.md", "LICENSE", "pyproject.toml"} <= names
     assert "constructs/glue_label_import/_handler/index.py" in names  # the handler, so a wheel built from it works
+
+
+# Run by the clean venv's python: argv[1] is a folder with boto3 as the Lambda runtime provides it.
+IMPORT_HANDLER = """
+import importlib, pkgutil, sys
+sys.path.append(sys.argv[1])
+import glue_label_import._handler as handler
+names = sorted(module.name for module in pkgutil.iter_modules(handler.__path__))
+for name in names:
+    importlib.import_module(f"glue_label_import._handler.{name}")
+print(" ".join(names))
+"""
+
+
+def test_every_handler_module_imports_through_the_installed_wheel(
+    venv: CleanVenv, outside: Path, tmp_path: Path
+) -> None:
+    from e2e_harness import runtime_packages
+
+    boto3_only = runtime_packages(tmp_path / "runtime")
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    result = subprocess.run(
+        [str(venv.python), "-c", IMPORT_HANDLER, str(boto3_only)],
+        cwd=outside,
+        env={**venv.env(), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == {path.stem for path in (REPO / "lambda").glob("*.py")} - {"__init__"}

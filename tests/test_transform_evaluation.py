@@ -14,8 +14,8 @@ from aws_cdk import Duration, Stack
 from aws_cdk.assertions import Annotations, Match, Template
 from aws_cdk.aws_cloudwatch import ComparisonOperator, Unit
 
-import metrics_log
 from glue_label_import import LabelImport, LabelSource, TransformEvaluation
+from glue_label_import._handler import metrics_log
 from support import LABELS, find_matches_transform, logical_id, new_stack
 
 
