@@ -111,6 +111,8 @@ class LambdaSandbox:
             "AWS_ENDPOINT_URL_LAMBDA": invokes.url,
             "SSL_CERT_FILE": str(cert),
             "LOG_LEVEL": "DEBUG",
+            # The deployed asset holds no bytecode (Lambda's code is read-only): keep it out of the asset folder.
+            "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
             "LEDGER_TABLE": create_ledger_of(
                 template, boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
             ),
