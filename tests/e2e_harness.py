@@ -101,6 +101,7 @@ class LambdaSandbox:
         self.responses = responses
         self.invokes = invokes
         self._deps = runtime_packages(workdir / "runtime")
+        self._pycache = workdir / "pycache"  # the deployed asset holds no bytecode: keep it out of the asset
         self.env = {
             "PATH": os.environ.get("PATH", ""),
             "AWS_ACCESS_KEY_ID": "testing",
@@ -134,7 +135,10 @@ class LambdaSandbox:
             json.dump(event, event_file)
             event_file.seek(0)
             process = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(RUNNER), str(self.asset), str(self._deps), str(remaining_s)],
+                [
+                    *(sys.executable, "-I", "-S", "-X", f"pycache_prefix={self._pycache}"),
+                    *(str(RUNNER), str(self.asset), str(self._deps), str(remaining_s)),
+                ],
                 stdin=event_file,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
