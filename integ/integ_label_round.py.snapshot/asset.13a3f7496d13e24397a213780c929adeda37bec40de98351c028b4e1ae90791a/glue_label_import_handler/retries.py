@@ -20,6 +20,8 @@ from typing import TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+from .deadline import within
+
 LOGGER = logging.getLogger(__name__)
 
 REFUSED_ERROR_CODES = frozenset(
@@ -32,6 +34,8 @@ REFUSED_ERROR_CODES = frozenset(
 SERVER_FAULT_CODES = frozenset({"InternalServiceException", "OperationTimeoutException", "ServiceException"})
 FIRST_DELAY_S = 0.25
 MAX_DELAY_S = 8.0
+CALL_DEADLINE_S = 10.0  # the most one attempt of a call may take in all, a trickling answer included
+MIN_CALL_S = 1.0  # what an attempt may take even when `retry_until` has (nearly) passed
 
 T = TypeVar("T")
 
@@ -87,13 +91,14 @@ def with_retries(
 ) -> T:
     """`call()`, retried with jittered exponential backoff while `retry_if(error)` and time is left.
 
-    The last error is raised when the next attempt would start after `retry_until`. A call that
-    must not run twice passes `retry_if=surely_did_nothing`.
+    Each attempt has a total deadline (`within`): the time left until `retry_until`, at least
+    MIN_CALL_S and at most CALL_DEADLINE_S. The last error is raised when the next attempt would
+    start after `retry_until`. A call that must not run twice passes `retry_if=surely_did_nothing`.
     """
     delay = FIRST_DELAY_S
     while True:
         try:
-            return call()
+            return within(call, min(CALL_DEADLINE_S, max(MIN_CALL_S, retry_until - clock.now())))
         except (ClientError, ConnectionError, HTTPClientError) as error:
             if not retry_if(error) or clock.now() + delay > retry_until:
                 raise

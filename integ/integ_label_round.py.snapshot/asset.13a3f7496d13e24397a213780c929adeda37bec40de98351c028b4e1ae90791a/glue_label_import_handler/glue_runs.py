@@ -7,12 +7,13 @@ hour-long task runs in milliseconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from retries import SYSTEM_CLOCK, Clock, is_transient, with_retries
+from .retries import SYSTEM_CLOCK, Clock, is_transient, with_retries
 
 LOGGER = logging.getLogger(__name__)
 
@@ -30,6 +31,12 @@ PAGE_SIZE = 100
 MAX_PAGES = 10  # the newest 1,000 runs of a type: far more than a transform's history holds in practice
 
 Run = dict[str, Any]
+
+
+def started_on(run: Run) -> float | None:
+    """When Glue says the run started (epoch seconds), if it says so."""
+    started = run.get("StartedOn")
+    return started.timestamp() if isinstance(started, datetime) else None
 
 
 def poll_interval(age_s: float) -> float:
@@ -71,15 +78,6 @@ class TaskRuns:
             if self.clock.now() >= retry_until:  # a Delete's budget, say: the older pages are left unread
                 LOGGER.warning({"action": "history", "TransformId": transform_id, "stopped": "out of time"})
                 return
-
-    def find(
-        self, transform_id: str, task_run_type: str, is_ours: Callable[[Run], bool], *, retry_until: float
-    ) -> Run | None:
-        """The newest run of the type in flight for which `is_ours(run)` holds."""
-        for run in self.history(transform_id, task_run_type, retry_until=retry_until):
-            if run.get("Status") in IN_FLIGHT_STATUSES and is_ours(run):
-                return run
-        return None
 
     def wait(self, transform_id: str, run_id: str, *, started_at: float, stop_at: float) -> Run | None:
         """Poll the run until it ends (its GetMLTaskRun answer) or `stop_at` comes (None).

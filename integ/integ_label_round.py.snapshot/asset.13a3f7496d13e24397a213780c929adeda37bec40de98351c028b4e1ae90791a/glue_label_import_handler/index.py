@@ -1,10 +1,11 @@
 """Lambda entry point: crhelper wiring around the task-run engine, one answer per request.
 
 Create and Update run the resource's Glue ML task run to its end (see engine.py), Delete cancels
-the resource's run still in flight and always succeeds. `ResourceType` says which task a request
-is. Whatever happens (a crash, a bad property, an AWS error, a ResponseURL that fails or stalls,
-a Lambda about to time out), each request gets exactly one answer, or none from this invocation
-when another one took the wait over.
+the resource's run still in flight and always succeeds, within 3 s. `ResourceType` says which
+task a request is. Whatever happens (a crash, a bad property, an AWS error, a ResponseURL that
+fails or stalls, a Lambda about to time out), each request gets exactly one answer, or none from
+this invocation when another one took the wait over. The answer of a Create or Update is recorded
+in the run ledger (LEDGER_TABLE) before it is sent: a duplicate delivery sends the same one.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ import boto3
 from botocore.config import Config
 from crhelper import CfnResource
 
-from answers import put_answer
-from engine import Engine, Task
-from evaluation import EvaluateTransform
-from generation import GenerateLabelingSet
-from glue_runs import TaskRuns
-from imports import ImportLabels
-from request import InvalidProperty, physical_id
-from retries import SYSTEM_CLOCK, Clock
+from .answers import put_answer
+from .deadline import CallTimedOut, within
+from .engine import DELETE_BUDGET_S, Engine, Task
+from .evaluation import EvaluateTransform
+from .generation import GenerateLabelingSet
+from .glue_runs import TaskRuns
+from .imports import ImportLabels
+from .ledger import Ledger
+from .request import InvalidProperty, physical_id
+from .retries import SYSTEM_CLOCK, Clock
 
 LOGGER = logging.getLogger("glue_label_import")
 
@@ -35,6 +38,7 @@ TASKS: dict[str, type[Task]] = {
     "Custom::GlueGenerateLabelingSet": GenerateLabelingSet,
 }
 ANSWER_MARGIN_S = 0.1  # an answer still being sent this close to the Lambda's limit gives up
+RECORD_ANSWER_S = 3.0  # the most the ledger may take to record an answer before it is sent
 CLOCK: Clock = SYSTEM_CLOCK
 
 
@@ -69,6 +73,7 @@ class _Resource(CfnResource):
             str(fields.get(name) or "") for name in ("StackId", "RequestId", "LogicalResourceId")
         )
         self.PhysicalResourceId, self.Data, self.Reason = "", {}, ""
+        self._event = fields
         self._context = context
         self._answered = self.handed_over = False
         super().__call__(event, context)
@@ -87,12 +92,32 @@ class _Resource(CfnResource):
         if not self._response_url:
             LOGGER.error({"action": "answer", "error": "the request has no ResponseURL: nobody to answer"})
             return
-        deadline = CLOCK.now() + self._context.get_remaining_time_in_millis() / 1000 - ANSWER_MARGIN_S
+        remaining_s = self._context.get_remaining_time_in_millis() / 1000
+        deadline = CLOCK.now() + remaining_s - ANSWER_MARGIN_S
+        if self._event.get("RequestType") in ("Create", "Update"):
+            status, reason = self._standing_answer(status, reason, min(RECORD_ANSWER_S, remaining_s / 2))
         super()._send(  # type: ignore[misc]  # private: not in crhelper's stubs
             status,
             reason,
             send_response=lambda url, body, _ssl_verify: put_answer(url, body, deadline=deadline, clock=CLOCK),
         )
+
+    def _standing_answer(self, status: str | None, reason: str, seconds: float) -> tuple[str, str]:
+        """Record the answer in the ledger and take the one that stands (a duplicate's first answer)."""
+        answer = {
+            "Status": status or self.Status,
+            "Reason": reason if status else str(self.Reason),
+            "Data": dict(self.Data),
+            "PhysicalResourceId": self.PhysicalResourceId,
+        }
+        try:
+            standing = within(lambda: engine.answer(self._event, answer), seconds)
+        except Exception as error:  # the answer goes out regardless
+            LOGGER.warning({"action": "record answer", "error": type(error).__name__})
+            standing = answer
+        self.Data = dict(standing.get("Data") or {})
+        self.PhysicalResourceId = str(standing.get("PhysicalResourceId") or self.PhysicalResourceId)
+        return str(standing.get("Status")), str(standing.get("Reason") or "")
 
 
 helper = _Resource()
@@ -105,11 +130,15 @@ for _name in ("boto3", "botocore", "urllib3"):
 # Timeouts well inside the margins: no single call can eat the time left to answer.
 _CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=5)
 _QUICK_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=0.5, read_timeout=1)
+_LEDGER_TABLE = os.environ.get("LEDGER_TABLE")
+_LEDGER = Ledger(boto3.client("dynamodb", config=_QUICK_CONFIG), _LEDGER_TABLE, clock=CLOCK) if _LEDGER_TABLE else None
 engine = Engine(
     TaskRuns(boto3.client("glue", config=_CLIENT_CONFIG)),
     TaskRuns(boto3.client("glue", config=_QUICK_CONFIG)),
     lambda_client=boto3.client("lambda", config=_CLIENT_CONFIG),
     s3=boto3.client("s3", config=_CLIENT_CONFIG),
+    cloudformation=boto3.client("cloudformation", config=_CLIENT_CONFIG),
+    ledger=_LEDGER,
     clock=CLOCK,
 )
 
@@ -131,13 +160,13 @@ def run_task(event: dict[str, Any], context: Any) -> str:
 
 @helper.delete
 def cancel_task(event: dict[str, Any], context: Any) -> None:
-    """Cancel the resource's run if it is still in flight; never fail."""
+    """Cancel the resource's run if it is still in flight; never fail, and answer within 3 s."""
     try:
-        task = _task_type(event).from_request(event)
-    except (KeyError, ValueError) as error:  # a bad property (InvalidProperty) or a malformed request
-        LOGGER.info({"action": "delete", "nothing cancelled": str(error)})
-        return
-    engine.cancel(task)
+        within(lambda: engine.cancel(event), DELETE_BUDGET_S)
+    except CallTimedOut:
+        LOGGER.warning({"action": "delete", "result": f"AWS did not answer within {DELETE_BUDGET_S:g} s: left"})
+    except Exception as error:  # a Delete never fails: whatever went wrong, the stack can go
+        LOGGER.warning({"action": "delete", "error": type(error).__name__})
 
 
 def handler(event: dict[str, Any], context: Any) -> None:

@@ -1,8 +1,10 @@
 """Custom::GlueGenerateLabelingSet: the next labeling set (StartMLLabelingSetGenerationTaskRun) as a task.
 
 Each run writes into a new folder under the resource's OutputS3Path prefix, named by the time the
-run started, so that the rounds sort in time order and two deploys never write into one folder.
-Glue writes the files as the transform's role.
+run started (to the millisecond), so that the rounds sort in time order, two deploys never write
+into one folder, and the run of a start whose reply was lost is recognized by its exact folder.
+Glue writes the files as the transform's role. A rollback, and an Update that changes nothing it
+depends on, answer the folder answered before (it still exists) without a run.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from engine import Task
-from glue_runs import Run, TaskRuns
-from request import checked_string, s3_prefix_problem, service_timeout_s, string_list, transform_id
+from .engine import Task
+from .glue_runs import Run, TaskRuns
+from .request import checked_string, s3_prefix_problem, service_timeout_s, string_list, transform_id
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class GenerateLabelingSet(Task):
 
     task_run_type: ClassVar[str] = "LABELING_SET_GENERATION"
     start_operation: ClassVar[str] = "StartMLLabelingSetGenerationTaskRun"
+    reuses_answers: ClassVar[bool] = True
 
     transform_id: str
     output_prefix: str  # s3://bucket/prefix/, ending in "/"
@@ -44,29 +47,33 @@ class GenerateLabelingSet(Task):
         """A generation into a folder under this resource's prefix."""
         return str(_output_of(run)).startswith(self.output_prefix)
 
-    def start(self, glue: Any, now: float) -> Any:
-        """StartMLLabelingSetGenerationTaskRun into a new folder named by the time, to the millisecond."""
-        folder = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z/"
-        response = glue.start_ml_labeling_set_generation_task_run(
-            TransformId=self.transform_id, OutputS3Path=self.output_prefix + folder
-        )
-        return response.get("TaskRunId")
+    def started_by(self, run: Run, attempt_at: float) -> bool:
+        """The generation into the very folder a start at `attempt_at` named."""
+        return bool(_output_of(run) == self.output_prefix + _folder(attempt_at))
 
-    def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
-        """For an Update that changes neither the transform, the prefix nor the runs it follows: the last set."""
-        old = self.from_old_properties(event)
-        if old is None or (old.transform_id, old.output_prefix, old.after) != (
+    def unchanged(self, old: Task) -> bool:
+        """The transform, the prefix and the runs it follows are those of `old`."""
+        return isinstance(old, GenerateLabelingSet) and (old.transform_id, old.output_prefix, old.after) == (
             self.transform_id,
             self.output_prefix,
             self.after,
-        ):
-            return None
-        succeeded = runs.history(self.transform_id, self.task_run_type, status="SUCCEEDED", retry_until=retry_until)
-        return next((run for run in succeeded if self.is_ours(run)), None)
+        )
+
+    def start(self, glue: Any, now: float) -> Any:
+        """StartMLLabelingSetGenerationTaskRun into a new folder named by the time, to the millisecond."""
+        response = glue.start_ml_labeling_set_generation_task_run(
+            TransformId=self.transform_id, OutputS3Path=self.output_prefix + _folder(now)
+        )
+        return response.get("TaskRunId")
 
     def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
         """TaskRunId and OutputS3Path: the folder this round's labeling set is in."""
         return {"TaskRunId": run["TaskRunId"], "OutputS3Path": _output_of(run)}
+
+
+def _folder(now: float) -> str:
+    """The folder of a generation started at `now`: 20260101T120000123Z/."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z/"
 
 
 def _output_of(run: Run) -> Any:

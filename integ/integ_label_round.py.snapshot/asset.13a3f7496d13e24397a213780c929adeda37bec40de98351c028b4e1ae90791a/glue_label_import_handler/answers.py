@@ -9,11 +9,12 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import math
 import ssl
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from retries import FIRST_DELAY_S, MAX_DELAY_S, SYSTEM_CLOCK, Clock
+from .retries import FIRST_DELAY_S, MAX_DELAY_S, SYSTEM_CLOCK, Clock
 
 LOGGER = logging.getLogger(__name__)
 
@@ -26,6 +27,25 @@ HTTPSConnection = http.client.HTTPSConnection  # a module attribute, so tests ca
 
 class TaskFailed(Exception):
     """The resource's task did not succeed; the message is the Reason CloudFormation shows."""
+
+    def __init__(self, reason: str, *, run_id: str = "") -> None:
+        super().__init__(reason)
+        self.run_id = run_id  # the task run it is about, if one started
+
+
+def strict_json(value: Any) -> str:
+    """JSON that every parser reads: a NaN or an infinity becomes null (never `NaN`, which is not JSON)."""
+    return json.dumps(_finite(value), allow_nan=False, default=str)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def fit_reason(head: str, message: str, tail: str) -> str:
@@ -57,7 +77,7 @@ def put_answer(url: str, body: dict[str, Any], *, deadline: float, clock: Clock 
     A refusal (4xx) or a URL http.client cannot send to is final. Each attempt has a timeout, so a
     stalled endpoint cannot hold the invocation past its end.
     """
-    payload = json.dumps(body, default=str).encode()
+    payload = strict_json(body).encode()
     parts = urlsplit(url)
     target = urlunsplit(("", "", parts.path, parts.query, ""))
     outcome = {"action": "answer", "Status": body.get("Status"), "RequestId": body.get("RequestId")}

@@ -29,7 +29,7 @@ def s3_prefix_problem(uri: str) -> str | None:
         return "must start with s3://"
     bucket = uri[len("s3://") :].partition("/")[0]
     if not _BUCKET_NAME.fullmatch(bucket):
-        return f"bucket name {bucket!r} is not a valid S3 bucket name"
+        return f"bucket name {_shown(bucket)} is not a valid S3 bucket name"
     return None
 
 

@@ -6,16 +6,18 @@ import csv
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from answers import TaskFailed, fit_reason
-from columns import LABEL_FILE_COLUMNS, column_mismatch
-from engine import Task
-from glue_runs import Run, TaskRuns
-from request import checked_string, parse_boolean, s3_uri_problem, service_timeout_s, transform_id
-from retries import error_code
+from .answers import TaskFailed, fit_reason
+from .columns import LABEL_FILE_COLUMNS, column_mismatch
+from .deadline import within
+from .engine import Task
+from .glue_runs import Run, TaskRuns
+from .request import checked_string, parse_boolean, s3_uri_problem, service_timeout_s, transform_id
+from .retries import CALL_DEADLINE_S, error_code
 
 LOGGER = logging.getLogger(__name__)
 
@@ -77,11 +79,14 @@ class ImportLabels(Task):
         return None
 
     def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:
-        """The label file's columns are the transform's schema plus labeling_set_id and label.
+        """The label file starts with labeling_set_id,label, and its columns are the transform's schema plus those.
 
         Answers in about a second what a failed task run would say minutes later. When the header
         or the schema cannot be read, the log says so and Glue decides.
         """
+        header = _header(s3, self.input_s3_path)
+        if header is not None:
+            _check_first_columns(header, self.input_s3_path)
         try:
             schema = runs.transform(self.transform_id, retry_until=retry_until).get("Schema") or []
         except (BotoCoreError, ClientError) as error:
@@ -90,7 +95,6 @@ class ImportLabels(Task):
         if not schema:
             LOGGER.info({"action": "column check", "skipped": "no schema"})
             return {}
-        header = _header(s3, self.input_s3_path)
         if header is None:
             LOGGER.info({"action": "column check", "skipped": "no header"})
             return {}
@@ -122,11 +126,28 @@ def _import_of(run: Run) -> tuple[str | None, bool]:
     return properties.get("InputS3Path"), bool(properties.get("Replace", False))
 
 
+def _check_first_columns(header: list[str], s3_path: str) -> None:
+    """Refuse a header that does not start with labeling_set_id,label: Glue requires them as the first two columns."""
+    first = [column.strip() for column in header[: len(LABEL_FILE_COLUMNS)]]
+    if [column.lower() for column in first] != list(LABEL_FILE_COLUMNS):
+        head = (
+            f"the label file's first two columns must be {','.join(LABEL_FILE_COLUMNS)} (Glue's rule); "
+            "its header starts with "
+        )
+        raise TaskFailed(fit_reason(head, ",".join(first), f" ({s3_path})"))
+
+
+def _read_head(s3: Any, bucket: str, key: str) -> bytes:
+    """GetObject of the file's first HEADER_BYTES, its body read in full."""
+    body: bytes = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
+    return body
+
+
 def _header(s3: Any, s3_path: str) -> list[str] | None:
     """The column names in the first line of the label file, or None (logged) when they cannot be read."""
     bucket, _, key = s3_path[len("s3://") :].partition("/")
     try:
-        head = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEADER_BYTES - 1}")["Body"].read()
+        head = within(partial(_read_head, s3, bucket, key), CALL_DEADLINE_S)  # a trickling body cannot hold it
     except (BotoCoreError, ClientError) as error:
         LOGGER.warning({"action": "column check", "skipped": f"label file header not read: {error_code(error)}"})
         return None

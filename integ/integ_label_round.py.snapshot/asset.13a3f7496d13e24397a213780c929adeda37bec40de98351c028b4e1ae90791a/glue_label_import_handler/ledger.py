@@ -1,0 +1,240 @@
+"""The run ledger: what the handler must remember between invocations, in the library's own table.
+
+One DynamoDB table per stack (the provider creates it; its name is in LEDGER_TABLE). Nothing is
+kept on the user's transform. Three kinds of items, keyed by `Id`:
+
+- `request#<RequestId>`: the claim of a request, written with a conditional put before its run
+  starts (a duplicate delivery finds it), then the run it started (`RunId`), then its answer
+  (`Answer`, written with a conditional update before the PUT: exactly one answer per request).
+- `resource#<StackId>#<LogicalResourceId>`: the run the resource has in flight (`InFlight`: what
+  a Delete cancels), when it was deleted (`DeletedAt`: what stops a waiter), and the Data of its
+  last SUCCESS (`Current`).
+- `answer#<StackId>#<LogicalResourceId>#<fingerprint>`: the Data the resource answered for those
+  properties, and the Data it replaced (`Replaced`), so that a rollback answers its previous Data.
+
+Every item expires (`ExpiresAt`, the table's TTL attribute). Calls are retried on throttling
+within short budgets; when the table stays unreachable or access is denied, `LedgerUnavailable`
+is raised and the engine falls back (see engine.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .retries import Clock, error_code, with_retries
+
+LOGGER = logging.getLogger(__name__)
+
+CALL_BUDGET_S = 3.0  # how long one ledger operation may retry
+REQUEST_TTL_S = 7 * 24 * 3600  # a request is over within hours; its claim and answer are kept a week
+RESOURCE_TTL_S = 400 * 24 * 3600  # a resource's items outlive a year without deploys, then go
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class LedgerUnavailable(Exception):
+    """The ledger could not be read or written (denied, missing, unreachable): the caller falls back."""
+
+
+def fingerprint(properties: Mapping[str, Any]) -> str:
+    """What identifies a resource's properties (ServiceToken aside)."""
+    relevant = {name: value for name, value in properties.items() if name != "ServiceToken"}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def resource_key(event: Mapping[str, Any]) -> str:
+    """The resource of a request: its stack and logical id."""
+    return f"{event['StackId']}#{event['LogicalResourceId']}"
+
+
+class Ledger:
+    """The run ledger in one DynamoDB table, through a low-level client."""
+
+    def __init__(self, dynamodb: Any, table_name: str, *, clock: Clock) -> None:
+        self.dynamodb = dynamodb
+        self.table_name = table_name
+        self.clock = clock
+
+    def claim(self, request_id: str, resource: str, claimant: str) -> dict[str, Any] | None:
+        """Claim the request now for `claimant` (this invocation); None if the claim is ours, else the
+        claim found (a duplicate delivery's). A retried put whose first try went through finds its own."""
+        now = self.clock.now()
+        item = {
+            "Id": {"S": f"request#{request_id}"},
+            "Claimant": {"S": claimant},
+            "Resource": {"S": resource},
+            "ClaimedAt": {"N": repr(now)},
+            "ExpiresAt": {"N": str(int(now + REQUEST_TTL_S))},
+        }
+        try:
+            self._call(
+                "put_item",
+                Item=item,
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={"#id": "Id"},
+            )
+        except LedgerUnavailable as error:
+            if str(error) != CONDITION_FAILED:
+                raise
+            found = self.request(request_id) or {}
+            return None if found.get("Claimant") == claimant else found
+        return None
+
+    def request(self, request_id: str) -> dict[str, Any] | None:
+        """The claim of a request: ClaimedAt, Claimant, and RunId, Before, Answer once known."""
+        item = self._get(f"request#{request_id}")
+        if item is None:
+            return None
+        claim: dict[str, Any] = {"ClaimedAt": float(item["ClaimedAt"]["N"])}
+        for name in ("Claimant", "RunId"):
+            if name in item:
+                claim[name] = item[name]["S"]
+        for name in ("Before", "Answer"):
+            if name in item:
+                claim[name] = json.loads(item[name]["S"])
+        return claim
+
+    def record_run(
+        self, request_id: str, resource: str, run_id: str, transform_id: str, before: Mapping[str, Any]
+    ) -> None:
+        """The run a request started: on the request's claim, and as the resource's run in flight."""
+        now = self.clock.now()
+        self._call(
+            "update_item",
+            Key={"Id": {"S": f"request#{request_id}"}},
+            UpdateExpression="SET #run = :run, #before = :before",
+            ExpressionAttributeNames={"#run": "RunId", "#before": "Before"},
+            ExpressionAttributeValues={":run": {"S": run_id}, ":before": {"S": _json(before)}},
+        )
+        in_flight = {"RunId": run_id, "TransformId": transform_id, "RequestId": request_id, "StartedAt": now}
+        self._call(
+            "update_item",
+            Key={"Id": {"S": f"resource#{resource}"}},
+            UpdateExpression="SET #run = :run, #expires = :expires",
+            ExpressionAttributeNames={"#run": "InFlight", "#expires": "ExpiresAt"},
+            ExpressionAttributeValues={
+                ":run": {"S": _json(in_flight)},
+                ":expires": {"N": str(int(now + RESOURCE_TTL_S))},
+            },
+        )
+
+    def record_answer(self, request_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
+        """Write the request's answer unless it has one; return the answer that stands (the first)."""
+        try:
+            self._call(
+                "update_item",
+                Key={"Id": {"S": f"request#{request_id}"}},
+                UpdateExpression="SET #answer = :answer",
+                ConditionExpression="attribute_not_exists(#answer)",
+                ExpressionAttributeNames={"#answer": "Answer"},
+                ExpressionAttributeValues={":answer": {"S": _json(answer)}},
+            )
+        except LedgerUnavailable as error:
+            if str(error) != CONDITION_FAILED:
+                raise
+            stored = (self.request(request_id) or {}).get("Answer")
+            return dict(stored) if isinstance(stored, dict) else dict(answer)
+        return dict(answer)
+
+    def resource(self, resource: str) -> dict[str, Any]:
+        """The resource's run in flight (`InFlight`) and `DeletedAt`, those it has."""
+        item = self._get(f"resource#{resource}") or {}
+        found: dict[str, Any] = {}
+        if "InFlight" in item:
+            found["InFlight"] = json.loads(item["InFlight"]["S"])
+        if "DeletedAt" in item:
+            found["DeletedAt"] = float(item["DeletedAt"]["N"])
+        if "Current" in item:
+            found["Current"] = json.loads(item["Current"]["S"])
+        return found
+
+    def finished(self, resource: str, request_id: str) -> None:
+        """The request's run is over: the resource has no run in flight (unless a later request started one)."""
+        try:
+            self._call(
+                "update_item",
+                Key={"Id": {"S": f"resource#{resource}"}},
+                UpdateExpression="REMOVE #run",
+                ConditionExpression="contains(#run, :request)",
+                ExpressionAttributeNames={"#run": "InFlight"},
+                ExpressionAttributeValues={":request": {"S": request_id}},
+            )
+        except LedgerUnavailable as error:
+            if str(error) != CONDITION_FAILED:
+                raise
+
+    def mark_deleted(self, resource: str) -> dict[str, Any] | None:
+        """Mark the resource deleted; return the run it had in flight, if any."""
+        now = self.clock.now()
+        response = self._call(
+            "update_item",
+            Key={"Id": {"S": f"resource#{resource}"}},
+            UpdateExpression="SET #deleted = :now, #expires = :expires REMOVE #run",
+            ExpressionAttributeNames={"#deleted": "DeletedAt", "#expires": "ExpiresAt", "#run": "InFlight"},
+            ExpressionAttributeValues={":now": {"N": repr(now)}, ":expires": {"N": str(int(now + REQUEST_TTL_S))}},
+            ReturnValues="ALL_OLD",
+        )
+        old = response.get("Attributes", {})
+        return json.loads(old["InFlight"]["S"]) if "InFlight" in old else None
+
+    def remember_answer(self, resource: str, properties: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        """The Data answered for these properties of the resource, now its current Data."""
+        now = self.clock.now()
+        current = self.resource(resource).get("Current")
+        item = {
+            "Id": {"S": f"answer#{resource}#{fingerprint(properties)}"},
+            "Data": {"S": _json(data)},
+            "ExpiresAt": {"N": str(int(now + RESOURCE_TTL_S))},
+        }
+        if current is not None:
+            item["Replaced"] = {"S": _json(current)}
+        self._call("put_item", Item=item)
+        self._call(
+            "update_item",
+            Key={"Id": {"S": f"resource#{resource}"}},
+            UpdateExpression="SET #current = :data, #expires = :expires",
+            ExpressionAttributeNames={"#current": "Current", "#expires": "ExpiresAt"},
+            ExpressionAttributeValues={":data": {"S": _json(data)}, ":expires": {"N": str(int(now + RESOURCE_TTL_S))}},
+        )
+
+    def previous_answer(self, resource: str, properties: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The Data the resource answered for these properties, if it did."""
+        item = self._get(f"answer#{resource}#{fingerprint(properties)}")
+        return dict(json.loads(item["Data"]["S"])) if item else None
+
+    def rollback_answer(self, resource: str, rolled_back: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The Data the resource had before the Update to `rolled_back` (a rollback's old properties):
+        what that Update replaced if it answered SUCCESS, else its current Data (None: never answered)."""
+        current = self.resource(resource).get("Current")
+        forward = self._get(f"answer#{resource}#{fingerprint(rolled_back)}")
+        if forward and "Replaced" in forward and json.loads(forward["Data"]["S"]) == current:
+            return dict(json.loads(forward["Replaced"]["S"]))
+        return dict(current) if isinstance(current, dict) else None
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        response = self._call("get_item", Key={"Id": {"S": key}}, ConsistentRead=True)
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One DynamoDB call, throttling retried; LedgerUnavailable (its error code) for any failure."""
+        try:
+            response: dict[str, Any] = with_retries(
+                lambda: getattr(self.dynamodb, operation)(TableName=self.table_name, **params),
+                retry_until=self.clock.now() + CALL_BUDGET_S,
+                clock=self.clock,
+                what=operation,
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise LedgerUnavailable(error_code(error)) from None
+        return response
+
+
+def _json(value: Any) -> str:
+    """Strict JSON: a NaN or an infinity is refused (ValueError), never written."""
+    return json.dumps(value, allow_nan=False, sort_keys=True)
