@@ -514,3 +514,30 @@ def test_the_rollback_of_a_failed_generation_answers_its_folder_though_the_runs_
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert rollback["Data"] == first["Data"]
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 2
+
+
+def test_a_late_duplicate_of_an_update_leaves_what_its_rollback_answers(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    first = handler(cfn_event("Create", generation_props(transform_id, after=("tsk-1",)), resource_type=GENERATION))
+    update = cfn_event(
+        "Update",
+        generation_props(transform_id, after=("tsk-2",)),
+        old_properties=generation_props(transform_id, after=("tsk-1",)),
+        physical_id="next-round",
+        resource_type=GENERATION,
+    )
+    second, again = handler(update), handler(update)  # the Update, then a late duplicate of it
+    assert first and second and again == second
+    stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
+    rollback = handler(
+        cfn_event(
+            "Update",
+            generation_props(transform_id, after=("tsk-1",)),
+            old_properties=generation_props(transform_id, after=("tsk-2",)),
+            physical_id="next-round",
+            resource_type=GENERATION,
+        )
+    )
+    assert rollback is not None and rollback["Data"] == first["Data"]
