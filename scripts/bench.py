@@ -79,16 +79,16 @@ def round_template() -> dict[str, Any]:
     """The bench's stack: an import, and an evaluation and a generation that both follow only the import."""
     stack = new_stack()
     transform = find_matches_transform(stack)
-    labels = LabelImport(
+    LabelImport(
         stack,
         "Labels",
         transform=transform,
         source=LabelSource.from_s3_path(f"s3://{BUCKET}/round.csv"),
         replace_all_labels=True,
     )
-    TransformEvaluation(stack, "Quality", transform=transform, after=[labels], min_f1=0.5)
+    TransformEvaluation(stack, "Quality", transform=transform, min_f1=0.5)  # the defaults: both follow the import
     bucket = s3.Bucket.from_bucket_name(stack, "Output", BUCKET)
-    LabelingSetGeneration(stack, "NextRound", transform=transform, output_bucket=bucket, after=[labels])
+    LabelingSetGeneration(stack, "NextRound", transform=transform, output_bucket=bucket)
     return dict(Template.from_stack(stack).to_json())
 
 
