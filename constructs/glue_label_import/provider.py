@@ -86,8 +86,9 @@ class TaskRunProvider(Construct):
         existing = stack.node.try_find_child(cls.ID)
         if isinstance(existing, cls):
             return existing
-        creator = f"TaskRunProvider.of({stack.node.path!r})" if scope is stack else _named(scope)
-        return cls(stack, cls.ID, _creator=creator)
+        provider = cls(stack, cls.ID)
+        provider._creator = f"TaskRunProvider.of({stack.node.path!r})" if scope is stack else _named(scope)
+        return provider
 
     @classmethod
     def configure(
@@ -131,7 +132,7 @@ class TaskRunProvider(Construct):
                     f"{_RESOURCES}: {existing._creator} created it"
                 )
             return existing
-        return cls(
+        provider = cls(
             stack,
             cls.ID,
             log_retention=log_retention,
@@ -139,8 +140,9 @@ class TaskRunProvider(Construct):
             vpc=vpc,
             vpc_subnets=vpc_subnets,
             security_groups=security_groups,
-            _creator="an earlier configure",
         )
+        provider._creator = "an earlier configure"
+        return provider
 
     def __init__(
         self,
@@ -152,13 +154,13 @@ class TaskRunProvider(Construct):
         vpc: Optional[ec2.IVpc] = None,
         vpc_subnets: Optional[ec2.SubnetSelection] = None,
         security_groups: Optional[Sequence[ec2.ISecurityGroup]] = None,
-        _creator: str = "its constructor",
     ) -> None:
         """Use `of` or `configure` instead, which find the stack's one provider (the arguments
         are those of `configure`)."""
         settings = Settings.checked(log_retention, log_removal_policy, vpc, vpc_subnets, security_groups)
         self._settings = settings
-        self._creator = _creator
+        self._creator = f"TaskRunProvider({construct_id!r})"
+        """What created it, as `configure` names it when it comes too late."""
         super().__init__(scope, construct_id)
         self.log_group: logs.ILogGroup = logs.LogGroup(
             self, "Logs", retention=settings.log_retention, removal_policy=settings.log_removal_policy
