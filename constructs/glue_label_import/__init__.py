@@ -1,9 +1,11 @@
 """Declarative AWS Glue FindMatches label imports for AWS CDK.
 
-from glue_label_import import LabelImport, LabelImportProvider, LabelSource
+from glue_label_import import LabelImport, LabelSource, TaskRunProvider
 
 LabelImport(self, "Labels", transform=transform, source=LabelSource.from_asset("labels.csv"))
-LabelImportProvider.of(self).function  # the handler, for alarms; LabelImportProvider.configure sets it up
+TaskRunProvider.of(self).function  # the handler, for alarms; TaskRunProvider.configure sets it up
+
+``LabelImportProvider`` is the deprecated old name of ``TaskRunProvider`` (a DeprecationWarning on use).
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ if TYPE_CHECKING:
     from glue_label_import.label_import import LabelImport
     from glue_label_import.label_source import LabelLocation, LabelSource
     from glue_label_import.labeling_set_generation import LabelingSetGeneration
-    from glue_label_import.provider import LabelImportProvider
+    from glue_label_import.provider import TaskRunProvider
     from glue_label_import.transform_evaluation import TransformEvaluation
 
 __all__ = [
     "LabelFileError",
     "LabelImport",
-    "LabelImportProvider",
     "LabelLocation",
     "LabelSource",
     "LabelingSetGeneration",
+    "TaskRunProvider",
     "TransformEvaluation",
     "__version__",
 ]
@@ -41,10 +43,10 @@ except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, no
 _MODULES = {
     "LabelFileError": "glue_label_import.label_file",
     "LabelImport": "glue_label_import.label_import",
-    "LabelImportProvider": "glue_label_import.provider",
     "LabelingSetGeneration": "glue_label_import.labeling_set_generation",
     "LabelLocation": "glue_label_import.label_source",
     "LabelSource": "glue_label_import.label_source",
+    "TaskRunProvider": "glue_label_import.provider",
     "TransformEvaluation": "glue_label_import.transform_evaluation",
 }
 
@@ -53,4 +55,6 @@ def __getattr__(name: str) -> Any:
     """Import the CDK classes on first use, so `python -m glue_label_import` starts no Node.js."""
     if name in _MODULES:
         return getattr(importlib.import_module(_MODULES[name]), name)
+    if name == "LabelImportProvider":  # deprecated: TaskRunProvider's old name, for one release
+        return importlib.import_module("glue_label_import.provider").deprecated_alias(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,21 +10,24 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from glue_label_import import arguments
+from glue_label_import._task_run import _TaskRunResource
 from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, check_label_file
 from glue_label_import.label_source import LabelLocation, LabelSource
-from glue_label_import.provider import LabelImportProvider
 from glue_label_import.transform_table import input_table_columns, table_mismatch
 
 RESOURCE_TYPE = "Custom::GlueImportLabels"
 
 
-class LabelImport(Construct):
+class LabelImport(_TaskRunResource):
     """Imports a labels CSV into a Glue FindMatches ML transform on every deploy that changes it.
 
     Create and Update run StartImportLabelsTaskRun and wait for the task run to end; a failed
     run fails the deploy with Glue's own error. Delete cancels a run still in flight and leaves
     the imported labels in place.
     """
+
+    _RESOURCE_TYPE = RESOURCE_TYPE
+    _START_ACTION = "glue:StartImportLabelsTaskRun"
 
     def __init__(
         self,
@@ -65,45 +68,44 @@ class LabelImport(Construct):
             Glue would refuse (``LabelFileError``, naming the line), or a timeout outside 1 minute
             to 1 hour.
         """
-        # Every argument is checked before the construct joins the tree: a refused call leaves
-        # nothing behind in `scope`.
-        transform_id = arguments.transform_id(transform)
-        arguments.check_instance(
-            source, "source", LabelSource, "a LabelSource such as LabelSource.from_asset('labels.csv')"
+
+        def check_own() -> None:
+            arguments.check_instance(
+                source, "source", LabelSource, "a LabelSource such as LabelSource.from_asset('labels.csv')"
+            )
+            arguments.check_bool(replace_all_labels, "replace_all_labels")
+
+        super().__init__(
+            scope,
+            construct_id,
+            transform=transform,
+            timeout=timeout,
+            check_own=check_own,
+            transform_role=transform_role,
         )
-        arguments.check_bool(replace_all_labels, "replace_all_labels")
-        service_timeout = arguments.check_timeout(timeout)
-        arguments.check_role(transform_role, "transform_role")
-        super().__init__(scope, construct_id)
-        self._transform_id = transform_id
         self.replace_all_labels: Union[bool, str] = replace_all_labels
         """Whether it replaces the transform's labels (a string when a token)."""
 
-        location = source.bind(self)
+        # The handler reads the file's header, to check it against the transform's schema.
+        location = source.bind(self, handler_role=self._provider.role)
         if location.local_path:
             self._check_label_files(location, transform)
-        provider = LabelImportProvider.of(self)
         if replace_all_labels is True:
-            self._warn_of_replacing_imports_before(provider.rounds.imports_on(self, transform_id))
-        provider.grant_read_label_file(location)  # its header is checked against the transform's schema
-        self._resource = provider.add_task(
-            self,
-            transform_id=self.transform_id,
-            resource_type=RESOURCE_TYPE,
-            start_actions=["glue:StartImportLabelsTaskRun"],
-            timeout=service_timeout,
-            properties={"InputS3Path": location.s3_path, "ReplaceAllLabels": replace_all_labels},
-        )
+            self._warn_of_replacing_imports_before(self._provider._rounds.imports_on(self, self.transform_id))
+        self._start({"InputS3Path": location.s3_path, "ReplaceAllLabels": replace_all_labels})
 
-        role = transform_role or provider.role_of(self, transform, "so that it may read the label file")
+        role = self._transform_role("so that it may read the label file")
         if role:
             # Glue reads the file as the transform's role: exactly this object, and its key if any.
             reads = [("s3:GetObject", location.object_arn)]
             if location.encryption_key:
                 reads.append(("kms:Decrypt", location.encryption_key.key_arn))
-            for action, arn in reads:
-                grant = iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=[arn])
-                grant.apply_before(self._resource)
+            self._grant_before_run(
+                [
+                    iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=[arn])
+                    for action, arn in reads
+                ]
+            )
 
     def _warn_of_replacing_imports_before(self, imports: list[Construct]) -> None:
         """Each deploy that runs them replaces the labels of the replacing imports declared before this one."""
@@ -140,16 +142,6 @@ class LabelImport(Construct):
         for report in reports:
             for warning in report.warnings:
                 Annotations.of(self).add_warning_v2("glue-label-import:label-file", f"{report.path}: {warning}")
-
-    @property
-    def transform_id(self) -> str:
-        """The TransformId the labels go to (the transform's Ref for a CfnMLTransform)."""
-        return self._transform_id
-
-    @property
-    def task_run_id(self) -> str:
-        """The Glue TaskRunId of the last import (a token: GetAtt TaskRunId)."""
-        return self._resource.get_att_string("TaskRunId")
 
 
 def _primary_key(scope: Construct, transform: Union[glue.CfnMLTransform, str]) -> Optional[str]:

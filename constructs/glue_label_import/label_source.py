@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from aws_cdk import Fn, Stack, Stage, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
@@ -101,8 +102,21 @@ class LabelSource(abc.ABC):
         """
         return _BucketSource(bucket, key)
 
+    def bind(self, scope: Construct, *, handler_role: iam.IRole) -> LabelLocation:
+        """Create what the source needs in `scope` (an asset, say), say where the file is, and let
+        the handler (`handler_role`) read it: ``s3:GetObject`` on exactly that object, and
+        ``kms:Decrypt`` on its bucket's key when the source knows one. The handler reads the
+        file's header, to check it against the transform's schema before a run starts."""
+        location = self._locate(scope)
+        handler_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[location.object_arn])
+        )
+        if location.encryption_key:
+            location.encryption_key.grant_decrypt(handler_role)
+        return location
+
     @abc.abstractmethod
-    def bind(self, scope: Construct) -> LabelLocation:
+    def _locate(self, scope: Construct) -> LabelLocation:
         """Create what the source needs in `scope` (an asset, say) and say where the file is."""
 
 
@@ -117,7 +131,7 @@ class _AssetSource(LabelSource):
             raise ValueError(f"label file {path!r} is not a file")
         self._path = file
 
-    def bind(self, scope: Construct) -> LabelLocation:
+    def _locate(self, scope: Construct) -> LabelLocation:
         path = self._path
         header = read_header(path)
         # A file Glue cannot import stays as it is, for LabelImport's check to name its lines.
@@ -139,7 +153,7 @@ class _DirectorySource(LabelSource):
     def __init__(self, path: str | os.PathLike[str], *, pattern: str) -> None:
         self._files = label_files_in(path, pattern=pattern)
 
-    def bind(self, scope: Construct) -> LabelLocation:
+    def _locate(self, scope: Construct) -> LabelLocation:
         for file in self._files:
             check_label_file(file)
         merged = stage_merged_label_files(self._files, staging_folder(scope))
@@ -172,7 +186,7 @@ class _S3PathSource(LabelSource):
             raise ValueError(f"label S3 path {arguments.quoted(s3_path)} {problem}")
         self._s3_path = s3_path
 
-    def bind(self, scope: Construct) -> LabelLocation:
+    def _locate(self, scope: Construct) -> LabelLocation:
         if Token.is_unresolved(self._s3_path):
             bucket_and_key = Fn.select(1, Fn.split("s3://", self._s3_path, 2))
         else:
@@ -188,7 +202,7 @@ class _BucketSource(LabelSource):
         self._bucket = bucket
         self._key = key
 
-    def bind(self, scope: Construct) -> LabelLocation:
+    def _locate(self, scope: Construct) -> LabelLocation:
         return LabelLocation(
             s3_path=self._bucket.s3_url_for_object(self._key),
             object_arn=self._bucket.arn_for_objects(self._key),

@@ -12,14 +12,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from glue_label_import import arguments
-from glue_label_import.provider import LabelImportProvider
-from glue_label_import.rounds import Follows
+from glue_label_import._task_run import _FollowingTaskRun
 
 RESOURCE_TYPE = "Custom::GlueGenerateLabelingSet"
 DEFAULT_PREFIX = "labeling-sets/"
 
 
-class LabelingSetGeneration(Construct):
+class LabelingSetGeneration(_FollowingTaskRun):
     """Asks Glue for the next labeling set (StartMLLabelingSetGenerationTaskRun) after the round's imports.
 
     Each run writes CSV files into a new folder under ``output_prefix`` of ``output_bucket``, named
@@ -42,6 +41,9 @@ class LabelingSetGeneration(Construct):
     the gate then refused, and Glue's run is spent. ``after=[gate]`` keeps the strict order: the
     next set only from labels that passed the gate, for a deploy as long as the sum.
     """
+
+    _RESOURCE_TYPE = RESOURCE_TYPE
+    _START_ACTION = "glue:StartMLLabelingSetGenerationTaskRun"
 
     def __init__(
         self,
@@ -77,46 +79,26 @@ class LabelingSetGeneration(Construct):
             a bad TransformId, a ``CfnMLTransform`` that is not FIND_MATCHES, or an ``after``
             resource on another transform.
         """
-        transform_id = arguments.transform_id(transform)
-        if not arguments.has_members(output_bucket, ("bucket_name", "grant_put", "s3_url_for_object")):
-            raise TypeError(f"output_bucket must be an aws_s3.IBucket, got {arguments.shown(output_bucket)}")
-        prefix = _checked_prefix(output_prefix)
-        service_timeout = arguments.check_timeout(timeout)
-        arguments.check_role(transform_role, "transform_role")
-        following = arguments.check_after(after, transform_id, scope)
-        super().__init__(scope, construct_id)
-        self._transform_id = transform_id
-        provider = LabelImportProvider.of(self)
-        self._resource = provider.add_task(
-            self,
-            transform_id=transform_id,
-            resource_type=RESOURCE_TYPE,
-            start_actions=["glue:StartMLLabelingSetGenerationTaskRun"],
-            timeout=service_timeout,
-            follows=Follows(after=following),
-            properties={
-                "OutputS3Path": output_bucket.s3_url_for_object(prefix),
-            },
+
+        def check_own() -> None:
+            if not arguments.has_members(output_bucket, ("bucket_name", "grant_put", "s3_url_for_object")):
+                raise TypeError(f"output_bucket must be an aws_s3.IBucket, got {arguments.shown(output_bucket)}")
+            _checked_prefix(output_prefix)
+
+        super().__init__(
+            scope,
+            construct_id,
+            transform=transform,
+            timeout=timeout,
+            check_own=check_own,
+            transform_role=transform_role,
+            after=after,
         )
-        role = transform_role or provider.role_of(self, transform, "so that it may write the labeling sets")
+        prefix = _checked_prefix(output_prefix)
+        self._start({"OutputS3Path": output_bucket.s3_url_for_object(prefix)})
+        role = self._transform_role("so that it may write the labeling sets")
         if role:
-            for grant in _output_grants(role, output_bucket, prefix):
-                grant.apply_before(self._resource)
-
-    @property
-    def after(self) -> list[Construct]:
-        """The resources it follows: ``after`` as given, or every LabelImport on its transform in the stack."""
-        return LabelImportProvider.of(self).rounds.followed_by(self)
-
-    @property
-    def transform_id(self) -> str:
-        """The TransformId it generates labeling sets for (the transform's Ref for a CfnMLTransform)."""
-        return self._transform_id
-
-    @property
-    def task_run_id(self) -> str:
-        """The Glue TaskRunId of the last generation (a token: GetAtt TaskRunId)."""
-        return self._resource.get_att_string("TaskRunId")
+            self._grant_before_run(_output_grants(role, output_bucket, prefix))
 
     @property
     def output_s3_path(self) -> str:

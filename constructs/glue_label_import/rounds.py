@@ -104,7 +104,7 @@ class Rounds:
         says where the labels come from: no warning then."""
         if node is not self._holder:
             return
-        app_rounds = [getattr(construct, "rounds", None) for construct in self._holder.node.root.node.find_all()]
+        app_rounds = [getattr(construct, "_rounds", None) for construct in self._holder.node.root.node.find_all()]
         for key, round_ in self._rounds.items():
             if any(isinstance(rounds, Rounds) and rounds._rounds.get(key, _Round()).imports for rounds in app_rounds):
                 continue

@@ -11,8 +11,7 @@ from aws_cdk import aws_glue as glue
 from constructs import Construct
 
 from glue_label_import import arguments
-from glue_label_import.provider import LabelImportProvider
-from glue_label_import.rounds import Follows
+from glue_label_import._task_run import _FollowingTaskRun
 
 RESOURCE_TYPE = "Custom::GlueEvaluateTransform"
 METRIC_NAMESPACE = "GlueLabelImport"
@@ -21,7 +20,7 @@ METRIC_DIMENSION = "TransformId"
 """Their one dimension: the transform evaluated."""
 
 
-class TransformEvaluation(Construct):
+class TransformEvaluation(_FollowingTaskRun):
     """Evaluates a FindMatches transform after its labels change, and fails the deploy when quality drops.
 
     Create and Update run StartMLEvaluationTaskRun once the resources it follows are done, wait for
@@ -34,6 +33,10 @@ class TransformEvaluation(Construct):
     format: ``F1``, ``Precision``, ``Recall`` and ``AreaUnderPRCurve`` in the namespace
     ``GlueLabelImport``, dimension ``TransformId`` (``metric_f1()`` and the like).
     """
+
+    _RESOURCE_TYPE = RESOURCE_TYPE
+    _START_ACTION = "glue:StartMLEvaluationTaskRun"
+    _NEEDS_LABELS = True
 
     def __init__(
         self,
@@ -74,54 +77,30 @@ class TransformEvaluation(Construct):
             bad TransformId, a ``CfnMLTransform`` that is not FIND_MATCHES, or an ``after``
             resource on another transform.
         """
-        transform_id = arguments.transform_id(transform)
-        thresholds = {
-            name: arguments.check_fraction(value, argument)
-            for argument, name, value in (
-                ("min_f1", "MinF1", min_f1),
-                ("min_precision", "MinPrecision", min_precision),
-                ("min_recall", "MinRecall", min_recall),
-                ("min_area_under_pr_curve", "MinAreaUnderPRCurve", min_area_under_pr_curve),
-                ("max_f1_drop", "MaxF1Drop", max_f1_drop),
-            )
-        }
-        service_timeout = arguments.check_timeout(timeout)
-        following = arguments.check_after(after, transform_id, scope)
-        super().__init__(scope, construct_id)
-        provider = LabelImportProvider.of(self)
-        self._transform_id = transform_id
-        self._resource = provider.add_task(
-            self,
-            transform_id=transform_id,
-            resource_type=RESOURCE_TYPE,
-            start_actions=["glue:StartMLEvaluationTaskRun"],
-            timeout=service_timeout,
-            follows=Follows(after=following, needs_labels=True),
-            properties={
-                **{name: str(value) for name, value in thresholds.items() if value is not None},
-            },
+
+        def checked_thresholds() -> dict[str, Optional[float]]:
+            return {
+                name: arguments.check_fraction(value, argument)
+                for argument, name, value in (
+                    ("min_f1", "MinF1", min_f1),
+                    ("min_precision", "MinPrecision", min_precision),
+                    ("min_recall", "MinRecall", min_recall),
+                    ("min_area_under_pr_curve", "MinAreaUnderPRCurve", min_area_under_pr_curve),
+                    ("max_f1_drop", "MaxF1Drop", max_f1_drop),
+                )
+            }
+
+        super().__init__(
+            scope, construct_id, transform=transform, timeout=timeout, check_own=checked_thresholds, after=after
         )
+        thresholds = checked_thresholds()
+        self._start({name: str(value) for name, value in thresholds.items() if value is not None})
         if all(value is None for value in thresholds.values()):
             Annotations.of(self).add_warning_v2(
                 "glue-label-import:no-threshold",
                 "it has no threshold (min_f1, min_precision, min_recall, min_area_under_pr_curve, max_f1_drop), "
                 "so it evaluates the transform but never fails the deploy",
             )
-
-    @property
-    def after(self) -> list[Construct]:
-        """The resources it follows: ``after`` as given, or every LabelImport on its transform in the stack."""
-        return LabelImportProvider.of(self).rounds.followed_by(self)
-
-    @property
-    def transform_id(self) -> str:
-        """The TransformId it evaluates (the transform's Ref for a CfnMLTransform)."""
-        return self._transform_id
-
-    @property
-    def task_run_id(self) -> str:
-        """The Glue TaskRunId of the last evaluation (a token: GetAtt TaskRunId)."""
-        return self._resource.get_att_string("TaskRunId")
 
     @property
     def f1(self) -> str:
