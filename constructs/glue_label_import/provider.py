@@ -179,7 +179,7 @@ class TaskRunProvider(Construct):
         self.function = lambda_.Function(
             self,
             "Handler",
-            description="Runs AWS Glue FindMatches task runs (label imports, evaluations, labeling-set generations) for CloudFormation",
+            description="Runs AWS Glue FindMatches task runs (label imports, evaluations, labeling-set generations)",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler="index.handler",
