@@ -34,17 +34,16 @@ from typing import Any
 from unittest import mock
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "lambda")]
 os.environ.update(
     {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 )
 os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
 
-from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
 from glue_label_import.__main__ import main as command_line  # noqa: E402
 from glue_label_import.testing import glue_ml, install, stacks  # noqa: E402
-from support import STACK_ID  # noqa: E402
+from glue_label_import.testing.requests import STACK_ID  # noqa: E402
+from glue_label_import.testing.sandbox import LambdaSandbox, lambda_sandbox  # noqa: E402
 
 STACK = "GlueLabelImportExample"
 ACCOUNT, REGION = "123456789012", "us-east-1"

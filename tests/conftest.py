@@ -21,9 +21,9 @@ for _name, _value in {
 os.environ.pop("AWS_PROFILE", None)
 install()
 
-from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
+from glue_label_import.testing.requests import STACK_ID  # noqa: E402
+from glue_label_import.testing.sandbox import LambdaSandbox, lambda_sandbox  # noqa: E402
 from handler_driver import Handler, driven_handler  # noqa: E402  # imports the handler: after the variables above
-from support import STACK_ID  # noqa: E402
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def task_runs() -> Iterator[GlueMLTaskRuns]:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LambdaSandbox]:
-    """The handler from its synthesized asset over real HTTP (see e2e_harness), one per test module."""
+    """The handler from its synthesized asset over real HTTP (glue_label_import.testing.sandbox), one per module."""
     with lambda_sandbox(tmp_path_factory.mktemp("e2e")) as sandbox:
         yield sandbox
 

@@ -24,17 +24,9 @@ from glue_label_import._handler.glue_runs import TaskRuns
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import._handler.retries import Clock
 from glue_label_import.testing import GlueMLTaskRuns, stacks
-from support import (
-    BUCKET,
-    LABELS,
-    LEDGER_TABLE,
-    SECRET,
-    STACK_ID,
-    FakeClock,
-    LambdaContext,
-    create_ledger,
-    create_transform,
-)
+from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.requests import BUCKET, LEDGER_TABLE, SECRET, STACK_ID, create_ledger, create_transform
+from support import FakeClock, LambdaContext
 
 
 class RecordingConnection:

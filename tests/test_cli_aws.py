@@ -23,7 +23,9 @@ import glue_label_import.glue_output as glue_output
 import glue_label_import.label_history as label_history
 from glue_label_import.__main__ import main
 from glue_label_import.testing import GlueMLTaskRuns
-from support import BUCKET, LABELS, FakeClock, create_transform
+from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.requests import BUCKET, create_transform
+from support import FakeClock
 
 ROUND = f"s3://{BUCKET}/labeling-sets/round-1/"
 EXPORTS = f"s3://{BUCKET}/exports/"

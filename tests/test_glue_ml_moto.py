@@ -15,7 +15,8 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from glue_label_import.testing import GlueMLTaskRuns, glue_ml, install
-from support import CheckedResponses, FakeClock, create_transform, shape_errors
+from glue_label_import.testing.requests import create_transform
+from support import CheckedResponses, FakeClock, shape_errors
 
 REGION = "us-east-1"
 BUCKET = "labels-bucket"

@@ -17,8 +17,9 @@ from botocore.exceptions import ReadTimeoutError
 
 from glue_label_import._handler import index
 from glue_label_import.testing import GlueMLTaskRuns, replies
+from glue_label_import.testing.requests import BUCKET, SECRET, cfn_event, props
 from handler_driver import Handler, RecordingConnection, engine_on
-from support import BUCKET, SECRET, LambdaContext, cfn_event, props
+from support import LambdaContext
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 

@@ -25,9 +25,11 @@ from glue_label_import._handler.glue_runs import TaskRuns
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import._handler.retries import Clock
 from glue_label_import.testing import GlueMLTaskRuns
+from glue_label_import.testing.examples import find_matches_transform
 from glue_label_import.testing.iam import Grant, IamChecks, enforced_iam, grants_of, template_roles, without_grant
+from glue_label_import.testing.requests import BUCKET, LEDGER_TABLE, STACK_ID, cfn_event
 from handler_driver import Handler
-from support import BUCKET, LEDGER_TABLE, STACK_ID, cfn_event, find_matches_transform, glue_role, new_stack
+from support import glue_role, new_stack
 
 # Grants no call of a deploy here makes: the Lambda runtime writes the logs, a hand-over Invokes
 # (a recording client here), and Glue aborts a multipart upload only when writing a labeling set fails.

@@ -18,7 +18,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
 from glue_label_import import LabelImport, LabelImportProvider, LabelingSetGeneration, LabelSource, TransformEvaluation
-from support import find_matches_transform, glue_role, new_stack
+from glue_label_import.testing.examples import find_matches_transform
+from support import glue_role, new_stack
 
 WATCH_ACTIONS = ["glue:GetMLTaskRun", "glue:GetMLTaskRuns", "glue:CancelMLTaskRun", "glue:GetMLTransform"]
 

@@ -18,7 +18,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
 from glue_label_import.label_file import validate_label_file
-from support import find_matches_transform
+from glue_label_import.testing.examples import find_matches_transform
 
 REPO = Path(__file__).parent.parent
 

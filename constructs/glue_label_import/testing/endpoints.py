@@ -1,4 +1,4 @@
-"""Local stand-ins for the two endpoints the handler talks to besides Glue.
+"""Local stand-ins for the two endpoints the handler talks to besides Glue (used by ``sandbox``).
 
 - `ResponseEndpoint`: CloudFormation's presigned ResponseURL, over HTTPS with a self-signed
   certificate that the handler trusts through SSL_CERT_FILE (crhelper answers over HTTPS only).
@@ -15,6 +15,7 @@ import datetime
 import http.client
 import ipaddress
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -31,6 +32,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+__all__ = [
+    "Fault",
+    "InvokeEndpoint",
+    "ResponseEndpoint",
+    "TricklingProxy",
+    "hanging_endpoint",
+    "self_signed_certificate",
+]
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from typing import Self  # Python 3.11; CI also runs 3.10
@@ -225,7 +237,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _forward(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        upstream = http.client.HTTPConnection(self.server.target.hostname, self.server.target.port, timeout=30)
+        upstream = http.client.HTTPConnection(
+            self.server.target.hostname or "127.0.0.1", self.server.target.port, timeout=30
+        )
         headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "connection"}}
         upstream.request(self.command, self.path, body=body, headers=headers)
         response = upstream.getresponse()
@@ -248,8 +262,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 self.wfile.write(bytes([byte]))
                 self.wfile.flush()
                 time.sleep(self.server.byte_s)
-        except OSError:
-            pass
+        except ConnectionError as error:  # the client gave up on the answer: what the trickle is for
+            _log.info("%s %s: the client closed the connection mid-answer (%s)", self.command, self.path, error)
 
     def do_GET(self) -> None:
         self._forward()
