@@ -11,11 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Template
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from glue_label_import.testing.examples import GLUE_ROLE_ARN
-from glue_label_import.testing.requests import FUNCTION_ARN
+from glue_label_import.testing.requests import BUCKET, FUNCTION_ARN, create_transform
 
 
 def new_stack(outdir: str | None = None) -> Stack:
@@ -181,3 +185,66 @@ class CheckedResponses:
         code = "OK" if status < 300 else str(json.loads(body).get("__type", "")).rsplit("#", 1)[-1]
         self.seen.add((operation_model.name, code))
         self.problems.extend(response_errors(operation_model, status, body))
+
+
+def resources_of(template: Template, type_: str) -> dict[str, Any]:
+    """The resources of one type in a synthesized template, by logical id."""
+    found: dict[str, Any] = template.find_resources(type_)
+    return found
+
+
+def handler_statements(template: Template) -> list[dict[str, Any]]:
+    """Every statement of the policies on the handler's role."""
+    statements: list[dict[str, Any]] = []
+    for policy in resources_of(template, "AWS::IAM::Policy").values():
+        if "GlueLabelImportProvider" in json.dumps(policy["Properties"]["Roles"]):
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+# The Glue ML emulation's tests (test_glue_ml_*.py): a transform, a label file, runs started and read.
+REGION = "us-east-1"
+LABELS_CSV = "labeling_set_id,label,id,name\nset-1,A,1,alice\nset-1,A,2,alicia\nset-2,B,3,bob\n"
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
+
+
+def start(glue: Any, transform_id: str, path: str = f"s3://{BUCKET}/labels.csv", **kwargs: Any) -> str:
+    """Start an import of ``path`` into the transform; the run's id."""
+    response = glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=path, **kwargs)
+    return str(response["TaskRunId"])
+
+
+def status(glue: Any, transform_id: str, task_run_id: str) -> str:
+    """The run's status as GetMLTaskRun reports it."""
+    return str(glue.get_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)["Status"])
+
+
+def label_count(glue: Any, transform_id: str) -> int:
+    """The transform's LabelCount as GetMLTransform reports it."""
+    return int(glue.get_ml_transform(TransformId=transform_id)["LabelCount"])
+
+
+def error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    """The AWS error code of a ClientError a test caught."""
+    return str(error.value.response["Error"]["Code"])
+
+
+def succeeded(clock: FakeClock, glue: Any, transform_id: str) -> dict[str, Any]:
+    """Let the runs started so far end (default 3 s), and read the transform as Glue reports it."""
+    clock.sleep(3)
+    return dict(glue.get_ml_transform(TransformId=transform_id))
+
+
+def labelled(glue: Any, s3: Any, clock: FakeClock, name: str = "customers") -> str:
+    """A transform with labels, READY for evaluations."""
+    transform_id = create_transform(glue, name)
+    labelled_with(glue, s3, clock, transform_id)
+    return transform_id
+
+
+def labelled_with(glue: Any, s3: Any, clock: FakeClock, transform_id: str) -> str:
+    """Import LABELS_CSV into the transform and let the run succeed; the run's id."""
+    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
+    run_id = start(glue, transform_id)
+    succeeded(clock, glue, transform_id)
+    return run_id
