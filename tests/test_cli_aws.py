@@ -1,4 +1,5 @@
-"""The AWS commands in process on moto: `fetch` a generated labeling set, `export` a transform's labels."""
+"""The AWS commands in process on moto: `fetch` a generated labeling set, `export` a transform's labels,
+`history` of its runs, and the errors AWS gives them (credentials, region, the boto3 extra)."""
 
 from __future__ import annotations
 

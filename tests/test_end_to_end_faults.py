@@ -10,8 +10,9 @@ import pytest
 
 from glue_label_import._handler.engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
-from glue_label_import.testing.endpoints import Fault, hanging_endpoint
+from glue_label_import.testing.endpoints import Fault
 from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.faults import hanging_endpoint
 from glue_label_import.testing.requests import props
 from glue_label_import.testing.sandbox import LambdaSandbox, answer_errors
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from glue_label_import._handler.engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
-from glue_label_import.testing.endpoints import TricklingProxy
 from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.faults import TricklingProxy
 from glue_label_import.testing.requests import (
     BUCKET,
     EVALUATION,

@@ -55,10 +55,12 @@ reads the calls that were made (``calls``, ``calls_to``); ``reset()`` restores t
 The package, by service area: ``runs`` (the task-run model), ``control`` (``glue_ml``: clock,
 scripts, calls), ``glue`` (the operations on moto's Glue), ``rules`` (Glue's refusals and limits),
 ``s3_files`` (label files and labeling sets in S3), ``transforms`` (a transform as Glue reports it),
-``faults`` (scripted errors, lost replies), ``services`` (CloudFormation's stack statuses, the ARNs
-IAM judges DynamoDB and CloudFormation requests against), ``iam`` (IAM at work). To run the
-synthesized handler over HTTP: ``sandbox`` (``LambdaSandbox``), ``endpoints`` (the local
-ResponseURL and Invoke API), ``requests`` (CloudFormation's requests and the resources they name).
+``faults`` (scripted errors, lost replies, an endpoint that never answers, trickling answers),
+``services`` (CloudFormation's stack statuses, the ARNs IAM judges DynamoDB and CloudFormation
+requests against), ``iam`` and ``template_values`` (IAM at work). To run the synthesized handler
+over HTTP: ``sandbox`` (``LambdaSandbox``), ``endpoints`` (the local ResponseURL and Invoke API),
+``lambda_runner`` (the handler's process), ``requests`` (CloudFormation's requests and the resources
+they name) and ``examples`` (a transform in a stack, a label file).
 """
 
 from __future__ import annotations
