@@ -4,7 +4,7 @@
 
 Prints one `name: value` line per figure. The handler runs from its synthesized asset in a
 Lambda-like subprocess against moto's server with the Glue task-run extension, as in the
-end-to-end tests (tests/e2e_harness.py). The crhelper-default baselines come from the same
+end-to-end tests (glue_label_import.testing.sandbox). The crhelper-default baselines come from the same
 runs and crhelper's own code: a rule that polls every `polling_interval` minutes, and the
 `sleep_on_delete` that `_wait_for_cwlogs` sleeps before a Delete answers.
 
@@ -29,23 +29,27 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "lambda")]
 os.environ.update(
     {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 )
 os.environ.setdefault("AWS_REGION", "us-east-1")
 
-from aws_cdk import aws_s3 as s3  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
-from crhelper import CfnResource  # noqa: E402
+from aws_cdk import App, Stack
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from crhelper import CfnResource
 
-from e2e_harness import LambdaSandbox, lambda_sandbox  # noqa: E402
-from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation  # noqa: E402
-from glue_label_import._handler.glue_runs import TaskRuns  # noqa: E402
-from glue_label_import._handler.retries import Clock  # noqa: E402
-from glue_label_import.testing import glue_ml, install  # noqa: E402
-from support import BUCKET, EVALUATION, LABELS, evaluation_props, find_matches_transform, new_stack  # noqa: E402
+from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
+from glue_label_import._handler.glue_runs import TaskRuns
+from glue_label_import._handler.retries import Clock
+from glue_label_import.testing import glue_ml, install
+from glue_label_import.testing.examples import LABELS, find_matches_transform
+from glue_label_import.testing.requests import (
+    BUCKET,
+    EVALUATION,
+    evaluation_props,
+)
+from glue_label_import.testing.sandbox import LambdaSandbox, lambda_sandbox
 
 RUN_SECONDS = (2.4, 5.3, 8.7, 12.1, 16.6, 19.4)  # each run ends this long after it starts: not on a poll tick
 LONG_RUN_SECONDS = tuple(120 + 61.7 * n for n in range(13))  # 2 to 14.5 minutes, never on a poll tick
@@ -55,8 +59,7 @@ SYNTH_APP = """
 import sys
 from pathlib import Path
 from aws_cdk import App, Stack, aws_iam as iam
-sys.path.insert(0, sys.argv[3])
-from support import find_matches_transform
+from glue_label_import.testing.examples import find_matches_transform
 from glue_label_import import LabelImport, LabelSource
 count, folder = int(sys.argv[1]), Path(sys.argv[2])
 app = App(outdir=str(folder / "cdk.out"))
@@ -77,7 +80,7 @@ ANSWER_POLL_S = 0.05
 
 def round_template() -> dict[str, Any]:
     """The bench's stack: an import, and an evaluation and a generation that both follow only the import."""
-    stack = new_stack()
+    stack = Stack(App(), "Labels")
     transform = find_matches_transform(stack)
     LabelImport(
         stack,
@@ -263,7 +266,7 @@ def synth_seconds(imports: int) -> float:
     for _ in range(SYNTH_REPEATS):
         with tempfile.TemporaryDirectory() as folder:
             started = time.monotonic()
-            subprocess.run([sys.executable, "-c", SYNTH_APP, str(imports), folder, str(REPO / "tests")], check=True)
+            subprocess.run([sys.executable, "-c", SYNTH_APP, str(imports), folder], check=True)
             times.append(time.monotonic() - started)
     return statistics.median(times)
 

@@ -15,7 +15,8 @@ Writes three CSV files, relative to the repository root:
   labeling set. Like two real rounds, both name their sets ``set-01`` to
   ``set-05``: ``LabelSource.from_directory`` tells them apart.
 
-Names, streets and cities come from small built-in lists; emails use reserved
+Names, streets and cities come from small built-in lists (example_vocabulary.py), near-duplicates
+from the perturbations of example_variations.py; emails use reserved
 example domains and phone numbers the fictional 555-01XX range. The random
 seed is fixed, so every run produces byte-identical files. Regenerate with::
 
@@ -28,10 +29,22 @@ import csv
 import dataclasses
 import random
 import string
-import unicodedata
-from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
+
+from example_variations import Customer, ascii_fold, near_duplicate
+from example_vocabulary import (
+    CITIES,
+    EMAIL_DOMAINS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    OLDEST_BIRTH_DATE,
+    PHONE_FORMATS,
+    STREET_NAMES,
+    STREET_SUFFIXES,
+    UNIT_PREFIXES,
+    YOUNGEST_BIRTH_DATE,
+)
 
 SEED = 20240607
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,288 +75,6 @@ MIN_SET_ROWS = 10
 MAX_SET_ROWS = 15
 MIN_NON_MATCHING_ROWS = 3
 
-NICKNAMES: dict[str, list[str]] = {
-    "Robert": ["Bob", "Rob", "Bobby"],
-    "William": ["Bill", "Will", "Billy"],
-    "Elizabeth": ["Liz", "Beth", "Betty"],
-    "Katherine": ["Kate", "Kathy", "Katie"],
-    "Michael": ["Mike", "Mikey"],
-    "James": ["Jim", "Jimmy"],
-    "Jennifer": ["Jen", "Jenny"],
-    "Richard": ["Rick", "Dick", "Rich"],
-    "Margaret": ["Peggy", "Maggie", "Meg"],
-    "Thomas": ["Tom", "Tommy"],
-    "Christopher": ["Chris"],
-    "Patricia": ["Pat", "Patty", "Trish"],
-    "Joseph": ["Joe", "Joey"],
-    "Daniel": ["Dan", "Danny"],
-    "Susan": ["Sue", "Suzy"],
-    "Anthony": ["Tony"],
-    "Deborah": ["Deb", "Debbie"],
-    "Steven": ["Steve"],
-    "Matthew": ["Matt"],
-    "Nicholas": ["Nick"],
-    "Samantha": ["Sam", "Sammy"],
-    "Alexander": ["Alex", "Xander"],
-    "Jessica": ["Jess", "Jessie"],
-    "Andrew": ["Andy", "Drew"],
-    "Edward": ["Ed", "Eddie", "Ted"],
-    "Timothy": ["Tim"],
-    "Rebecca": ["Becky", "Becca"],
-    "Victoria": ["Vicky", "Tori"],
-    "Kenneth": ["Ken", "Kenny"],
-    "Gregory": ["Greg"],
-    "Benjamin": ["Ben", "Benny"],
-    "Jonathan": ["Jon", "Johnny"],
-    "Catherine": ["Cathy", "Cat"],
-    "Barbara": ["Barb", "Babs"],
-    "Dorothy": ["Dot", "Dottie"],
-}
-OTHER_FIRST_NAMES = [
-    "Olivia",
-    "Emma",
-    "Ava",
-    "Sophia",
-    "Mia",
-    "Harper",
-    "Evelyn",
-    "Abigail",
-    "Ella",
-    "Grace",
-    "Lucas",
-    "Mason",
-    "Ethan",
-    "Logan",
-    "Owen",
-    "Caleb",
-    "Nathan",
-    "Isaac",
-    "Wyatt",
-    "Hunter",
-    "Aaron",
-    "Brian",
-    "Karen",
-    "Linda",
-    "Nancy",
-    "Sandra",
-    "Carol",
-    "Diane",
-    "Gloria",
-    "Teresa",
-    "José",
-    "Zoë",
-    "Renée",
-    "André",
-    "Chloé",
-    "Inés",
-    "Noël",
-    "Priya",
-    "Arjun",
-    "Mei",
-    "Hiroshi",
-    "Fatima",
-    "Omar",
-    "Kwame",
-    "Ingrid",
-    "Soren",
-    "Dmitri",
-    "Yara",
-]
-FIRST_NAMES = [*NICKNAMES, *OTHER_FIRST_NAMES]
-LAST_NAMES = [
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Miller",
-    "Davis",
-    "Wilson",
-    "Anderson",
-    "Taylor",
-    "Thomas",
-    "Moore",
-    "Martin",
-    "Jackson",
-    "Thompson",
-    "White",
-    "Harris",
-    "Clark",
-    "Lewis",
-    "Robinson",
-    "Walker",
-    "Young",
-    "Allen",
-    "King",
-    "Wright",
-    "Scott",
-    "Hill",
-    "Green",
-    "Adams",
-    "Baker",
-    "Nelson",
-    "Carter",
-    "Mitchell",
-    "Roberts",
-    "Turner",
-    "Phillips",
-    "Campbell",
-    "Parker",
-    "Evans",
-    "Edwards",
-    "Collins",
-    "Stewart",
-    "Morris",
-    "Murphy",
-    "Cook",
-    "Rogers",
-    "Morgan",
-    "Peterson",
-    "Cooper",
-    "Reed",
-    "Bailey",
-    "Kelly",
-    "Howard",
-    "Ward",
-    "Cox",
-    "Richardson",
-    "Wood",
-    "Watson",
-    "Brooks",
-    "Bennett",
-    "Gray",
-    "Hughes",
-    "Price",
-    "Sanders",
-    "Myers",
-    "Long",
-    "Ross",
-    "Foster",
-    "O'Brien",
-    "McDonald",
-    "Muñoz",
-    "Peña",
-    "Núñez",
-    "Schröder",
-    "Nguyen",
-    "Patel",
-    "Kim",
-    "Okafor",
-    "Lindqvist",
-    "Kowalski",
-    "Fitzgerald",
-    "Hernandez",
-    "Gallagher",
-    "Smith-Jones",
-    "Van Dyke",
-]
-STREET_NAMES = [
-    "Oak",
-    "Maple",
-    "Cedar",
-    "Pine",
-    "Elm",
-    "Washington",
-    "Lake",
-    "Hill",
-    "Park",
-    "Main",
-    "Sunset",
-    "Ridge",
-    "River",
-    "Meadow",
-    "Church",
-    "Mill",
-    "Spring",
-    "Highland",
-    "Forest",
-    "Willow",
-    "Chestnut",
-    "Birch",
-    "Lincoln",
-    "Franklin",
-    "Jefferson",
-    "Walnut",
-    "Sycamore",
-    "Hickory",
-    "Magnolia",
-    "Dogwood",
-    "Orchard",
-    "Valley",
-    "Prospect",
-    "Railroad",
-    "Cherry",
-]
-# (long form, abbreviation) pairs for the last word of a street address.
-STREET_SUFFIXES = [
-    ("Street", "St."),
-    ("Avenue", "Ave."),
-    ("Road", "Rd."),
-    ("Drive", "Dr."),
-    ("Lane", "Ln."),
-    ("Boulevard", "Blvd."),
-    ("Court", "Ct."),
-    ("Place", "Pl."),
-    ("Terrace", "Ter."),
-    ("Parkway", "Pkwy."),
-]
-UNIT_PREFIXES = ["Apt ", "Apt. ", "Unit ", "#", "Suite "]
-# (city, state, ZIP prefix, area code)
-CITIES = [
-    ("Springfield", "IL", "627", "217"),
-    ("Columbus", "OH", "432", "614"),
-    ("Portland", "OR", "972", "503"),
-    ("Austin", "TX", "787", "512"),
-    ("Madison", "WI", "537", "608"),
-    ("Boise", "ID", "837", "208"),
-    ("Raleigh", "NC", "276", "919"),
-    ("Tucson", "AZ", "857", "520"),
-    ("Albany", "NY", "122", "518"),
-    ("Richmond", "VA", "232", "804"),
-    ("Omaha", "NE", "681", "402"),
-    ("Denver", "CO", "802", "303"),
-    ("Savannah", "GA", "314", "912"),
-    ("Spokane", "WA", "992", "509"),
-    ("Lexington", "KY", "405", "859"),
-    ("Burlington", "VT", "054", "802"),
-    ("Fresno", "CA", "937", "559"),
-    ("Tulsa", "OK", "741", "918"),
-    ("Des Moines", "IA", "503", "515"),
-    ("Knoxville", "TN", "379", "865"),
-]
-EMAIL_DOMAINS = [
-    "example.com",
-    "example.net",
-    "example.org",
-    "mail.example.com",
-    "inbox.example.net",
-]
-PHONE_FORMATS = [
-    "{a}-{e}-{l}",
-    "({a}) {e}-{l}",
-    "{a}.{e}.{l}",
-    "{a}{e}{l}",
-    "+1 {a} {e} {l}",
-    "1-{a}-{e}-{l}",
-]
-OLDEST_BIRTH_DATE = date(1940, 1, 1)
-YOUNGEST_BIRTH_DATE = date(2005, 12, 31)
-
-
-@dataclasses.dataclass(frozen=True)
-class Customer:
-    """One customer record without its primary key."""
-
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    street: str
-    city: str
-    state: str
-    postal_code: str
-    birth_date: str
-
 
 @dataclasses.dataclass(frozen=True)
 class Row:
@@ -353,16 +84,7 @@ class Row:
     values: list[str]
 
 
-Perturbation = Callable[[Customer, random.Random], Customer]
-
-
 # --- base people -----------------------------------------------------------
-
-
-def ascii_fold(text: str) -> str:
-    """Remove diacritics, e.g. ``Núñez`` -> ``Nunez``."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def email_local_part(first: str, last: str, rng: random.Random) -> str:
@@ -468,186 +190,6 @@ class PeopleFactory:
 # --- near-duplicate perturbations --------------------------------------------
 # Each perturbation returns a modified copy of the customer, or the customer
 # unchanged when it does not apply (e.g. no nickname known, value missing).
-
-
-def typo(text: str, rng: random.Random) -> str:
-    """Introduce a single transposition, deletion, doubling or substitution."""
-    if len(text) < 4:
-        return text
-    i = rng.randint(1, len(text) - 2)
-    operations = [
-        text[:i] + text[i + 1] + text[i] + text[i + 2 :],
-        text[:i] + text[i + 1 :],
-        text[:i] + text[i] + text[i:],
-        text[:i] + rng.choice("aeiou") + text[i + 1 :],
-    ]
-    return rng.choice(operations)
-
-
-def misspell_name(customer: Customer, rng: random.Random) -> Customer:
-    if rng.random() < 0.5:
-        return dataclasses.replace(customer, first_name=typo(customer.first_name, rng))
-    return dataclasses.replace(customer, last_name=typo(customer.last_name, rng))
-
-
-def swap_names(customer: Customer, rng: random.Random) -> Customer:
-    return dataclasses.replace(customer, first_name=customer.last_name, last_name=customer.first_name)
-
-
-def use_nickname(customer: Customer, rng: random.Random) -> Customer:
-    nicknames = NICKNAMES.get(customer.first_name)
-    if not nicknames:
-        return customer
-    return dataclasses.replace(customer, first_name=rng.choice(nicknames))
-
-
-def use_initial(customer: Customer, rng: random.Random) -> Customer:
-    return dataclasses.replace(customer, first_name=f"{customer.first_name[0]}.")
-
-
-def strip_accents(customer: Customer, rng: random.Random) -> Customer:
-    return dataclasses.replace(
-        customer,
-        first_name=ascii_fold(customer.first_name),
-        last_name=ascii_fold(customer.last_name),
-    )
-
-
-def upper_case_name(customer: Customer, rng: random.Random) -> Customer:
-    return dataclasses.replace(
-        customer,
-        first_name=customer.first_name.upper(),
-        last_name=customer.last_name.upper(),
-    )
-
-
-def change_email_domain(customer: Customer, rng: random.Random) -> Customer:
-    if not customer.email:
-        return customer
-    local, domain = customer.email.split("@")
-    other_domains = [d for d in EMAIL_DOMAINS if d != domain]
-    return dataclasses.replace(customer, email=f"{local}@{rng.choice(other_domains)}")
-
-
-def change_email_case(customer: Customer, rng: random.Random) -> Customer:
-    if not customer.email:
-        return customer
-    local, domain = customer.email.split("@")
-    if rng.random() < 0.5:
-        return dataclasses.replace(customer, email=customer.email.upper())
-    return dataclasses.replace(customer, email=f"{local.title()}@{domain}")
-
-
-def drop_email(customer: Customer, rng: random.Random) -> Customer:
-    return dataclasses.replace(customer, email="")
-
-
-def reformat_phone(customer: Customer, rng: random.Random) -> Customer:
-    digits = "".join(c for c in customer.phone if c.isdigit())
-    if not digits:
-        return customer
-    area, exchange, line = digits[-10:-7], digits[-7:-4], digits[-4:]
-    phone_format = rng.choice(PHONE_FORMATS[1:])
-    return dataclasses.replace(customer, phone=phone_format.format(a=area, e=exchange, l=line))
-
-
-def drop_phone(customer: Customer, rng: random.Random) -> Customer:
-    return dataclasses.replace(customer, phone="")
-
-
-def toggle_street_suffix(customer: Customer, rng: random.Random) -> Customer:
-    address, separator, unit = customer.street.partition(", ")
-    head, _, last_word = address.rpartition(" ")
-    for long_form, short_form in STREET_SUFFIXES:
-        if last_word in (long_form, short_form):
-            toggled = short_form if last_word == long_form else long_form
-            street = f"{head} {toggled}{separator}{unit}"
-            return dataclasses.replace(customer, street=street)
-    return customer
-
-
-def change_unit(customer: Customer, rng: random.Random) -> Customer:
-    address, separator, unit = customer.street.partition(", ")
-    if not separator:
-        return customer
-    number = unit.split(" ")[-1].lstrip("#")
-    if rng.random() < 0.3:
-        return dataclasses.replace(customer, street=address)
-    street = f"{address}{rng.choice([', ', ' '])}{rng.choice(UNIT_PREFIXES)}{number}"
-    return dataclasses.replace(customer, street=street)
-
-
-def drop_postal_code(customer: Customer, rng: random.Random) -> Customer:
-    return dataclasses.replace(customer, postal_code="")
-
-
-def extend_postal_code(customer: Customer, rng: random.Random) -> Customer:
-    if len(customer.postal_code) != 5:
-        return customer
-    return dataclasses.replace(customer, postal_code=f"{customer.postal_code}-{rng.randint(1, 9999):04d}")
-
-
-def is_iso_date(value: str) -> bool:
-    return len(value) == 10 and value[4] == "-" and value[7] == "-"
-
-
-def transpose_birth_date(customer: Customer, rng: random.Random) -> Customer:
-    if not is_iso_date(customer.birth_date):
-        return customer
-    year, month, day = customer.birth_date.split("-")
-    if int(day) > 12:
-        return customer
-    return dataclasses.replace(customer, birth_date=f"{year}-{day}-{month}")
-
-
-def reformat_birth_date(customer: Customer, rng: random.Random) -> Customer:
-    if not is_iso_date(customer.birth_date):
-        return customer
-    year, month, day = customer.birth_date.split("-")
-    return dataclasses.replace(customer, birth_date=f"{month}/{day}/{year}")
-
-
-PERTURBATIONS: list[Perturbation] = [
-    misspell_name,
-    misspell_name,
-    swap_names,
-    use_nickname,
-    use_nickname,
-    use_initial,
-    strip_accents,
-    upper_case_name,
-    change_email_domain,
-    change_email_case,
-    drop_email,
-    reformat_phone,
-    reformat_phone,
-    drop_phone,
-    toggle_street_suffix,
-    toggle_street_suffix,
-    change_unit,
-    drop_postal_code,
-    extend_postal_code,
-    transpose_birth_date,
-    reformat_birth_date,
-]
-
-
-def near_duplicate(original: Customer, existing: Sequence[Customer], rng: random.Random) -> Customer:
-    """Apply 1-3 effective perturbations, yielding a record not seen before."""
-    while True:
-        wanted = rng.choice([1, 1, 2, 2, 2, 3])
-        candidate, applied = original, 0
-        for perturb in rng.sample(PERTURBATIONS, len(PERTURBATIONS)):
-            changed = perturb(candidate, rng)
-            if changed != candidate:
-                candidate, applied = changed, applied + 1
-            if applied == wanted:
-                break
-        if candidate not in existing:
-            return candidate
-
-
-# --- dataset and labels --------------------------------------------------------
 
 
 def generate_people(rng: random.Random) -> tuple[list[Customer], dict[int, list[int]]]:

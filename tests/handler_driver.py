@@ -10,7 +10,7 @@ connection, and a hand-over to a recording Lambda client.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -24,17 +24,9 @@ from glue_label_import._handler.glue_runs import TaskRuns
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import._handler.retries import Clock
 from glue_label_import.testing import GlueMLTaskRuns, stacks
-from support import (
-    BUCKET,
-    LABELS,
-    LEDGER_TABLE,
-    SECRET,
-    STACK_ID,
-    FakeClock,
-    LambdaContext,
-    create_ledger,
-    create_transform,
-)
+from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.requests import BUCKET, LEDGER_TABLE, SECRET, STACK_ID, create_ledger, create_transform
+from support import FakeClock, LambdaContext
 
 
 class RecordingConnection:
@@ -107,6 +99,19 @@ def driven_handler(task_runs: GlueMLTaskRuns, monkeypatch: Any) -> Iterator[Hand
         monkeypatch.setattr(index, "CLOCK", Clock(now=clock, sleep=clock.sleep))
         monkeypatch.setattr(answers, "HTTPSConnection", RecordingConnection)
         yield Handler(clock, lambda_client, glue)
+
+
+class Answering:
+    """A Glue client that answers one operation with what the test says, after doing the real call."""
+
+    def __init__(self, glue: Any, operation: str, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self._glue, self._operation, self._answer = glue, operation, answer
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._glue, name)
+        if name != self._operation:
+            return call
+        return lambda **params: self._answer(call(**params))
 
 
 def engine_on(glue: Any, lambda_client: Any, clock: FakeClock, *, dynamodb: Any = None) -> Engine:

@@ -11,36 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aws_cdk import App, Stack
-from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Template
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
-BUCKET = "labels-bucket"
-"""The S3 bucket the handler tests keep their label files in."""
-LABELS = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\ns1,B,3\n"
-"""A small label file Glue can import: one labeling set of three rows."""
-
-GLUE_ROLE_ARN = "arn:aws:iam::123456789012:role/GlueFindMatches"
-
-
-def find_matches_transform(
-    stack: Stack, construct_id: str = "Transform", *, primary_key: str = "customer_id", role: str = GLUE_ROLE_ARN
-) -> glue.CfnMLTransform:
-    """A FIND_MATCHES CfnMLTransform over a customers table."""
-    return glue.CfnMLTransform(
-        stack,
-        construct_id,
-        role=role,
-        input_record_tables=glue.CfnMLTransform.InputRecordTablesProperty(
-            glue_tables=[glue.CfnMLTransform.GlueTablesProperty(database_name="crm", table_name="customers")]
-        ),
-        transform_parameters=glue.CfnMLTransform.TransformParametersProperty(
-            transform_type="FIND_MATCHES",
-            find_matches_parameters=glue.CfnMLTransform.FindMatchesParametersProperty(
-                primary_key_column_name=primary_key
-            ),
-        ),
-    )
+from glue_label_import.testing.examples import GLUE_ROLE_ARN
+from glue_label_import.testing.requests import BUCKET, FUNCTION_ARN, create_transform
 
 
 def new_stack(outdir: str | None = None) -> Stack:
@@ -58,83 +37,7 @@ def glue_role(stack: Stack) -> iam.IRole:
     return iam.Role.from_role_arn(stack, "GlueRole", GLUE_ROLE_ARN)
 
 
-def handler_asset_path(outdir: Path, stack_name: str) -> Path:
-    """The folder of the handler's Lambda asset in a synthesized cloud assembly."""
-    template = json.loads((outdir / f"{stack_name}.template.json").read_text())
-    (function,) = [
-        resource
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Lambda::Function" and logical_id.startswith("GlueLabelImportProviderHandler")
-    ]
-    s3_key = function["Properties"]["Code"]["S3Key"]
-    manifest = json.loads((outdir / f"{stack_name}.assets.json").read_text())
-    (source,) = [
-        asset["source"]["path"]
-        for asset in manifest["files"].values()
-        if any(d["objectKey"] == s3_key for d in asset["destinations"].values())
-    ]
-    return outdir / source
-
-
-STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Labels/5b6e1a40-0a6b-11ef-9b7e-0a1b2c3d4e5f"
 OTHER_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Other/77aa0c10-0a6b-11ef-9b7e-0a1b2c3d4e5f"
-LEDGER_TABLE = "Labels-GlueLabelImportLedger"
-"""The run ledger's table in the handler tests (the end-to-end tests create the synthesized one)."""
-
-
-def create_ledger(dynamodb: Any, name: str = LEDGER_TABLE, key: str = "Id", ttl: str | None = None) -> str:
-    """A run ledger table in (moto's) DynamoDB, keyed as the provider's; returns its name."""
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    if ttl:
-        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})
-    return name
-
-
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:Labels-GlueLabelImportHandler"
-SECRET = "X-Amz-Signature=0123456789abcdef-presigned-secret"
-
-
-def cfn_event(
-    request_type: str,
-    properties: dict[str, Any],
-    *,
-    response_base: str = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com",
-    logical_id: str = "Labels",
-    stack_id: str = STACK_ID,
-    physical_id: str | None = None,
-    old_properties: dict[str, Any] | None = None,
-    resource_type: str = "Custom::GlueImportLabels",
-) -> dict[str, Any]:
-    """A CloudFormation custom-resource request, with every property a string as CFN sends it."""
-    request_id = str(uuid.uuid4())
-    event: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": FUNCTION_ARN,
-        "ResponseURL": f"{response_base}/{request_id}?{SECRET}",
-        "StackId": stack_id,
-        "RequestId": request_id,
-        "LogicalResourceId": logical_id,
-        "ResourceType": resource_type,
-        "ResourceProperties": {"ServiceToken": FUNCTION_ARN, **{k: _cfn_string(v) for k, v in properties.items()}},
-    }
-    if physical_id is not None:
-        event["PhysicalResourceId"] = physical_id
-    if old_properties is not None:
-        event["OldResourceProperties"] = {k: _cfn_string(v) for k, v in old_properties.items()}
-
-    return event
-
-
-def _cfn_string(value: Any) -> Any:
-    """A property as CloudFormation hands it over: every value a string, lists of strings kept."""
-    if isinstance(value, list):
-        return [_cfn_string(item) for item in value]
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class LambdaContext:
@@ -151,28 +54,6 @@ class LambdaContext:
         return max(0, int((self._end - self._clock()) * 1000))
 
 
-def create_transform(glue: Any, name: str = "customers") -> str:
-    """A FIND_MATCHES transform in (moto's) Glue, keyed on customer_id; returns its TransformId."""
-    response = glue.create_ml_transform(
-        Name=name,
-        InputRecordTables=[{"DatabaseName": "crm", "TableName": "customers"}],
-        Parameters={"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "customer_id"}},
-        Role="arn:aws:iam::123456789012:role/GlueFindMatches",
-    )
-    return str(response["TransformId"])
-
-
-def props(
-    transform_id: str,
-    path: str = f"s3://{BUCKET}/round-1.csv",
-    *,
-    replace: bool = False,
-    timeout: int = 3600,
-) -> dict[str, Any]:
-    """The properties of a Custom::GlueImportLabels resource."""
-    return {"TransformId": transform_id, "InputS3Path": path, "ReplaceAllLabels": replace, "ServiceTimeout": timeout}
-
-
 class FakeClock:
     """Fake time for the handler's Clock: sleeping moves it on at once, and each sleep is recorded."""
 
@@ -186,26 +67,6 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-EVALUATION = "Custom::GlueEvaluateTransform"
-
-
-def evaluation_props(
-    transform_id: str, *, after: tuple[str, ...] = ("tsk-import-1",), **thresholds: float
-) -> dict[str, Any]:
-    """The properties of a Custom::GlueEvaluateTransform resource; thresholds by property name (MinF1=0.8)."""
-    return {"TransformId": transform_id, "After": list(after), "ServiceTimeout": 3600, **thresholds}
-
-
-GENERATION = "Custom::GlueGenerateLabelingSet"
-
-
-def generation_props(
-    transform_id: str, *, output: str = f"s3://{BUCKET}/labeling-sets/", after: tuple[str, ...] = ("tsk-1",)
-) -> dict[str, Any]:
-    """The properties of a Custom::GlueGenerateLabelingSet resource."""
-    return {"TransformId": transform_id, "OutputS3Path": output, "After": list(after), "ServiceTimeout": 3600}
 
 
 FETCHED = """\
@@ -324,3 +185,66 @@ class CheckedResponses:
         code = "OK" if status < 300 else str(json.loads(body).get("__type", "")).rsplit("#", 1)[-1]
         self.seen.add((operation_model.name, code))
         self.problems.extend(response_errors(operation_model, status, body))
+
+
+def resources_of(template: Template, type_: str) -> dict[str, Any]:
+    """The resources of one type in a synthesized template, by logical id."""
+    found: dict[str, Any] = template.find_resources(type_)
+    return found
+
+
+def handler_statements(template: Template) -> list[dict[str, Any]]:
+    """Every statement of the policies on the handler's role."""
+    statements: list[dict[str, Any]] = []
+    for policy in resources_of(template, "AWS::IAM::Policy").values():
+        if "GlueLabelImportProvider" in json.dumps(policy["Properties"]["Roles"]):
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+# The Glue ML emulation's tests (test_glue_ml_*.py): a transform, a label file, runs started and read.
+REGION = "us-east-1"
+LABELS_CSV = "labeling_set_id,label,id,name\nset-1,A,1,alice\nset-1,A,2,alicia\nset-2,B,3,bob\n"
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
+
+
+def start(glue: Any, transform_id: str, path: str = f"s3://{BUCKET}/labels.csv", **kwargs: Any) -> str:
+    """Start an import of ``path`` into the transform; the run's id."""
+    response = glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=path, **kwargs)
+    return str(response["TaskRunId"])
+
+
+def status(glue: Any, transform_id: str, task_run_id: str) -> str:
+    """The run's status as GetMLTaskRun reports it."""
+    return str(glue.get_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)["Status"])
+
+
+def label_count(glue: Any, transform_id: str) -> int:
+    """The transform's LabelCount as GetMLTransform reports it."""
+    return int(glue.get_ml_transform(TransformId=transform_id)["LabelCount"])
+
+
+def error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    """The AWS error code of a ClientError a test caught."""
+    return str(error.value.response["Error"]["Code"])
+
+
+def succeeded(clock: FakeClock, glue: Any, transform_id: str) -> dict[str, Any]:
+    """Let the runs started so far end (default 3 s), and read the transform as Glue reports it."""
+    clock.sleep(3)
+    return dict(glue.get_ml_transform(TransformId=transform_id))
+
+
+def labelled(glue: Any, s3: Any, clock: FakeClock, name: str = "customers") -> str:
+    """A transform with labels, READY for evaluations."""
+    transform_id = create_transform(glue, name)
+    labelled_with(glue, s3, clock, transform_id)
+    return transform_id
+
+
+def labelled_with(glue: Any, s3: Any, clock: FakeClock, transform_id: str) -> str:
+    """Import LABELS_CSV into the transform and let the run succeed; the run's id."""
+    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
+    run_id = start(glue, transform_id)
+    succeeded(clock, glue, transform_id)
+    return run_id

@@ -1,4 +1,8 @@
-"""The command line: ``glue-label-import validate PATH...`` on files and folders."""
+"""The command line offline: ``glue-label-import validate PATH...`` on files and folders, and ``--version``.
+
+The rest of the command line: ``fetch``, ``export`` and ``history`` in test_cli_aws.py, ``label`` in
+test_label_command.py (and its interface in test_labeler.py).
+"""
 
 from __future__ import annotations
 

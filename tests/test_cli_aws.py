@@ -1,4 +1,5 @@
-"""The AWS commands in process on moto: `fetch` a generated labeling set, `export` a transform's labels."""
+"""The AWS commands in process on moto: `fetch` a generated labeling set, `export` a transform's labels,
+`history` of its runs, and the errors AWS gives them (credentials, region, the boto3 extra)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ import glue_label_import.glue_output as glue_output
 import glue_label_import.label_history as label_history
 from glue_label_import.__main__ import main
 from glue_label_import.testing import GlueMLTaskRuns
-from support import BUCKET, LABELS, FakeClock, create_transform
+from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.requests import BUCKET, create_transform
+from support import FakeClock
 
 ROUND = f"s3://{BUCKET}/labeling-sets/round-1/"
 EXPORTS = f"s3://{BUCKET}/exports/"

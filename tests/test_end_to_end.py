@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from e2e_harness import LambdaSandbox, log_lines, metric_records
 from glue_label_import._handler.engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
-from support import EVALUATION, GENERATION, LABELS, evaluation_props, generation_props, props
+from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.requests import EVALUATION, GENERATION, evaluation_props, generation_props, props
+from glue_label_import.testing.sandbox import LambdaSandbox, log_lines, metric_records
 
 HANDOVER_REMAINING_S = HANDOVER_MARGIN_S + 3  # an invocation that waits about 3 s, then hands over
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_harness import LambdaSandbox, answer_errors
 from glue_label_import._handler.engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
-from local_endpoints import Fault, hanging_endpoint
-from support import LABELS, props
+from glue_label_import.testing.endpoints import Fault
+from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.faults import hanging_endpoint
+from glue_label_import.testing.requests import props
+from glue_label_import.testing.sandbox import LambdaSandbox, answer_errors
 
 
 def test_delete_answers_within_3_seconds_when_aws_hangs(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from e2e_harness import LambdaSandbox
 from glue_label_import._handler.engine import HANDOVER_MARGIN_S
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
-from local_endpoints import TricklingProxy
-from support import (
+from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.faults import TricklingProxy
+from glue_label_import.testing.requests import (
     BUCKET,
     EVALUATION,
     GENERATION,
-    LABELS,
-    OTHER_STACK_ID,
     STACK_ID,
     evaluation_props,
     generation_props,
     props,
 )
+from glue_label_import.testing.sandbox import LambdaSandbox
+from support import OTHER_STACK_ID
 
 HAND_OVER_AT_ONCE_S = HANDOVER_MARGIN_S + 1  # an invocation that waits a second, then hands the wait over
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from glue_label_import.testing import GlueMLTaskRuns, stacks
+from glue_label_import.testing.requests import EVALUATION, STACK_ID, cfn_event, evaluation_props, props
 from handler_driver import Handler
-from support import EVALUATION, STACK_ID, cfn_event, evaluation_props, props
 
 GOOD = {"F1": 0.85, "Precision": 0.9, "Recall": 0.8, "AreaUnderPRCurve": 0.88}
 

@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from glue_label_import.testing import GlueMLTaskRuns
+from glue_label_import.testing.requests import BUCKET, GENERATION, cfn_event, generation_props
 from handler_driver import Handler
-from support import BUCKET, GENERATION, cfn_event, generation_props
 
 
 def generate(handler: Handler, request_type: str, properties: dict[str, Any], **kwargs: Any) -> Any:

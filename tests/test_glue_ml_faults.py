@@ -12,7 +12,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
-from support import BUCKET, LABELS, FakeClock, create_transform
+from glue_label_import.testing.examples import LABELS
+from glue_label_import.testing.requests import BUCKET, create_transform
+from support import FakeClock
 
 PATH = f"s3://{BUCKET}/labels.csv"
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/Nested/1"

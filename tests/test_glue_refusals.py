@@ -12,8 +12,16 @@ import boto3
 import pytest
 
 from glue_label_import.testing import GlueMLTaskRuns
+from glue_label_import.testing.requests import (
+    BUCKET,
+    EVALUATION,
+    GENERATION,
+    cfn_event,
+    evaluation_props,
+    generation_props,
+    props,
+)
 from handler_driver import Handler
-from support import BUCKET, EVALUATION, GENERATION, cfn_event, evaluation_props, generation_props, props
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,9 @@ from aws_cdk.assertions import Template
 
 from glue_label_import import LabelImport, LabelSource
 from glue_label_import.handler_asset import ENTRY_MODULE, STAGED_PACKAGE, handler_asset_dir, handler_dir
-from support import LABELS, find_matches_transform, handler_asset_path, new_stack
+from glue_label_import.testing.examples import LABELS, find_matches_transform
+from glue_label_import.testing.requests import handler_asset_path
+from support import new_stack
 
 HANDLER_MODULES = {path.name for path in handler_dir().glob("*.py")}
 

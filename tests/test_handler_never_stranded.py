@@ -17,12 +17,10 @@ from botocore.exceptions import ClientError
 
 from glue_label_import._handler import imports, index, retries
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
-from handler_driver import Handler, engine_on
-from support import (
+from glue_label_import.testing.requests import (
     BUCKET,
     EVALUATION,
     GENERATION,
-    OTHER_STACK_ID,
     SECRET,
     STACK_ID,
     cfn_event,
@@ -30,6 +28,8 @@ from support import (
     generation_props,
     props,
 )
+from handler_driver import Handler, engine_on
+from support import OTHER_STACK_ID
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 ROUND_2 = f"s3://{BUCKET}/round-2.csv"

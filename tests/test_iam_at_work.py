@@ -1,6 +1,6 @@
 """IAM at work without AWS: a stack's deploy with the handler acting as its own role and Glue as the transform's.
 
-The roles and policies are the synthesized template's (glue_label_import.testing_iam), moto checks
+The roles and policies are the synthesized template's (glue_label_import.testing.iam), moto checks
 every call the handler makes, and the emulated Glue reads the label file and writes the labeling
 set as the transform's role. Each grant the library writes is removed in turn: the deploy then
 meets AccessDenied naming that action.
@@ -25,9 +25,11 @@ from glue_label_import._handler.glue_runs import TaskRuns
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import._handler.retries import Clock
 from glue_label_import.testing import GlueMLTaskRuns
-from glue_label_import.testing_iam import Grant, IamChecks, enforced_iam, grants_of, template_roles, without_grant
+from glue_label_import.testing.examples import find_matches_transform
+from glue_label_import.testing.iam import Grant, IamChecks, enforced_iam, grants_of, template_roles, without_grant
+from glue_label_import.testing.requests import BUCKET, LEDGER_TABLE, STACK_ID, cfn_event
 from handler_driver import Handler
-from support import BUCKET, LEDGER_TABLE, STACK_ID, cfn_event, find_matches_transform, glue_role, new_stack
+from support import glue_role, new_stack
 
 # Grants no call of a deploy here makes: the Lambda runtime writes the logs, a hand-over Invokes
 # (a recording client here), and Glue aborts a multipart upload only when writing a labeling set fails.

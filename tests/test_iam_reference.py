@@ -29,7 +29,7 @@ from policy_sentry.querying.actions import get_action_data
 from policy_sentry.querying.all import get_all_actions
 
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
-from support import GLUE_ROLE_ARN, LABELS, find_matches_transform
+from glue_label_import.testing.examples import GLUE_ROLE_ARN, LABELS, find_matches_transform
 
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "123456789012"
 TRANSFORM_ID = "tfm-0123456789abcdef0123456789abcdef"

@@ -7,81 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import CfnParameter, Duration, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
 from glue_label_import import LabelImport, LabelImportProvider, LabelingSetGeneration, LabelSource, TransformEvaluation
-from support import find_matches_transform, glue_role, new_stack
+from glue_label_import.testing.examples import find_matches_transform
+from support import glue_role, handler_statements, new_stack, resources_of
 
 WATCH_ACTIONS = ["glue:GetMLTaskRun", "glue:GetMLTaskRuns", "glue:CancelMLTaskRun", "glue:GetMLTransform"]
-
-
-@pytest.fixture
-def labels_csv(tmp_path: Path) -> str:
-    path = tmp_path / "labels.csv"
-    path.write_text("labeling_set_id,label,customer_id,name\ns1,A,1,Ann\ns1,A,2,Anne\ns1,B,3,Bob\n")
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def three_imports() -> tuple[Stack, Template]:
-    """Two transforms, three imports: one from an asset, one from S3, one from a bucket."""
-    stack = new_stack()
-    first = find_matches_transform(stack, "First")
-    second = find_matches_transform(stack, "Second")
-    labels = Path(__file__).parent.parent / "labels" / "round-1.csv"
-    LabelImport(stack, "FromAsset", transform=first, source=LabelSource.from_asset(str(labels)))
-    LabelImport(
-        stack,
-        "FromS3",
-        transform=second,
-        source=LabelSource.from_s3_path("s3://my-labels/round-2.csv"),
-        replace_all_labels=True,
-        timeout=Duration.minutes(20),
-    )
-    by_id = LabelImport(
-        stack,
-        "ById",
-        transform="tfm-0123456789abcdef",
-        source=LabelSource.from_bucket(s3.Bucket.from_bucket_name(stack, "Bucket", "team-labels"), "r3.csv"),
-    )
-    CfnOutput(stack, "TaskRunId", value=by_id.task_run_id)
-    return stack, Template.from_stack(stack)
-
-
-def _resources(template: Template, type_: str) -> dict[str, Any]:
-    found: dict[str, Any] = template.find_resources(type_)
-    return found
-
-
-def test_one_handler_function_serves_every_import(three_imports: tuple[Stack, Template]) -> None:
-    _, template = three_imports
-    template.resource_count_is("Custom::GlueImportLabels", 3)
-    functions = _resources(template, "AWS::Lambda::Function")
-    assert len(functions) == 1
-    (handler_id,) = functions
-    for resource in _resources(template, "Custom::GlueImportLabels").values():
-        assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": [handler_id, "Arn"]}
-
-
-def test_handler_runtime_timeout_and_log_retention(three_imports: tuple[Stack, Template]) -> None:
-    _, template = three_imports
-    template.has_resource_properties(
-        "AWS::Lambda::Function",
-        {"Runtime": "python3.14", "Handler": "index.handler", "Timeout": 900, "LoggingConfig": Match.any_value()},
-    )
-    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
-    # the largest timeout of the three imports is 1 hour: no hand-over runs after that
-    template.has_resource_properties(
-        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 3600}
-    )
 
 
 def test_custom_resource_properties_and_service_timeout(three_imports: tuple[Stack, Template]) -> None:
@@ -114,24 +51,16 @@ def test_task_run_id_is_the_resource_attribute(three_imports: tuple[Stack, Templ
     _, template = three_imports
     (by_id,) = [
         logical_id
-        for logical_id, resource in _resources(template, "Custom::GlueImportLabels").items()
+        for logical_id, resource in resources_of(template, "Custom::GlueImportLabels").items()
         if resource["Properties"]["TransformId"] == "tfm-0123456789abcdef"
     ]
     template.has_output("TaskRunId", {"Value": {"Fn::GetAtt": [by_id, "TaskRunId"]}})
 
 
-def _handler_statements(template: Template) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for policy in _resources(template, "AWS::IAM::Policy").values():
-        if "GlueLabelImportProvider" in json.dumps(policy["Properties"]["Roles"]):
-            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
-    return statements
-
-
 def test_glue_access_is_scoped_to_the_imported_transforms(three_imports: tuple[Stack, Template]) -> None:
     stack, template = three_imports
-    (watch,) = [s for s in _handler_statements(template) if "glue:GetMLTaskRun" in s["Action"]]
-    (start,) = [s for s in _handler_statements(template) if "glue:StartImportLabelsTaskRun" in s["Action"]]
+    (watch,) = [s for s in handler_statements(template) if "glue:GetMLTaskRun" in s["Action"]]
+    (start,) = [s for s in handler_statements(template) if "glue:StartImportLabelsTaskRun" in s["Action"]]
     assert watch["Action"] == WATCH_ACTIONS and start["Action"] == "glue:StartImportLabelsTaskRun"
     assert start["Resource"] == watch["Resource"]
     arns = [stack.resolve(arn) for arn in watch["Resource"]]
@@ -142,35 +71,8 @@ def test_glue_access_is_scoped_to_the_imported_transforms(three_imports: tuple[S
     assert len(arns) == 3
     for arn in arns:
         assert ":glue:" in json.dumps(arn) and ":mlTransform/" in json.dumps(arn)
-    for statement in _handler_statements(template):
+    for statement in handler_statements(template):
         assert statement["Resource"] != "*", statement
-
-
-def test_hand_over_may_invoke_only_the_handler_itself(three_imports: tuple[Stack, Template]) -> None:
-    _, template = three_imports
-    (handler_id,) = _resources(template, "AWS::Lambda::Function")
-    invoke = [s for s in _handler_statements(template) if s["Action"] == "lambda:InvokeFunction"]
-    assert invoke == [
-        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [handler_id, "Arn"]}}
-    ]
-    (policy_id,) = [
-        logical_id
-        for logical_id, policy in _resources(template, "AWS::IAM::Policy").items()
-        if "lambda:InvokeFunction" in json.dumps(policy)
-    ]
-    for resource in _resources(template, "Custom::GlueImportLabels").values():
-        assert policy_id in resource["DependsOn"]
-
-
-def test_handler_logs_only_to_its_log_group(three_imports: tuple[Stack, Template]) -> None:
-    _, template = three_imports
-    (log_group_id,) = _resources(template, "AWS::Logs::LogGroup")
-    (logs,) = [s for s in _handler_statements(template) if "logs:PutLogEvents" in s["Action"]]
-    assert logs["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}
-    template.has_resource_properties("AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": log_group_id}}})
-    assert not _resources(template, "AWS::IAM::Role")[next(iter(_resources(template, "AWS::IAM::Role")))][
-        "Properties"
-    ].get("ManagedPolicyArns")
 
 
 def test_transform_role_may_read_exactly_the_label_object(labels_csv: str) -> None:
@@ -190,7 +92,7 @@ def test_transform_role_may_read_exactly_the_label_object(labels_csv: str) -> No
 
     grants = {
         json.dumps(stack.resolve(s["Resource"])): s["Action"]
-        for policy in _resources(template, "AWS::IAM::Policy").values()
+        for policy in resources_of(template, "AWS::IAM::Policy").values()
         if policy["Properties"].get("Roles") == ["GlueFindMatches"]
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
     }
@@ -209,7 +111,7 @@ def test_transform_role_may_read_exactly_the_label_object(labels_csv: str) -> No
     for label_import, holder in zip(imports, [transform_role, transform_role, role], strict=True):
         policy_id = stack.resolve(holder.node.find_child("Policy").node.default_child.logical_id)  # type: ignore[union-attr]
         resource_id = stack.resolve(label_import.node.find_child("Resource").node.default_child.logical_id)  # type: ignore[union-attr]
-        assert policy_id in _resources(template, "Custom::GlueImportLabels")[resource_id]["DependsOn"]
+        assert policy_id in resources_of(template, "Custom::GlueImportLabels")[resource_id]["DependsOn"]
 
 
 def test_tokens_are_not_checked_at_synth() -> None:
@@ -404,12 +306,12 @@ def test_a_role_of_the_stack_gets_the_grant_itself_path_and_all(labels_csv: str)
     role_id = stack.resolve(role.node.default_child.logical_id)  # type: ignore[union-attr]
     (policy_id,) = [
         logical_id
-        for logical_id, policy in _resources(template, "AWS::IAM::Policy").items()
+        for logical_id, policy in resources_of(template, "AWS::IAM::Policy").items()
         if policy["Properties"]["Roles"] == [{"Ref": role_id}]
     ]
-    assert "s3:GetObject" in json.dumps(_resources(template, "AWS::IAM::Policy")[policy_id])
+    assert "s3:GetObject" in json.dumps(resources_of(template, "AWS::IAM::Policy")[policy_id])
     resource_id = stack.resolve(label_import.node.find_child("Resource").node.default_child.logical_id)  # type: ignore[union-attr]
-    assert policy_id in _resources(template, "Custom::GlueImportLabels")[resource_id]["DependsOn"]
+    assert policy_id in resources_of(template, "Custom::GlueImportLabels")[resource_id]["DependsOn"]
 
 
 def test_an_unknown_transform_role_is_a_warning_not_a_guess(labels_csv: str) -> None:
@@ -420,7 +322,7 @@ def test_an_unknown_transform_role_is_a_warning_not_a_guess(labels_csv: str) -> 
     )
     template = Template.from_stack(stack)
     handler_role = stack.resolve(LabelImportProvider.of(stack).role.role_name)
-    policies = _resources(template, "AWS::IAM::Policy").values()
+    policies = resources_of(template, "AWS::IAM::Policy").values()
     assert not any("s3:GetObject" in json.dumps(p) for p in policies if p["Properties"]["Roles"] != [handler_role])
     (warning,) = Annotations.from_stack(stack).find_warning("/Labels/Labels", Match.any_value())
     shown = warning.entry.data
@@ -502,214 +404,12 @@ def test_a_changed_label_file_is_a_new_input_path_and_so_an_update(tmp_path: Pat
         labels.write_text(text)
         stack = new_stack()
         LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(str(labels)))
-        (resource,) = _resources(Template.from_stack(stack), "Custom::GlueImportLabels").values()
+        (resource,) = resources_of(Template.from_stack(stack), "Custom::GlueImportLabels").values()
         return resource["Properties"]["InputS3Path"]
 
     first = "labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\n"
     assert input_path(first) == input_path(first)
     assert input_path(first) != input_path(first + "s1,B,3\n")
-
-
-def test_the_handler_log_group_is_kept_30_days_and_retained_by_default(labels_csv: str) -> None:
-    stack = new_stack()
-    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
-    Template.from_stack(stack).has_resource(
-        "AWS::Logs::LogGroup",
-        {"Properties": {"RetentionInDays": 30}, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"},
-    )
-
-
-def test_configure_sets_log_retention_and_removal_policy(labels_csv: str) -> None:
-    stack = new_stack()
-    provider = LabelImportProvider.configure(
-        stack, log_retention=logs.RetentionDays.ONE_YEAR, log_removal_policy=RemovalPolicy.DESTROY
-    )
-    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
-    LabelImport(stack, "More", transform="tfm-2", source=LabelSource.from_asset(labels_csv))
-    assert LabelImportProvider.of(stack) is provider
-    template = Template.from_stack(stack)
-    template.resource_count_is("AWS::Logs::LogGroup", 1)
-    template.resource_count_is("AWS::Lambda::Function", 1)
-    template.has_resource(
-        "AWS::Logs::LogGroup",
-        {"Properties": {"RetentionInDays": 365}, "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"},
-    )
-
-
-def test_configure_after_the_provider_exists_is_refused_unless_it_changes_nothing(labels_csv: str) -> None:
-    stack = new_stack()
-    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
-    provider = LabelImportProvider.of(stack)
-    assert LabelImportProvider.configure(stack) is provider  # the defaults: nothing to change
-    too_late = (
-        r"configure\(log_retention=RetentionDays\.ONE_YEAR \(it has RetentionDays\.ONE_MONTH\)\) comes too late: "
-        r"the provider of stack 'Labels' exists already; call configure before the stack's first LabelImport"
-    )
-    with pytest.raises(RuntimeError, match=too_late):
-        LabelImportProvider.configure(stack, log_retention=logs.RetentionDays.ONE_YEAR)
-    with pytest.raises(RuntimeError, match=r"vpc=Labels/Vpc \(it has None\)"):
-        LabelImportProvider.configure(stack, vpc=ec2.Vpc(stack, "Vpc"))
-
-
-@pytest.mark.parametrize(
-    ("keyword", "make_value", "error", "message"),
-    [
-        (
-            "log_retention",
-            lambda _: 30,
-            TypeError,
-            r"^log_retention must be an aws_logs\.RetentionDays .*, got int 30$",
-        ),
-        (
-            "log_removal_policy",
-            lambda _: "destroy",
-            TypeError,
-            r"^log_removal_policy must be an aws_cdk\.RemovalPolicy .*, got str 'destroy'$",
-        ),
-        ("vpc", lambda _: "vpc-0123", TypeError, r"^vpc must be an aws_ec2\.IVpc, got str 'vpc-0123'$"),
-        (
-            "security_groups",
-            lambda _: "sg-0123",
-            TypeError,
-            r"^security_groups must be a list of aws_ec2\.ISecurityGroup, got str 'sg-0123'$",
-        ),
-        (
-            "security_groups",
-            lambda stack: [ec2.SecurityGroup.from_security_group_id(stack, "Group", "sg-0123")],
-            ValueError,
-            r"^security_groups needs vpc: the handler is in a VPC only when vpc is given$",
-        ),
-        (
-            "vpc_subnets",
-            lambda _: {"subnet_type": "PRIVATE"},
-            TypeError,
-            r"^vpc_subnets must be an aws_ec2\.SubnetSelection, got dict \{'subnet_type': 'PRIVATE'\}$",
-        ),
-        (
-            "vpc_subnets",
-            lambda _: ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            ValueError,
-            r"^vpc_subnets needs vpc",
-        ),
-    ],
-)
-def test_configure_refuses_a_wrong_argument_and_leaves_nothing(
-    keyword: str, make_value: Any, error: type[Exception], message: str
-) -> None:
-    stack = new_stack()
-    value = make_value(stack)
-    with pytest.raises(error, match=message):
-        LabelImportProvider.configure(stack, **{keyword: value})
-    assert stack.node.try_find_child(LabelImportProvider.ID) is None
-
-
-def test_security_groups_must_be_security_groups() -> None:
-    stack = new_stack()
-    vpc = ec2.Vpc(stack, "Vpc")
-    with pytest.raises(TypeError, match=r"^security_groups must hold aws_ec2\.ISecurityGroup, got str 'sg-0123'$"):
-        LabelImportProvider.configure(stack, vpc=vpc, security_groups=["sg-0123"])  # type: ignore[list-item]
-    assert stack.node.try_find_child(LabelImportProvider.ID) is None
-
-
-def test_the_handler_function_and_log_group_are_reachable_for_alarms(labels_csv: str) -> None:
-    stack = new_stack()
-    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
-    provider = LabelImportProvider.of(stack)
-    assert isinstance(provider.function, lambda_.Function)
-    provider.function.metric_errors().create_alarm(stack, "HandlerErrors", threshold=1, evaluation_periods=1)
-    logs.MetricFilter(
-        stack,
-        "FailedImports",
-        log_group=provider.log_group,
-        filter_pattern=logs.FilterPattern.string_value("$.status", "=", "FAILED"),
-        metric_namespace="GlueLabelImport",
-        metric_name="FailedImports",
-    )
-    template = Template.from_stack(stack)
-    (function_id,) = _resources(template, "AWS::Lambda::Function")
-    (log_group_id,) = _resources(template, "AWS::Logs::LogGroup")
-    (role_id,) = _resources(template, "AWS::IAM::Role")
-    template.has_resource_properties(
-        "AWS::CloudWatch::Alarm",
-        {"MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function_id}}]},
-    )
-    template.has_resource_properties("AWS::Logs::MetricFilter", {"LogGroupName": {"Ref": log_group_id}})
-    assert stack.resolve(provider.role.role_arn) == {"Fn::GetAtt": [role_id, "Arn"]}
-
-
-def test_the_handler_can_run_in_a_vpc(labels_csv: str) -> None:
-    stack = new_stack()
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=2)
-    group = ec2.SecurityGroup(stack, "HandlerGroup", vpc=vpc)
-    LabelImportProvider.configure(
-        stack,
-        vpc=vpc,
-        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-        security_groups=[group],
-    )
-    LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
-    template = Template.from_stack(stack)
-    private_subnets = [stack.resolve(subnet.subnet_id) for subnet in vpc.private_subnets]
-    group_id = stack.resolve(group.security_group_id)
-    template.has_resource_properties(
-        "AWS::Lambda::Function",
-        {"VpcConfig": {"SubnetIds": private_subnets, "SecurityGroupIds": [group_id]}},
-    )
-    # a function in a VPC needs to create its network interfaces
-    template.has_resource_properties(
-        "AWS::IAM::Role",
-        {
-            "AssumeRolePolicyDocument": Match.object_like(
-                {"Statement": [Match.object_like({"Principal": {"Service": "lambda.amazonaws.com"}})]}
-            ),
-            "ManagedPolicyArns": [
-                {
-                    "Fn::Join": [
-                        "",
-                        [
-                            "arn:",
-                            {"Ref": "AWS::Partition"},
-                            ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
-                        ],
-                    ]
-                }
-            ],
-        },
-    )
-
-
-def test_the_handler_is_outside_any_vpc_by_default(three_imports: tuple[Stack, Template]) -> None:
-    _, template = three_imports
-    template.has_resource_properties("AWS::Lambda::Function", {"VpcConfig": Match.absent()})
-
-
-@pytest.mark.parametrize(
-    ("timeouts", "max_event_age"),
-    [
-        ([Duration.minutes(20), Duration.minutes(5)], 1200),
-        ([Duration.minutes(1)], 60),
-        ([Duration.minutes(5), Duration.minutes(60)], 3600),
-        ([Duration.minutes(5), "token"], 3600),
-    ],
-    ids=["largest-20-minutes", "1-minute", "1-hour", "a-token-timeout"],
-)
-def test_a_hand_over_never_runs_after_the_resource_timed_out(
-    timeouts: list[Any], max_event_age: int, labels_csv: str
-) -> None:
-    stack = new_stack()
-    for number, given in enumerate(timeouts):
-        timeout = given
-        if given == "token":
-            timeout = Duration.seconds(CfnParameter(stack, "Timeout", type="Number").value_as_number)
-        LabelImport(
-            stack, f"Labels{number}", transform="tfm-1", source=LabelSource.from_asset(labels_csv), timeout=timeout
-        )
-    template = Template.from_stack(stack)
-    template.resource_count_is("AWS::Lambda::EventInvokeConfig", 1)
-    template.has_resource_properties(
-        "AWS::Lambda::EventInvokeConfig",
-        {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": max_event_age, "Qualifier": "$LATEST"},
-    )
 
 
 def test_the_handler_may_read_exactly_the_label_objects_to_check_their_header(labels_csv: str) -> None:
@@ -722,7 +422,7 @@ def test_the_handler_may_read_exactly_the_label_objects_to_check_their_header(la
     handler_role = stack.resolve(LabelImportProvider.of(stack).role.role_name)
     statements = [
         statement
-        for policy in _resources(template, "AWS::IAM::Policy").values()
+        for policy in resources_of(template, "AWS::IAM::Policy").values()
         if policy["Properties"]["Roles"] == [handler_role]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]

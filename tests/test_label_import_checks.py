@@ -11,7 +11,8 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from glue_label_import import LabelImport, LabelSource
 from glue_label_import.label_file import LabelFileError
-from support import find_matches_transform, new_stack
+from glue_label_import.testing.examples import find_matches_transform
+from support import new_stack
 
 HEADER = "labeling_set_id,label,customer_id,name\n"
 

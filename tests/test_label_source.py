@@ -13,7 +13,8 @@ from aws_cdk.assertions import Annotations, Match
 from glue_label_import import LabelImport, LabelSource
 from glue_label_import.label_file import LabelFileError
 from glue_label_import.staging import STAGING_FOLDER
-from support import find_matches_transform, new_stack
+from glue_label_import.testing.examples import find_matches_transform
+from support import new_stack
 
 HEADER = "id,name,labeling_set_id,label\n"
 

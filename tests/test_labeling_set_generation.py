@@ -14,7 +14,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
-from support import LABELS, find_matches_transform, logical_id, new_stack
+from glue_label_import.testing.examples import LABELS, find_matches_transform
+from support import logical_id, new_stack
 
 
 @pytest.fixture

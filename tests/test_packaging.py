@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from support import handler_asset_path
+from glue_label_import.testing.requests import handler_asset_path
 
 REPO = Path(__file__).parent.parent
 NODE_BIN = REPO / "node_modules" / ".bin"
@@ -144,6 +144,7 @@ def test_wheel_contents(wheel: Path) -> None:
     sources = REPO / "constructs" / "glue_label_import"
     expected = {f"glue_label_import/{path.name}" for path in sources.glob("*.py")}
     expected |= {f"glue_label_import/_handler/{path.name}" for path in (REPO / "lambda").glob("*.py")}
+    expected |= {f"glue_label_import/testing/{path.name}" for path in (sources / "testing").glob("*.py")}
     assert package == {*expected, "glue_label_import/py.typed"}  # every module, the handler's too, and no other file
     assert not any(name.startswith(("constructs/", "tests/", "lambda/")) for name in names)
     metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
@@ -242,7 +243,7 @@ print(" ".join(names))
 def test_every_handler_module_imports_through_the_installed_wheel(
     venv: CleanVenv, outside: Path, tmp_path: Path
 ) -> None:
-    from e2e_harness import runtime_packages
+    from glue_label_import.testing.sandbox import runtime_packages
 
     boto3_only = runtime_packages(tmp_path / "runtime")
     env = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

@@ -16,7 +16,7 @@ from aws_cdk.assertions import Template
 from constructs import Construct
 
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
-from support import find_matches_transform
+from glue_label_import.testing.examples import find_matches_transform
 
 REPO = Path(__file__).parent.parent
 README = (REPO / "README.md").read_text()

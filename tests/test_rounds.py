@@ -9,7 +9,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
-from support import find_matches_transform, logical_id, new_stack
+from glue_label_import.testing.examples import find_matches_transform
+from support import logical_id, new_stack
 
 
 def labels(name: str) -> LabelSource:

@@ -12,7 +12,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
-from support import BUCKET, LABELS, find_matches_transform, new_stack
+from glue_label_import.testing.examples import LABELS, find_matches_transform
+from glue_label_import.testing.requests import BUCKET
+from support import new_stack
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
 from glue_label_import.label_file import validate_label_file
-from support import find_matches_transform
+from glue_label_import.testing.examples import find_matches_transform
 
 REPO = Path(__file__).parent.parent
 
@@ -175,7 +175,8 @@ def test_the_example_alarms_on_f1_near_the_gate_and_charts_the_four_metrics(exam
 
 def test_example_data_is_small_reproducible_and_labelled_in_about_10_sets(tmp_path: Path) -> None:
     (tmp_path / "scripts").mkdir()
-    shutil.copy(REPO / "scripts" / "generate_example_data.py", tmp_path / "scripts")
+    for script in ("generate_example_data.py", "example_variations.py", "example_vocabulary.py"):
+        shutil.copy(REPO / "scripts" / script, tmp_path / "scripts")
     subprocess.run([sys.executable, str(tmp_path / "scripts" / "generate_example_data.py")], check=True)
     for name in ("data/customers.csv", "labels/round-1.csv", "labels/round-2.csv"):
         assert (tmp_path / name).read_bytes() == (REPO / name).read_bytes(), f"{name} differs from its generator"

@@ -16,7 +16,8 @@ from aws_cdk.aws_cloudwatch import ComparisonOperator, Unit
 
 from glue_label_import import LabelImport, LabelSource, TransformEvaluation
 from glue_label_import._handler import metrics_log
-from support import LABELS, find_matches_transform, logical_id, new_stack
+from glue_label_import.testing.examples import LABELS, find_matches_transform
+from support import logical_id, new_stack
 
 
 @pytest.fixture

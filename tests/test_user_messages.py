@@ -9,7 +9,8 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from glue_label_import import LabelImport, LabelSource, TransformEvaluation
-from support import LABELS, find_matches_transform, new_stack
+from glue_label_import.testing.examples import LABELS, find_matches_transform
+from support import new_stack
 
 
 @pytest.fixture

@@ -3,7 +3,15 @@
 AWS is moto's server (with the Glue ML task-run extension, and the stack statuses the emulation
 sets for DescribeStacks), the handler's run ledger a table created in moto from the synthesized
 template, CloudFormation's ResponseURL a local HTTPS server, Lambda's Invoke API a local recorder.
-The end-to-end tests, the benchmark and the demo drive the handler through `LambdaSandbox`.
+The end-to-end tests, the benchmark and the demo drive the handler through `LambdaSandbox`:
+
+    with lambda_sandbox(workdir, outdir=Path("cdk.out"), stack_name="MyStack") as sandbox:
+        event = sandbox.event("Create", {"TransformId": sandbox.transform(), ...})
+        sandbox.invoke(event)
+        sandbox.answer(event)  # the one answer CloudFormation got
+
+Needs the ``[testing]`` extra (moto's server, boto3) and a synthesized cloud assembly (or none:
+a small stack with a LabelImport is synthesized into ``workdir``).
 """
 
 from __future__ import annotations
@@ -22,22 +30,26 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from aws_cdk import App, Stack
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from glue_label_import import LabelImport, LabelSource
-from glue_label_import.testing import glue_ml
-from local_endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
-from support import (
-    BUCKET,
-    LEDGER_TABLE,
-    SECRET,
-    cfn_event,
-    create_ledger,
-    create_transform,
-    handler_asset_path,
-    new_stack,
-)
+from ..label_import import LabelImport
+from ..label_source import LabelSource
+from .control import glue_ml
+from .endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
+from .requests import BUCKET, LEDGER_TABLE, SECRET, cfn_event, create_ledger, create_transform, handler_asset_path
+
+__all__ = [
+    "Invocation",
+    "LambdaSandbox",
+    "answer_errors",
+    "lambda_sandbox",
+    "log_lines",
+    "metric_records",
+    "runtime_packages",
+    "synthesize_stack",
+]
 
 RUNNER = Path(__file__).parent / "lambda_runner.py"
 # What the Lambda Python runtime provides besides the standard library.
@@ -54,11 +66,12 @@ class Invocation:
 
 def synthesize_stack(outdir: Path) -> str:
     """Synthesize a stack with a LabelImport into `outdir`; its name."""
-    stack = new_stack(str(outdir))
+    app = App(outdir=str(outdir))
+    stack = Stack(app, "Labels")
     labels = outdir.parent / "labels.csv"
     labels.write_text("labeling_set_id,label,customer_id\ns1,A,1\ns1,A,2\n")
     LabelImport(stack, "Labels", transform="tfm-synth", source=LabelSource.from_asset(str(labels)))
-    stack.node.root.synth()
+    app.synth()
     return stack.stack_name
 
 
@@ -74,9 +87,7 @@ def create_ledger_of(template: dict[str, Any], dynamodb: Any) -> str:
 
 def runtime_packages(folder: Path) -> Path:
     """A folder holding only boto3 and its dependencies (links into this environment)."""
-    import boto3 as installed
-
-    site_packages = Path(installed.__file__).parent.parent
+    site_packages = Path(boto3.__file__).parent.parent
     folder.mkdir()
     for name in RUNTIME_PACKAGES:
         (folder / name).symlink_to(site_packages / name)
@@ -122,6 +133,11 @@ class LambdaSandbox:
         )
         self.s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
         self.s3.create_bucket(Bucket=BUCKET)
+
+    def kill_all(self) -> None:
+        """Kill every handler process this sandbox started (a finished one is left as it is)."""
+        for process in self.processes:
+            process.kill()
 
     def event(self, request_type: str, properties: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """A CloudFormation request whose ResponseURL is the local HTTPS endpoint."""
@@ -205,7 +221,7 @@ def lambda_sandbox(workdir: Path, outdir: Path | None = None, stack_name: str = 
         invokes = stack.enter_context(InvokeEndpoint().running())
         glue_ml.reset()
         sandbox = LambdaSandbox(workdir, asset, template, f"http://{host}:{port}", responses, invokes, cert)
-        stack.callback(lambda: [process.kill() for process in sandbox.processes])
+        stack.callback(sandbox.kill_all)
         yield sandbox
 
 

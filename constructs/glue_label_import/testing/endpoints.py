@@ -1,21 +1,19 @@
-"""Local stand-ins for the two endpoints the handler talks to besides Glue.
+"""Local stand-ins for the two endpoints the handler talks to besides Glue (used by ``sandbox``).
 
 - `ResponseEndpoint`: CloudFormation's presigned ResponseURL, over HTTPS with a self-signed
   certificate that the handler trusts through SSL_CERT_FILE (crhelper answers over HTTPS only).
 - `InvokeEndpoint`: Lambda's Invoke API, recording the asynchronous self-invocations that hand a
   wait over, so that a test can replay them as Lambda would.
-- `hanging_endpoint`: an API that takes requests and never answers.
-- `TricklingProxy`: a proxy to moto's server whose answers to chosen operations arrive a byte at
-  a time (a byte every half second never trips botocore's per-read timeout).
+
+Endpoints that misbehave on the network (one that never answers, a proxy that trickles) are in
+``faults``.
 """
 
 from __future__ import annotations
 
 import datetime
-import http.client
 import ipaddress
 import json
-import socket
 import ssl
 import threading
 import time
@@ -25,12 +23,18 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+__all__ = [
+    "Fault",
+    "InvokeEndpoint",
+    "ResponseEndpoint",
+    "self_signed_certificate",
+]
 
 if TYPE_CHECKING:
     from typing import Self  # Python 3.11; CI also runs 3.10
@@ -194,98 +198,3 @@ class InvokeEndpoint(_Endpoint):
         with self._server.lock:
             taken, self._server.requests[:] = list(self._server.requests), []
         return [{"path": r["path"], "payload": r["body"]} for r in taken]
-
-
-@contextmanager
-def hanging_endpoint() -> Iterator[str]:
-    """The URL of an endpoint that accepts connections and never answers: an AWS API that hangs."""
-    with socket.create_server(("127.0.0.1", 0), backlog=64) as server:  # the kernel completes the handshakes
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
-
-
-class _ProxyServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, target: str, byte_s: float) -> None:
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-        self.target = urlsplit(target)
-        self.byte_s = byte_s
-        self.trickled: set[str] = set()
-        self.lock = threading.Lock()
-
-    def trickles(self, headers: Any, path: str) -> bool:
-        operation = str(headers.get("x-amz-target") or "").rpartition(".")[2]
-        with self.lock:
-            return operation in self.trickled or any(part in path for part in self.trickled if "/" in part)
-
-
-class _ProxyHandler(BaseHTTPRequestHandler):
-    server: _ProxyServer
-    protocol_version = "HTTP/1.1"
-
-    def _forward(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        upstream = http.client.HTTPConnection(self.server.target.hostname, self.server.target.port, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "connection"}}
-        upstream.request(self.command, self.path, body=body, headers=headers)
-        response = upstream.getresponse()
-        payload = response.read()
-        upstream.close()
-        self.send_response(response.status)
-        for name, value in response.getheaders():
-            if name.lower() not in {"content-length", "transfer-encoding", "connection"}:
-                self.send_header(name, value)
-        self.send_header("content-length", str(len(payload)))
-        self.send_header("connection", "close")
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        if not self.server.trickles(self.headers, self.path):
-            self.wfile.write(payload)
-            return
-        try:
-            for byte in payload:  # until the client gives up on it
-                self.wfile.write(bytes([byte]))
-                self.wfile.flush()
-                time.sleep(self.server.byte_s)
-        except OSError:
-            pass
-
-    def do_GET(self) -> None:
-        self._forward()
-
-    def do_POST(self) -> None:
-        self._forward()
-
-    def do_PUT(self) -> None:
-        self._forward()
-
-    def do_HEAD(self) -> None:
-        self._forward()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
-class TricklingProxy:
-    """A proxy to `target` (moto's server); `trickle(name)` makes the answers to a JSON operation
-    (``GetMLTaskRuns``, ``UpdateItem``: the X-Amz-Target's last part) or to a path containing
-    `name` (an S3 key, ``/bucket/key``) arrive a byte every `byte_s` seconds."""
-
-    def __init__(self, target: str, byte_s: float = 0.5) -> None:
-        self._server = _ProxyServer(target, byte_s)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-
-    def trickle(self, *names: str) -> None:
-        with self._server.lock:
-            self._server.trickled.update(names)
-
-    @contextmanager
-    def running(self) -> Iterator[Self]:
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._server.shutdown()
-            self._server.server_close()
