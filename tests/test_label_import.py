@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
-from glue_label_import import LabelImport, LabelImportProvider, LabelingSetGeneration, LabelSource, TransformEvaluation
+from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TaskRunProvider, TransformEvaluation
 from glue_label_import.testing.examples import find_matches_transform
 from support import glue_role, handler_statements, new_stack, resources_of
 
@@ -321,7 +321,7 @@ def test_an_unknown_transform_role_is_a_warning_not_a_guess(labels_csv: str) -> 
         stack, "Labels", transform=find_matches_transform(stack, role=role), source=LabelSource.from_asset(labels_csv)
     )
     template = Template.from_stack(stack)
-    handler_role = stack.resolve(LabelImportProvider.of(stack).role.role_name)
+    handler_role = stack.resolve(TaskRunProvider.of(stack).role.role_name)
     policies = resources_of(template, "AWS::IAM::Policy").values()
     assert not any("s3:GetObject" in json.dumps(p) for p in policies if p["Properties"]["Roles"] != [handler_role])
     (warning,) = Annotations.from_stack(stack).find_warning("/Labels/Labels", Match.any_value())
@@ -419,7 +419,7 @@ def test_the_handler_may_read_exactly_the_label_objects_to_check_their_header(la
     LabelImport(stack, "FromS3", transform="tfm-1", source=LabelSource.from_s3_path("s3://my-labels/a/b.csv"))
     LabelImport(stack, "FromBucket", transform="tfm-1", source=LabelSource.from_bucket(bucket, "l.csv"))
     template = Template.from_stack(stack)
-    handler_role = stack.resolve(LabelImportProvider.of(stack).role.role_name)
+    handler_role = stack.resolve(TaskRunProvider.of(stack).role.role_name)
     statements = [
         statement
         for policy in resources_of(template, "AWS::IAM::Policy").values()

@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 
-from glue_label_import import LabelImport, LabelImportProvider, LabelSource
+from glue_label_import import LabelImport, LabelSource, TaskRunProvider
 from support import handler_statements, new_stack, resources_of
 
 WATCH_ACTIONS = ["glue:GetMLTaskRun", "glue:GetMLTaskRuns", "glue:CancelMLTaskRun", "glue:GetMLTransform"]
@@ -81,12 +81,12 @@ def test_the_handler_log_group_is_kept_30_days_and_retained_by_default(labels_cs
 
 def test_configure_sets_log_retention_and_removal_policy(labels_csv: str) -> None:
     stack = new_stack()
-    provider = LabelImportProvider.configure(
+    provider = TaskRunProvider.configure(
         stack, log_retention=logs.RetentionDays.ONE_YEAR, log_removal_policy=RemovalPolicy.DESTROY
     )
     LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
     LabelImport(stack, "More", transform="tfm-2", source=LabelSource.from_asset(labels_csv))
-    assert LabelImportProvider.of(stack) is provider
+    assert TaskRunProvider.of(stack) is provider
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::Logs::LogGroup", 1)
     template.resource_count_is("AWS::Lambda::Function", 1)
@@ -99,16 +99,16 @@ def test_configure_sets_log_retention_and_removal_policy(labels_csv: str) -> Non
 def test_configure_after_the_provider_exists_is_refused_unless_it_changes_nothing(labels_csv: str) -> None:
     stack = new_stack()
     LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
-    provider = LabelImportProvider.of(stack)
-    assert LabelImportProvider.configure(stack) is provider  # the defaults: nothing to change
+    provider = TaskRunProvider.of(stack)
+    assert TaskRunProvider.configure(stack) is provider  # the defaults: nothing to change
     too_late = (
         r"configure\(log_retention=RetentionDays\.ONE_YEAR \(it has RetentionDays\.ONE_MONTH\)\) comes too late: "
         r"the provider of stack 'Labels' exists already; call configure before the stack's first LabelImport"
     )
     with pytest.raises(RuntimeError, match=too_late):
-        LabelImportProvider.configure(stack, log_retention=logs.RetentionDays.ONE_YEAR)
+        TaskRunProvider.configure(stack, log_retention=logs.RetentionDays.ONE_YEAR)
     with pytest.raises(RuntimeError, match=r"vpc=Labels/Vpc \(it has None\)"):
-        LabelImportProvider.configure(stack, vpc=ec2.Vpc(stack, "Vpc"))
+        TaskRunProvider.configure(stack, vpc=ec2.Vpc(stack, "Vpc"))
 
 
 @pytest.mark.parametrize(
@@ -159,22 +159,22 @@ def test_configure_refuses_a_wrong_argument_and_leaves_nothing(
     stack = new_stack()
     value = make_value(stack)
     with pytest.raises(error, match=message):
-        LabelImportProvider.configure(stack, **{keyword: value})
-    assert stack.node.try_find_child(LabelImportProvider.ID) is None
+        TaskRunProvider.configure(stack, **{keyword: value})
+    assert stack.node.try_find_child(TaskRunProvider.ID) is None
 
 
 def test_security_groups_must_be_security_groups() -> None:
     stack = new_stack()
     vpc = ec2.Vpc(stack, "Vpc")
     with pytest.raises(TypeError, match=r"^security_groups must hold aws_ec2\.ISecurityGroup, got str 'sg-0123'$"):
-        LabelImportProvider.configure(stack, vpc=vpc, security_groups=["sg-0123"])  # type: ignore[list-item]
-    assert stack.node.try_find_child(LabelImportProvider.ID) is None
+        TaskRunProvider.configure(stack, vpc=vpc, security_groups=["sg-0123"])  # type: ignore[list-item]
+    assert stack.node.try_find_child(TaskRunProvider.ID) is None
 
 
 def test_the_handler_function_and_log_group_are_reachable_for_alarms(labels_csv: str) -> None:
     stack = new_stack()
     LabelImport(stack, "Labels", transform="tfm-1", source=LabelSource.from_asset(labels_csv))
-    provider = LabelImportProvider.of(stack)
+    provider = TaskRunProvider.of(stack)
     assert isinstance(provider.function, lambda_.Function)
     provider.function.metric_errors().create_alarm(stack, "HandlerErrors", threshold=1, evaluation_periods=1)
     logs.MetricFilter(
@@ -201,7 +201,7 @@ def test_the_handler_can_run_in_a_vpc(labels_csv: str) -> None:
     stack = new_stack()
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2)
     group = ec2.SecurityGroup(stack, "HandlerGroup", vpc=vpc)
-    LabelImportProvider.configure(
+    TaskRunProvider.configure(
         stack,
         vpc=vpc,
         vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
