@@ -183,9 +183,11 @@ class Ledger:
         return json.loads(old["InFlight"]["S"]) if "InFlight" in old else None
 
     def remember_answer(self, resource: str, properties: Mapping[str, Any], data: Mapping[str, Any]) -> None:
-        """The Data answered for these properties of the resource, now its current Data."""
+        """The Data answered for these properties of the resource, now its current Data (and what it replaced)."""
         now = self.clock.now()
         current = self.resource(resource).get("Current")
+        if current == data:  # the same answer again (a late duplicate): what it replaced stays on record
+            return
         item = {
             "Id": {"S": f"answer#{resource}#{fingerprint(properties)}"},
             "Data": {"S": _json(data)},
