@@ -15,12 +15,9 @@ from botocore.exceptions import ClientError
 
 from glue_label_import._handler import index
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
-from handler_driver import Handler, engine_on
-from support import (
-    BUCKET,
+from glue_label_import.testing.requests import (
     EVALUATION,
     GENERATION,
-    OTHER_STACK_ID,
     SECRET,
     STACK_ID,
     cfn_event,
@@ -28,6 +25,8 @@ from support import (
     generation_props,
     props,
 )
+from handler_driver import Handler, engine_on
+from support import BUCKET, OTHER_STACK_ID
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 ROUND_2 = f"s3://{BUCKET}/round-2.csv"
@@ -77,11 +76,6 @@ def import_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
 # 1. Rollbacks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DescribeStacks throttled during a real rollback: Rollback.UNKNOWN runs outside the rollback's"
-    " never-fail guard (engine.Engine.run), so a failed import run answers FAILED -> UPDATE_ROLLBACK_FAILED",
-)
 def test_a_rollback_whose_status_is_throttled_and_whose_import_fails_still_succeeds(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,11 +89,6 @@ def test_a_rollback_whose_status_is_throttled_and_whose_import_fails_still_succe
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DescribeStacks throttled during a real rollback: a generation rollback runs a new generation and"
-    " answers a new folder instead of its previous one (engine.Engine.run treats UNKNOWN as not a rollback)",
-)
 def test_a_generation_rollback_with_its_status_throttled_answers_its_previous_folder(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
