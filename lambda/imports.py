@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .answers import TaskFailed, fit_reason
-from .columns import LABEL_FILE_COLUMNS, column_mismatch
 from .deadline import within
 from .engine import Task
 from .glue_runs import Run, TaskRuns
-from .request import checked_string, parse_boolean, s3_uri_problem, service_timeout_s, transform_id
+from .request import checked_string, parse_boolean, service_timeout_s, transform_id
 from .retries import CALL_DEADLINE_S, error_code
+from .rules import LABEL_FILE_COLUMNS, column_mismatch, s3_uri_problem, split_s3_uri
 
 LOGGER = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def _read_head(s3: Any, bucket: str, key: str) -> bytes:
 
 def _header(s3: Any, s3_path: str) -> list[str] | None:
     """The column names in the first line of the label file, or None (logged) when they cannot be read."""
-    bucket, _, key = s3_path[len("s3://") :].partition("/")
+    bucket, key = split_s3_uri(s3_path)
     try:
         head = within(partial(_read_head, s3, bucket, key), CALL_DEADLINE_S)  # a trickling body cannot hold it
     except (BotoCoreError, ClientError) as error:
