@@ -13,11 +13,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .answers import TaskFailed, fit_reason
 from .deadline import within
-from .engine import Task
 from .glue_runs import Run, TaskRuns
 from .request import checked_string, parse_boolean, service_timeout_s, transform_id
 from .retries import CALL_DEADLINE_S, error_code
 from .rules import LABEL_FILE_COLUMNS, column_mismatch, s3_uri_problem, split_s3_uri
+from .task import Task
 
 LOGGER = logging.getLogger(__name__)
 

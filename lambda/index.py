@@ -21,7 +21,7 @@ from crhelper import CfnResource
 
 from .answers import put_answer
 from .deadline import CallTimedOut, within
-from .engine import DELETE_BUDGET_S, Engine, Task
+from .engine import DELETE_BUDGET_S, Engine
 from .evaluation import EvaluateTransform
 from .generation import GenerateLabelingSet
 from .glue_runs import TaskRuns
@@ -29,6 +29,7 @@ from .imports import ImportLabels
 from .ledger import Ledger
 from .request import InvalidProperty, physical_id
 from .retries import SYSTEM_CLOCK, Clock
+from .task import Task
 
 LOGGER = logging.getLogger("glue_label_import")
 
