@@ -111,12 +111,17 @@ class ImportLabels(Task):
     def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
         """TaskRunId and, when Glue tells it as a number, the transform's LabelCount."""
         outputs: dict[str, Any] = {"TaskRunId": run["TaskRunId"]}
+        log = {"action": "label count", "TransformId": self.transform_id, "answer": "without LabelCount"}
         try:
             count: Any = runs.transform(self.transform_id, retry_until=runs.clock.now() + LOOKUP_S).get("LabelCount")
-            if count is not None:
+        except (BotoCoreError, ClientError) as error:  # the import succeeded: its answer goes out without the count
+            LOGGER.warning({**log, "error": f"{type(error).__name__}: {error_code(error)}"})
+            return outputs
+        if count is not None:
+            try:
                 outputs["LabelCount"] = int(count)
-        except (BotoCoreError, ClientError, TypeError, ValueError) as error:
-            LOGGER.warning({"action": "label count", "TransformId": self.transform_id, "error": repr(error)})
+            except (TypeError, ValueError, OverflowError) as error:  # Glue told no whole number
+                LOGGER.warning({**log, "error": f"{type(error).__name__}: {error}"})
         return outputs
 
 
