@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .engine import Task
 from .glue_runs import Run, TaskRuns
-from .request import checked_string, s3_prefix_problem, service_timeout_s, string_list, transform_id
+from .request import checked_string, service_timeout_s, string_list, transform_id
+from .rules import s3_prefix_problem
+from .task import Task
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .retries import SYSTEM_CLOCK, Clock, is_transient, with_retries
+from .rules import FINAL_STATUSES
 
 LOGGER = logging.getLogger(__name__)
 
-FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT"})
-IN_FLIGHT_STATUSES = frozenset({"STARTING", "RUNNING"})
 NOT_FOUND = "EntityNotFoundException"
 
 # GetMLTaskRun every second at first, then every eighth of the run's age, at most every 4.5 s:

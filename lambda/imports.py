@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .answers import TaskFailed, fit_reason
-from .columns import LABEL_FILE_COLUMNS, column_mismatch
 from .deadline import within
-from .engine import Task
 from .glue_runs import Run, TaskRuns
-from .request import checked_string, parse_boolean, s3_uri_problem, service_timeout_s, transform_id
+from .request import checked_string, parse_boolean, service_timeout_s, transform_id
 from .retries import CALL_DEADLINE_S, error_code
+from .rules import LABEL_FILE_COLUMNS, column_mismatch, s3_uri_problem, split_s3_uri
+from .task import Task
 
 LOGGER = logging.getLogger(__name__)
 
@@ -111,12 +111,17 @@ class ImportLabels(Task):
     def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
         """TaskRunId and, when Glue tells it as a number, the transform's LabelCount."""
         outputs: dict[str, Any] = {"TaskRunId": run["TaskRunId"]}
+        log = {"action": "label count", "TransformId": self.transform_id, "answer": "without LabelCount"}
         try:
             count: Any = runs.transform(self.transform_id, retry_until=runs.clock.now() + LOOKUP_S).get("LabelCount")
-            if count is not None:
+        except (BotoCoreError, ClientError) as error:  # the import succeeded: its answer goes out without the count
+            LOGGER.warning({**log, "error": f"{type(error).__name__}: {error_code(error)}"})
+            return outputs
+        if count is not None:
+            try:
                 outputs["LabelCount"] = int(count)
-        except (BotoCoreError, ClientError, TypeError, ValueError) as error:
-            LOGGER.warning({"action": "label count", "TransformId": self.transform_id, "error": repr(error)})
+            except (TypeError, ValueError, OverflowError) as error:  # Glue told no whole number
+                LOGGER.warning({**log, "error": f"{type(error).__name__}: {error}"})
         return outputs
 
 
@@ -145,7 +150,7 @@ def _read_head(s3: Any, bucket: str, key: str) -> bytes:
 
 def _header(s3: Any, s3_path: str) -> list[str] | None:
     """The column names in the first line of the label file, or None (logged) when they cannot be read."""
-    bucket, _, key = s3_path[len("s3://") :].partition("/")
+    bucket, key = split_s3_uri(s3_path)
     try:
         head = within(partial(_read_head, s3, bucket, key), CALL_DEADLINE_S)  # a trickling body cannot hold it
     except (BotoCoreError, ClientError) as error:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from glue_label_import.label_file import LABEL_COLUMN
+from glue_label_import._handler.rules import LABEL_COLUMN
 from glue_label_import.labeler import LabelerApp
 from glue_label_import.labeling import Labeling
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from glue_label_import._handler.engine import HANDOVER_MARGIN_S
+from glue_label_import._handler.handover import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.requests import EVALUATION, GENERATION, evaluation_props, generation_props, props

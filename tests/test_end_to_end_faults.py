@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from glue_label_import._handler.engine import HANDOVER_MARGIN_S
+from glue_label_import._handler.handover import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.endpoints import Fault
 from glue_label_import.testing.examples import LABELS

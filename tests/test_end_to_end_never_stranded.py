@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glue_label_import._handler.engine import HANDOVER_MARGIN_S
+from glue_label_import._handler.handover import HANDOVER_MARGIN_S
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.faults import TricklingProxy

@@ -16,7 +16,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from glue_label_import._handler.request import transform_id_problem
+from glue_label_import._handler.rules import transform_id_problem
 
 FIND_MATCHES = "FIND_MATCHES"
 """The one transform type Glue has, and the one labels are for."""

@@ -22,16 +22,13 @@ from typing import Any, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 
-from glue_label_import._handler.request import transform_id_problem
+from glue_label_import._handler.rules import FINAL_STATUSES, transform_id_problem
 from glue_label_import.glue_output import OutputError, S3Folder, merge_parts
 from glue_label_import.label_file import counted, validate_label_file
 from glue_label_import.label_history import history_json, history_table, label_history
 
 POLL_SECONDS = 2.0
 """Seconds between two GetMLTaskRun calls while an export runs."""
-
-FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT"})
-"""Statuses a Glue ML task run ends in."""
 
 clock: Callable[[], float] = time.monotonic
 """The clock the wait for an export measures elapsed time on (tests replace it)."""

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from glue_label_import._handler.request import s3_uri_problem
-from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, counted
+from glue_label_import._handler.rules import LABEL_COLUMN, LABELING_SET_ID_COLUMN, s3_uri_problem, split_s3_uri
+from glue_label_import.label_file import counted
 
 PAGE_SIZE = 1000
 """Keys per ListObjectsV2 page (S3's maximum)."""
@@ -49,7 +49,7 @@ class S3Folder:
         problem = s3_uri_problem(url)
         if problem:
             raise ValueError(f"S3 path {url!r} {problem}; expected s3://bucket/folder/")
-        bucket, _, prefix = url[len("s3://") :].partition("/")
+        bucket, prefix = split_s3_uri(url)
         return cls(bucket, prefix if prefix.endswith("/") else prefix + "/")
 
     def subfolder(self, name: str) -> S3Folder:

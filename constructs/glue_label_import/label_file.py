@@ -24,15 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-LABELING_SET_ID_COLUMN = "labeling_set_id"
-"""The column that groups rows into labeling sets."""
-
-LABEL_COLUMN = "label"
-"""The column whose equal values, within one labeling set, mark rows that match."""
-
-GLUE_FIRST_COLUMNS = (LABELING_SET_ID_COLUMN, LABEL_COLUMN)
-"""The first two columns of every label file Glue imports ("The first two columns (labeling_set_id, label) are
-required"). The files the library stages are put in this order; a file imported from S3 must be in it."""
+from glue_label_import._handler.rules import LABEL_COLUMN, LABEL_FILE_COLUMNS, LABELING_SET_ID_COLUMN
 
 MAX_ROWS_PER_SET = 50
 """Labeling sets with more rows than this may make the Glue import fail: an error."""
@@ -161,16 +153,16 @@ def read_header(path: str | os.PathLike[str]) -> list[str] | None:
 
 def in_glue_order(columns: Sequence[str]) -> bool:
     """Whether a header starts with ``labeling_set_id,label``, as Glue requires."""
-    return tuple(columns[: len(GLUE_FIRST_COLUMNS)]) == GLUE_FIRST_COLUMNS
+    return tuple(columns[: len(LABEL_FILE_COLUMNS)]) == LABEL_FILE_COLUMNS
 
 
 def column_order_warning(columns: Sequence[str]) -> str | None:
     """What to tell of a header that has ``labeling_set_id`` and ``label`` but not as its first two columns."""
-    if not set(GLUE_FIRST_COLUMNS) <= set(columns) or in_glue_order(columns):
+    if not set(LABEL_FILE_COLUMNS) <= set(columns) or in_glue_order(columns):
         return None
     return (
-        f"Glue requires {','.join(GLUE_FIRST_COLUMNS)} as the first two columns, and the header starts with "
-        f"{','.join(columns[: len(GLUE_FIRST_COLUMNS)])}: LabelSource.from_asset and from_directory put them first "
+        f"Glue requires {','.join(LABEL_FILE_COLUMNS)} as the first two columns, and the header starts with "
+        f"{','.join(columns[: len(LABEL_FILE_COLUMNS)])}: LabelSource.from_asset and from_directory put them first "
         "when they stage the file; a file imported from S3 must have them first"
     )
 
@@ -178,7 +170,7 @@ def column_order_warning(columns: Sequence[str]) -> str | None:
 def glue_column_order(columns: Sequence[str]) -> list[int]:
     """The indexes of ``columns`` in Glue's order: ``labeling_set_id``, ``label`` (those present), then the rest
     in their order."""
-    first = [columns.index(name) for name in GLUE_FIRST_COLUMNS if name in columns]
+    first = [columns.index(name) for name in LABEL_FILE_COLUMNS if name in columns]
     return first + [index for index in range(len(columns)) if index not in first]
 
 

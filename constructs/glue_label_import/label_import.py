@@ -10,8 +10,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from glue_label_import import arguments
+from glue_label_import._handler.rules import LABEL_COLUMN, LABELING_SET_ID_COLUMN
 from glue_label_import._task_run import _TaskRunResource
-from glue_label_import.label_file import LABEL_COLUMN, LABELING_SET_ID_COLUMN, check_label_file
+from glue_label_import.label_file import check_label_file
 from glue_label_import.label_source import LabelLocation, LabelSource
 from glue_label_import.transform_table import input_table_columns, table_mismatch
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from glue_label_import.label_file import LABELING_SET_ID_COLUMN, glue_column_order
+from glue_label_import._handler.rules import LABELING_SET_ID_COLUMN
+from glue_label_import.label_file import glue_column_order
 from glue_label_import.staging import stage_file
 
 DEFAULT_PATTERN = "*.csv"

@@ -16,7 +16,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from glue_label_import import arguments
-from glue_label_import._handler.request import s3_uri_problem
+from glue_label_import._handler.rules import s3_uri_problem, split_s3_uri
 from glue_label_import.label_file import check_label_file, in_glue_order, read_header, validate_label_file
 from glue_label_import.label_set import DEFAULT_PATTERN, label_files_in, stage_merged_label_files
 from glue_label_import.staging import STAGING_FOLDER, stage_file, write_in_glue_order
@@ -190,7 +190,7 @@ class _S3PathSource(LabelSource):
         if Token.is_unresolved(self._s3_path):
             bucket_and_key = Fn.select(1, Fn.split("s3://", self._s3_path, 2))
         else:
-            bucket_and_key = self._s3_path[len("s3://") :]
+            bucket_and_key = "/".join(split_s3_uri(self._s3_path))
         partition = Stack.of(scope).partition
         return LabelLocation(s3_path=self._s3_path, object_arn=f"arn:{partition}:s3:::{bucket_and_key}")
 

@@ -18,7 +18,8 @@ from textual.coordinate import Coordinate
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
-from glue_label_import.label_file import LABEL_COLUMN, counted
+from glue_label_import._handler.rules import LABEL_COLUMN
+from glue_label_import.label_file import counted
 from glue_label_import.labeling import Labeling, LabelingSet, Value
 
 COMMAND_KEYS = frozenset("jknpqw")

@@ -16,13 +16,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from glue_label_import.label_file import (
-    LABEL_COLUMN,
-    LABELING_SET_ID_COLUMN,
-    LabelFileReport,
-    counted,
-    validate_label_file,
-)
+from glue_label_import._handler.rules import LABEL_COLUMN, LABELING_SET_ID_COLUMN
+from glue_label_import.label_file import LabelFileReport, counted, validate_label_file
 
 
 class LabelingError(ValueError):

@@ -7,7 +7,7 @@ from typing import Any, Optional
 from aws_cdk import Stack, Token
 from aws_cdk import aws_glue as glue
 
-from glue_label_import._handler.columns import LABEL_FILE_COLUMNS, column_mismatch
+from glue_label_import._handler.rules import LABEL_FILE_COLUMNS, column_mismatch
 
 
 def input_table_columns(transform: glue.CfnMLTransform) -> Optional[list[str]]:

@@ -22,11 +22,13 @@ from moto.glue.responses import GlueResponse
 from moto.moto_api._internal import mock_random
 from moto.utilities.paginator import paginate
 
+from glue_label_import._handler.rules import IN_FLIGHT_STATUSES
+
 from . import s3_files
 from .control import glue_ml
 from .faults import replies
 from .rules import AccessDeniedException, MLTransformNotReadyException, check_capacity, parse_s3_uri
-from .runs import ACTIVE_STATUSES, FakeMLTaskRun, RunScript, matches, sorted_runs, task_runs_of
+from .runs import FakeMLTaskRun, RunScript, matches, sorted_runs, task_runs_of
 from .transforms import find_matches_metrics
 
 _PAGINATION_MODEL = {
@@ -163,7 +165,7 @@ class MLTaskRunBackend(GlueBackend):
     def cancel_ml_task_run(self, transform_id: str, task_run_id: str) -> FakeMLTaskRun:
         run = self.get_ml_task_run(transform_id, task_run_id)
         now = glue_ml.now()
-        if run.status_at(now) in ACTIVE_STATUSES:
+        if run.status_at(now) in IN_FLIGHT_STATUSES:
             run.cancel(now, glue_ml.stopping_seconds)
         return run
 

@@ -10,8 +10,10 @@ from typing import Any
 from moto.glue.exceptions import GlueClientError, InvalidInputException
 from moto.glue.models import GlueBackend, glue_backends
 
+from glue_label_import._handler.rules import IN_FLIGHT_STATUSES
+
 from .control import glue_ml
-from .runs import ACTIVE_STATUSES, task_runs_of
+from .runs import task_runs_of
 
 __all__ = [
     "ACCOUNT_CONCURRENT_RUNS",
@@ -94,7 +96,7 @@ def check_capacity(backend: GlueBackend, transform_id: str) -> None:
         run
         for regional in glue_backends[backend.account_id].values()
         for run in task_runs_of(regional).values()
-        if run.status_at(now) in ACTIVE_STATUSES | {"STOPPING"}
+        if run.status_at(now) in IN_FLIGHT_STATUSES | {"STOPPING"}
     ]
     on_transform = [run for run in in_flight if run.transform_id == transform_id]
     if len(on_transform) >= TRANSFORM_CONCURRENT_RUNS:

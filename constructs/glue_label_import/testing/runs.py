@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, cast
 
+from glue_label_import._handler.rules import FINAL_STATUSES
+
 OPERATIONS = (
     "StartImportLabelsTaskRun",
     "StartMLEvaluationTaskRun",
@@ -20,9 +22,7 @@ OPERATIONS = (
     "GetMLTaskRuns",
     "CancelMLTaskRun",
 )
-ACTIVE_STATUSES = frozenset({"STARTING", "RUNNING"})
-SCRIPTABLE_FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT"})
-FINAL_STATUSES = SCRIPTABLE_FINAL_STATUSES | {"STOPPED"}
+SCRIPTABLE_FINAL_STATUSES = FINAL_STATUSES - {"STOPPED"}
 TASK_RUN_TYPES = ("IMPORT_LABELS", "EVALUATION", "LABELING_SET_GENERATION", "EXPORT_LABELS")
 LOG_GROUP_NAME = "/aws-glue/ml-transforms"
 

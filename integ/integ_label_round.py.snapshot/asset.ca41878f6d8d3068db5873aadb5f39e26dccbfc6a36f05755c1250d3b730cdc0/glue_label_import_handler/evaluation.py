@@ -20,10 +20,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import metrics_log
 from .answers import TaskFailed, fit_reason
-from .engine import Task
 from .glue_runs import Run, TaskRuns
 from .request import optional_fraction, service_timeout_s, string_list, transform_id
 from .retries import error_code
+from .task import Task
 
 LOGGER = logging.getLogger(__name__)
 

@@ -8,44 +8,17 @@ before any AWS call, and a bad value is reported with the property's name and th
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-MAX_TRANSFORM_ID_LENGTH = 255
+from .rules import shown, transform_id_problem
+
 DEFAULT_SERVICE_TIMEOUT_S = 3600
-MAX_SHOWN_VALUE = 120
-_BUCKET_NAME = re.compile(r"(?!\d{1,3}(\.\d{1,3}){3}$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _BOOLEANS = {"true": True, "false": False}
 
 
 class InvalidProperty(ValueError):
     """A property of the custom resource that Glue would refuse or that makes no sense."""
-
-
-def s3_prefix_problem(uri: str) -> str | None:
-    """Say why `uri` is not an `s3://bucket/` or `s3://bucket/prefix` with a valid bucket name, or None."""
-    if not uri.startswith("s3://"):
-        return "must start with s3://"
-    bucket = uri[len("s3://") :].partition("/")[0]
-    if not _BUCKET_NAME.fullmatch(bucket):
-        return f"bucket name {_shown(bucket)} is not a valid S3 bucket name"
-    return None
-
-
-def s3_uri_problem(uri: str) -> str | None:
-    """Say why `uri` is not an `s3://bucket/key` with a valid bucket name and a key, or None."""
-    problem = s3_prefix_problem(uri)
-    if problem is None and not uri[len("s3://") :].partition("/")[2]:
-        return "has no object key after the bucket name"
-    return problem
-
-
-def transform_id_problem(transform_id: str) -> str | None:
-    """Say why `transform_id` cannot be a Glue TransformId, or None."""
-    if not 1 <= len(transform_id) <= MAX_TRANSFORM_ID_LENGTH:
-        return f"must be 1 to {MAX_TRANSFORM_ID_LENGTH} characters long, got {len(transform_id)}"
-    return None
 
 
 def physical_id(transform_id: str, logical_id: str) -> str:
@@ -59,7 +32,7 @@ def checked_string(properties: Mapping[str, Any], name: str, problem_of: Callabl
     value = properties.get(name)
     problem = problem_of(value) if isinstance(value, str) else "must be a string"
     if problem or not isinstance(value, str):
-        raise InvalidProperty(f"{name} {_shown(value)} {problem}")
+        raise InvalidProperty(f"{name} {shown(value)} {problem}")
     return value
 
 
@@ -69,7 +42,7 @@ def parse_boolean(name: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.lower() in _BOOLEANS:
         return _BOOLEANS[value.lower()]
-    raise InvalidProperty(f"{name} {_shown(value)} must be true or false")
+    raise InvalidProperty(f"{name} {shown(value)} must be true or false")
 
 
 def parse_seconds(name: str, value: Any) -> int:
@@ -77,16 +50,10 @@ def parse_seconds(name: str, value: Any) -> int:
     try:
         seconds = int(value)
     except (TypeError, ValueError):
-        raise InvalidProperty(f"{name} {_shown(value)} must be a whole number of seconds") from None
+        raise InvalidProperty(f"{name} {shown(value)} must be a whole number of seconds") from None
     if seconds < 1:
-        raise InvalidProperty(f"{name} {_shown(value)} must be at least 1 second")
+        raise InvalidProperty(f"{name} {shown(value)} must be at least 1 second")
     return seconds
-
-
-def _shown(value: Any) -> str:
-    """The value as a reason shows it: short enough that the property's name survives 256 characters."""
-    text = repr(value)
-    return text if len(text) <= MAX_SHOWN_VALUE else f"{text[: MAX_SHOWN_VALUE - 4]}...{text[-1]}"
 
 
 def transform_id(properties: Mapping[str, Any]) -> str:
@@ -107,9 +74,9 @@ def optional_fraction(properties: Mapping[str, Any], name: str) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidProperty(f"{name} {_shown(value)} must be a number from 0 to 1") from None
+        raise InvalidProperty(f"{name} {shown(value)} must be a number from 0 to 1") from None
     if not 0 <= number <= 1:
-        raise InvalidProperty(f"{name} {_shown(value)} must be a number from 0 to 1")
+        raise InvalidProperty(f"{name} {shown(value)} must be a number from 0 to 1")
     return number
 
 
@@ -117,5 +84,5 @@ def string_list(properties: Mapping[str, Any], name: str) -> tuple[str, ...]:
     """A list of strings (CloudFormation sends a list as one), absent meaning none."""
     value = properties.get(name, [])
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidProperty(f"{name} {_shown(value)} must be a list of strings")
+        raise InvalidProperty(f"{name} {shown(value)} must be a list of strings")
     return tuple(value)

@@ -1,0 +1,87 @@
+"""Handing the wait for a run to a fresh invocation, and the time a request has across invocations.
+
+An invocation waits for its run until shortly before the Lambda's limit (HANDOVER_MARGIN_S), then
+invokes the function again with the event and its state under HANDOVER_KEY; the run is cancelled
+shortly before the resource's ServiceTimeout (DEADLINE_MARGIN_S), whichever invocation waits then.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .answers import TaskFailed, strict_json
+from .retries import Clock, effect_unknown, error_code, surely_did_nothing, with_retries
+
+LOGGER = logging.getLogger(__name__)
+
+HANDOVER_KEY = "GlueTaskRunHandover"
+HANDOVER_MARGIN_S = 30.0  # left in an invocation to hand the wait over, slow calls and all
+DEADLINE_MARGIN_S = 30.0  # left before ServiceTimeout to cancel the run and answer
+HANDOVER_RETRY_S = 5.0
+
+
+def hand_over(
+    lambda_client: Any,
+    clock: Clock,
+    event: dict[str, Any],
+    context: Any,
+    state: dict[str, Any],
+    *,
+    cancel: Callable[[str, str], bool],
+) -> None:
+    """Let a fresh invocation of this function go on waiting and answer in this one's place.
+
+    An Invoke whose effect is unknown (a server fault, a lost reply) probably queued the
+    event: it counts as handed over, so that CloudFormation never hears twice. Should it not
+    have been queued, the resource's ServiceTimeout ends the wait.
+    :raises TaskFailed: the Invoke surely did nothing (its error code only: Lambda's error
+        messages may quote the payload, ResponseURL and all).
+    """
+    payload = strict_json({**event, HANDOVER_KEY: state}).encode()
+    log = {
+        "action": "hand-over",
+        "TransformId": event["ResourceProperties"].get("TransformId"),
+        "TaskRunId": state.get("TaskRunId"),
+    }
+    try:
+        with_retries(
+            lambda: lambda_client.invoke(
+                FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=payload
+            ),
+            retry_until=clock.now() + HANDOVER_RETRY_S,
+            clock=clock,
+            what="Invoke",
+            retry_if=surely_did_nothing,  # a second hand-over would mean a second answer
+        )
+    except (BotoCoreError, ClientError) as error:
+        if not effect_unknown(error):
+            if state.get("TaskRunId"):
+                cancel(str(event["ResourceProperties"].get("TransformId")), str(state["TaskRunId"]))
+            raise TaskFailed(f"Invoke refused to hand the wait over: {error_code(error)}") from None
+        LOGGER.warning({**log, "result": f"unknown ({error_code(error)}): taken as handed over"})
+        return
+    LOGGER.info(log)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time a request has: from its start to its ServiceTimeout, and this invocation's share."""
+
+    started_at: float
+    invocation_end: float  # when this invocation must hand the wait over
+    service_timeout_s: int
+
+    @property
+    def deadline(self) -> float:
+        """When the run must be cancelled to answer before CloudFormation's ServiceTimeout."""
+        return self.started_at + self.service_timeout_s - DEADLINE_MARGIN_S
+
+    @property
+    def until(self) -> float:
+        """What this invocation may spend on the request."""
+        return min(self.deadline, self.invocation_end)

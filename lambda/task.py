@@ -1,0 +1,91 @@
+"""The part of a resource's Glue ML task run that differs per resource type: the `Task` base class.
+
+`imports`, `evaluation` and `generation` each subclass it; the engine (engine.py) runs any `Task`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+from .glue_runs import Run, TaskRuns, started_on
+from .request import InvalidProperty
+
+CLOCK_SKEW_S = 5.0  # a run Glue says started this much before the start call is still the call's
+
+T = TypeVar("T", bound="Task")
+
+
+class Task(abc.ABC):
+    """One resource's Glue ML task run: the part of the lifecycle that differs per resource type."""
+
+    task_run_type: ClassVar[str]
+    """The TaskRunType GetMLTaskRuns reports for runs of this kind."""
+    start_operation: ClassVar[str]
+    """The Glue operation that starts a run, for messages."""
+    reuses_answers: ClassVar[bool] = False
+    """Whether the Data answered before for the same inputs is answered again without a run: in a
+    rollback (for the restored properties) and for an Update that is `unchanged`."""
+
+    transform_id: str
+    service_timeout_s: int
+
+    @classmethod
+    @abc.abstractmethod
+    def from_properties(cls, properties: Mapping[str, Any]) -> Task:
+        """Read and check the resource's properties; raise InvalidProperty naming a bad one."""
+
+    @classmethod
+    def from_request(cls, event: Mapping[str, Any]) -> Task:
+        """The task of a CloudFormation request: its properties (and what else of the request it needs)."""
+        return cls.from_properties(event["ResourceProperties"])
+
+    @classmethod
+    def from_old_properties(cls: type[T], event: Mapping[str, Any]) -> T | None:
+        """The task an Update's old properties described, or None (not an Update, or unreadable)."""
+        if event.get("RequestType") != "Update":
+            return None
+        try:
+            return cls.from_properties(event.get("OldResourceProperties") or {})  # type: ignore[return-value]
+        except InvalidProperty:
+            return None
+
+    @abc.abstractmethod
+    def is_ours(self, run: Run) -> bool:
+        """Whether a run GetMLTaskRuns lists is one this request would start (its properties match in full)."""
+
+    def started_by(self, run: Run, attempt_at: float) -> bool:
+        """Whether `run` is the one a start at `attempt_at` (whose reply was lost) started: by default a
+        run of these properties that Glue says started then or later."""
+        started = started_on(run)
+        return self.is_ours(run) and started is not None and started >= attempt_at - CLOCK_SKEW_S
+
+    def unchanged(self, old: Task) -> bool:
+        """Whether an Update from `old` changes nothing the run depends on (for `reuses_answers`)."""
+        return False
+
+    def fallback(self, runs: TaskRuns, run_id: str) -> dict[str, Any]:
+        """The Data of a rollback whose run failed and that answered nothing before: the run id."""
+        return {"TaskRunId": run_id}
+
+    @abc.abstractmethod
+    def start(self, glue: Any, now: float) -> Any:
+        """Start the run at `now` (epoch seconds); return Glue's TaskRunId (checked by the engine)."""
+
+    @abc.abstractmethod
+    def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
+        """The Data of the SUCCESS answer for a run that SUCCEEDED; raise TaskFailed for a failed check.
+
+        `before` is what `check` noted before the run started (nothing for a run done already),
+        and `Gated`: False in a rollback, whose answer no check may fail.
+        """
+
+    def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
+        """A run that already did what this request asks, so that no new run is needed; None by default."""
+        return None
+
+    def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:
+        """Before a run starts: raise TaskFailed for what Glue would refuse minutes later, and return what
+        `outputs` needs to know of the time before the run (JSON, carried across hand-overs); {} by default."""
+        return {}
