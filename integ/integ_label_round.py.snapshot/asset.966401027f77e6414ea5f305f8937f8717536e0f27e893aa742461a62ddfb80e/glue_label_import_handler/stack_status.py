@@ -28,7 +28,7 @@ class Rollback(enum.Enum):
 
     NO = "no"
     YES = "yes"
-    UNKNOWN = "unknown"  # the status could not be read: never fail on metrics, but run as usual
+    UNKNOWN = "unknown"  # the status could not be read: handled as a rollback, which never fails
 
 
 def is_rollback_status(status: str) -> bool:

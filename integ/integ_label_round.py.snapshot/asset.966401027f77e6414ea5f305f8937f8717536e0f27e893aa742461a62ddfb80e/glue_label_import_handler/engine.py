@@ -83,8 +83,9 @@ class Engine:
             rollback = rollback_of(self.cloudformation, str(event["StackId"]), clock=self.clock)
         else:
             rollback = Rollback.NO
-        if rollback is not Rollback.YES:
+        if rollback is Rollback.NO:
             return self._run(task, event, context, rollback)
+        # A rollback, or maybe one (its status unreadable): it never fails, whatever goes wrong.
         resource, rolled_back = resource_key(event), event.get("OldResourceProperties") or {}
         previous = self._ledger("previous answer", lambda ledger: ledger.rollback_answer(resource, rolled_back))
         if previous is not None and task.reuses_answers:
