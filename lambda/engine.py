@@ -216,8 +216,9 @@ class Engine:
         to them answers), and the resource's run is no longer in flight.
         """
         request_id, resource = str(event.get("RequestId", "")), resource_key(event)
-        standing = self._ledger("record answer", lambda ledger: ledger.record_answer(request_id, answer)) or answer
-        if standing == answer and answer.get("Status") == "SUCCESS":
+        recorded = self._ledger("record answer", lambda ledger: ledger.record_answer(request_id, answer))
+        standing, first = recorded or (answer, True)
+        if first and answer.get("Status") == "SUCCESS":  # a late duplicate changes nothing the ledger remembers
             self._ledger("remember answer", lambda ledger: ledger.remember_answer(*_answer_key(event), answer["Data"]))
         self._ledger("run finished", lambda ledger: ledger.finished(resource, request_id))
         return standing

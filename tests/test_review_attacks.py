@@ -479,12 +479,6 @@ def generation_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger.Ledger.remember_answer: a late duplicate of a forward Update, delivered after its rollback,"
-    " makes the rolled-back Data Current again (and Replaced the rollback's), so the next rollback answers the"
-    " wrong folder",
-)
 def test_a_late_duplicate_after_a_rollback_does_not_change_what_the_next_rollback_answers(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
