@@ -91,6 +91,9 @@ class Engine:
         if previous is not None and task.reuses_answers:
             LOGGER.info({"action": "rollback", "answer": "the previous Data, without a run"})
             return previous
+        if task.reuses_answers:  # nothing on record (the ledger out of reach): still no run
+            LOGGER.warning({"action": "rollback", "answer": "no previous Data on record: the fallback, without a run"})
+            return task.fallback(self.runs, "")
         try:
             return self._run(task, event, context, rollback)
         except Exception as error:  # a rollback never fails: whatever went wrong, the stack can go back

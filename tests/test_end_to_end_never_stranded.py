@@ -169,7 +169,7 @@ def test_metrics_glue_did_not_report_as_numbers(sandbox: LambdaSandbox, runs: Gl
     ungated = answered(
         sandbox, sandbox.event("Create", evaluation_props(transform_id, MinF1=0.8), resource_type=EVALUATION)
     )
-    assert ungated["Status"] == "SUCCESS" and set(ungated["Data"]) == {"TaskRunId", "F1", "Precision", "Recall"}
+    assert ungated["Status"] == "SUCCESS" and ungated["Data"]["AreaUnderPRCurve"] == ""  # still a GetAtt to resolve
 
 
 def test_the_rollback_of_a_generation_answers_its_previous_folder(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:

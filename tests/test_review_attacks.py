@@ -435,11 +435,6 @@ def test_a_hand_over_whose_result_is_unclear_still_gets_an_answer_in_a_rollback(
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with the ledger denied, a generation rollback has no previous folder and runs a new generation"
-    " (engine.Engine.run: previous is None -> _run); DESIGN: a rollback answers its previous folder without a run",
-)
 def test_a_generation_rollback_without_its_ledger_starts_no_run(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
     handler(cfn_event("Create", generation_props(transform_id, after=("a",)), resource_type=GENERATION))
