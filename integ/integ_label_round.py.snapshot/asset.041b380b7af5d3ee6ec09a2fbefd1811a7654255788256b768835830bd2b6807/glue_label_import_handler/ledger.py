@@ -123,8 +123,9 @@ class Ledger:
             },
         )
 
-    def record_answer(self, request_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
-        """Write the request's answer unless it has one; return the answer that stands (the first)."""
+    def record_answer(self, request_id: str, answer: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Write the request's answer unless it has one; return the answer that stands (the first),
+        and whether it is this one (False: an earlier delivery answered the request)."""
         try:
             self._call(
                 "update_item",
@@ -138,8 +139,8 @@ class Ledger:
             if str(error) != CONDITION_FAILED:
                 raise
             stored = (self.request(request_id) or {}).get("Answer")
-            return dict(stored) if isinstance(stored, dict) else dict(answer)
-        return dict(answer)
+            return (dict(stored), False) if isinstance(stored, dict) else (dict(answer), True)
+        return dict(answer), True
 
     def resource(self, resource: str) -> dict[str, Any]:
         """The resource's run in flight (`InFlight`) and `DeletedAt`, those it has."""

@@ -91,6 +91,9 @@ class Engine:
         if previous is not None and task.reuses_answers:
             LOGGER.info({"action": "rollback", "answer": "the previous Data, without a run"})
             return previous
+        if task.reuses_answers:  # nothing on record (the ledger out of reach): still no run
+            LOGGER.warning({"action": "rollback", "answer": "no previous Data on record: the fallback, without a run"})
+            return task.fallback(self.runs, "")
         try:
             return self._run(task, event, context, rollback)
         except Exception as error:  # a rollback never fails: whatever went wrong, the stack can go back
@@ -216,8 +219,9 @@ class Engine:
         to them answers), and the resource's run is no longer in flight.
         """
         request_id, resource = str(event.get("RequestId", "")), resource_key(event)
-        standing = self._ledger("record answer", lambda ledger: ledger.record_answer(request_id, answer)) or answer
-        if standing == answer and answer.get("Status") == "SUCCESS":
+        recorded = self._ledger("record answer", lambda ledger: ledger.record_answer(request_id, answer))
+        standing, first = recorded or (answer, True)
+        if first and answer.get("Status") == "SUCCESS":  # a late duplicate changes nothing the ledger remembers
             self._ledger("remember answer", lambda ledger: ledger.remember_answer(*_answer_key(event), answer["Data"]))
         self._ledger("run finished", lambda ledger: ledger.finished(resource, request_id))
         return standing

@@ -106,7 +106,7 @@ class EvaluateTransform(Task):
             LOGGER.warning({"action": "gates not applied (rollback)", "would fail": failures})
         LOGGER.info({"action": "metrics", "TransformId": self.transform_id, **metrics})
         metrics_log.publish(self.transform_id, metrics, task_run_id=run["TaskRunId"])
-        return {"TaskRunId": run["TaskRunId"], **{metric: round(value, 4) for metric, value in metrics.items()}}
+        return {"TaskRunId": run["TaskRunId"], **_metric_data(metrics)}
 
     def fallback(self, runs: TaskRuns, run_id: str) -> dict[str, Any]:
         """A rollback whose run failed: the run id and the metrics the transform has, those it has."""
@@ -115,7 +115,7 @@ class EvaluateTransform(Task):
         except (BotoCoreError, ClientError) as error:
             LOGGER.warning({"action": "metrics", "TransformId": self.transform_id, "error": error_code(error)})
             metrics = {}
-        return {"TaskRunId": run_id, **{metric: round(value, 4) for metric, value in metrics.items()}}
+        return {"TaskRunId": run_id, **_metric_data(metrics)}
 
     def gate_failures(self, metrics: Mapping[str, float], f1_before: float | None) -> list[str]:
         """Each gate the metrics fail, with the metric, its value and the threshold; a gated metric
@@ -158,3 +158,9 @@ def _shown(number: float) -> str:
     """A metric as the Reason shows it: two decimals, more when they matter (0.80, 0.805)."""
     text = f"{number:.4f}".rstrip("0")
     return text + "0" * max(0, 2 - len(text.partition(".")[2]))
+
+
+def _metric_data(metrics: Mapping[str, float]) -> dict[str, Any]:
+    """The four metrics as the answer's Data: each rounded, or "" when Glue did not report it (as a
+    finite number), so that a GetAtt on it (a stack output, say) still resolves."""
+    return {metric: round(metrics[metric], 4) if metric in metrics else "" for metric in METRICS}

@@ -9,15 +9,22 @@ depends on, answer the folder answered before (it still exists) without a run.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from .glue_runs import Run, TaskRuns
 from .request import checked_string, service_timeout_s, string_list, transform_id
+from .retries import error_code
 from .rules import s3_prefix_problem
 from .task import Task
+
+LOGGER = logging.getLogger(__name__)
+LOOKUP_S = 5.0  # how long the search for the newest labeling set may take
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,20 @@ class GenerateLabelingSet(Task):
     def outputs(self, runs: TaskRuns, run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
         """TaskRunId and OutputS3Path: the folder this round's labeling set is in."""
         return {"TaskRunId": run["TaskRunId"], "OutputS3Path": _output_of(run)}
+
+    def fallback(self, runs: TaskRuns, run_id: str) -> dict[str, Any]:
+        """A rollback with no answer on record (the ledger out of reach): the newest labeling set under
+        the prefix, or the prefix itself, so that OutputS3Path is always answered and no run starts."""
+        try:
+            until = runs.clock.now() + LOOKUP_S
+            for run in runs.history(self.transform_id, self.task_run_type, status="SUCCEEDED", retry_until=until):
+                if self.is_ours(run):
+                    return {"TaskRunId": run["TaskRunId"], "OutputS3Path": _output_of(run)}
+        except (BotoCoreError, ClientError) as error:
+            LOGGER.warning(
+                {"action": "newest labeling set", "TransformId": self.transform_id, "error": error_code(error)}
+            )
+        return {"TaskRunId": run_id, "OutputS3Path": self.output_prefix}
 
 
 def _folder(now: float) -> str:
