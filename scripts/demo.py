@@ -217,9 +217,10 @@ def main() -> int:
         return 1
     print(
         f"summary   {tally.requests} requests, {tally.answers} answers (one each), "
-        f"{tally.failed_as_expected} failed as expected, {time.monotonic() - tally.started:.1f} s"
+        f"{tally.failed_as_expected} failed as expected, {tally.iam_checked} calls checked by IAM "
+        f"({tally.iam_denied} denied), {time.monotonic() - tally.started:.1f} s"
     )
-    return 0 if tally.requests == tally.answers else 1
+    return 0 if tally.requests == tally.answers and tally.iam_denied == 0 else 1
 
 
 if __name__ == "__main__":

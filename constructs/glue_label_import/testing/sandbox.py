@@ -154,7 +154,9 @@ class LambdaSandbox:
         its ``Ref``/``Fn::GetAtt`` resolved with ``refs`` (a transform's id, a bucket's name, by
         logical id), the run ledger's real name and ARN, and ``STACK_ID``. Calls made with the
         sandbox's own clients stay unchecked: moto's access control is on only during ``invoke``.
-        Returns what IAM checked, counted over every invocation that follows.
+        Returns what IAM checked, counted over every invocation that follows; called again (a new
+        template's policies, as an update of the stack changes them), it replaces the roles and
+        keeps counting.
         """
         template = self.template if template is None else template
         (ledger,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
@@ -169,7 +171,8 @@ class LambdaSandbox:
         role = handler_function(template)["Properties"]["Role"]["Fn::GetAtt"][0]
         credentials = roles.credentials(self._client("sts"), role)
         self.env.update({name.upper(): value for name, value in credentials.items()})
-        self.iam_checks = IamChecks()
+        if self.iam_checks is None:
+            self.iam_checks = IamChecks()
         return self.iam_checks
 
     def _client(self, service: str) -> Any:
