@@ -10,6 +10,10 @@ The end-to-end tests, the benchmark and the demo drive the handler through `Lamb
         sandbox.invoke(event)
         sandbox.answer(event)  # the one answer CloudFormation got
 
+With ``sandbox.act_as_handler_role({"Transform": transform_id})`` first, the handler runs with
+the credentials of its own role (the template's roles and policies, in moto's IAM) and moto's
+access control checks each call it makes while it runs (``sandbox.iam_checks``).
+
 Needs the ``[testing]`` extra (moto's server, boto3) and a synthesized cloud assembly (or none:
 a small stack with a LabelImport is synthesized into ``workdir``).
 """
