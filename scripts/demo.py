@@ -4,7 +4,9 @@
 
 What is real: the example app (app.py) synthesized as `cdk synth` would, its custom resources'
 properties from the template, and the handler, run from the synthesized Lambda asset in a process
-of its own per request, with only boto3 besides it, answering over HTTPS to a local ResponseURL.
+of its own per request, with only boto3 besides it, answering over HTTPS to a local ResponseURL,
+as its own role: the template's roles and policies in moto's IAM, every call the handler makes
+checked while it runs (the summary counts them; the demo's own set-up calls are not checked).
 What is emulated: AWS (moto's server in this process, with the Glue ML task runs of
 glue_label_import.testing: runs take about a second, metrics are scripted), the resources the
 custom resources stand on (created from the template's own properties), and CloudFormation, played
@@ -12,7 +14,8 @@ for the custom resources only, in the template's dependency order: an Update onl
 resource's properties changed, the rollback of a failed Update (the stack's status, which the
 handler reads, is UPDATE_ROLLBACK_IN_PROGRESS meanwhile), and Deletes in reverse order.
 
-Exits non-zero if a request got other than exactly one answer or a step did not go as shown.
+Exits non-zero if a request got other than exactly one answer, IAM denied a call, or a step did
+not go as shown.
 """
 
 from __future__ import annotations
@@ -217,9 +220,10 @@ def main() -> int:
         return 1
     print(
         f"summary   {tally.requests} requests, {tally.answers} answers (one each), "
-        f"{tally.failed_as_expected} failed as expected, {time.monotonic() - tally.started:.1f} s"
+        f"{tally.failed_as_expected} failed as expected, {tally.iam_checked} calls checked by IAM "
+        f"({tally.iam_denied} denied), {time.monotonic() - tally.started:.1f} s"
     )
-    return 0 if tally.requests == tally.answers else 1
+    return 0 if tally.requests == tally.answers and tally.iam_denied == 0 else 1
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ class Tally:
     requests: int = 0
     answers: int = 0
     failed_as_expected: int = 0
+    iam_checked: int = 0  # calls of the handler that moto's IAM judged against its role's policies
+    iam_denied: int = 0
     started: float = field(default_factory=time.monotonic)
 
 
@@ -124,6 +126,13 @@ class Cloud:
                 self.resolve.refs[logical_id] = transform_id
                 self.say(f"emulated  {logical_id} (AWS::Glue::MLTransform) {transform_id}, its database and table")
         self.upload_assets(outdir, label_files)
+        self.say("emulated  IAM: the template's roles; the handler runs as its own, every call it makes checked")
+
+    def update_roles(self, template: dict[str, Any]) -> None:
+        """The template's roles and policies in moto's IAM, as CloudFormation updates them before the
+        custom resources that use them (a new label asset, a new grant); the handler acts as its role."""
+        refs = {k: v for k, v in self.resolve.refs.items() if not k.startswith("AWS::")}
+        self.sandbox.act_as_handler_role(refs, template=template)
 
     def upload_assets(self, outdir: Path, label_files: list[str]) -> None:
         """Upload the file assets as `cdk deploy` would (the label files; the handler is run from its folder)."""
@@ -148,6 +157,7 @@ class Cloud:
         """
         changed: list[tuple[Resource, dict[str, Any]]] = []
         stacks.set(STACK_ID, "UPDATE_IN_PROGRESS")
+        self.update_roles(template)
         for logical_id in dependency_order(template):
             properties = self.properties(template, logical_id)
             current = self.deployed.get(logical_id)
@@ -175,6 +185,7 @@ class Cloud:
         """Put back what a failed deploy changed: Updates to the previous template, in dependency order."""
         self.say("rollback  CloudFormation puts back what this deploy changed")
         stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
+        self.update_roles(self.template)
         for resource, _ in changed:
             failed_properties = resource.properties
             resource.properties = self.properties(self.template, resource.logical_id)
@@ -215,6 +226,9 @@ class Cloud:
                 break
             (handed_over,) = self.sandbox.invokes.take()
             payload = handed_over["payload"]
+        if self.sandbox.iam_checks is not None:
+            self.tally.iam_checked = self.sandbox.iam_checks.checked
+            self.tally.iam_denied = len(self.sandbox.iam_checks.denied)
         answers = self.sandbox.responses.answers(event["RequestId"])
         if len(answers) != 1:
             raise DemoFailed(f"{resource.logical_id} {request_type} got {len(answers)} answers")

@@ -23,6 +23,7 @@ def test_the_demo_plays_the_whole_round_with_one_answer_per_request() -> None:
     lines: list[str] = []
     tally = demo_module().run(say=lines.append)
     assert (tally.requests, tally.answers, tally.failed_as_expected) == (19, 19, 2)
+    assert tally.iam_checked > 0 and tally.iam_denied == 0  # the handler ran as its role, every call allowed
     steps = [line for line in lines if line.startswith("-- ")]
     assert [step.split(":")[0] for step in steps] == [
         "-- deploy",

@@ -105,13 +105,14 @@ class TemplateRoles:
         policy names that the template does not create (an imported one) is created too.
 
         Call it before ``enforced_iam`` (creating roles is not among the grants checked), once what
-        the policies refer to is in ``resolve.refs`` (a transform's id, say).
+        the policies refer to is in ``resolve.refs`` (a transform's id, say). A role of the same name
+        already in moto's IAM (an earlier stack's, in this process) is replaced.
         """
         resources: Mapping[str, Any] = self.template.get("Resources", {})
         for logical_id, name in list(self.names.items()):
             properties = resources[logical_id].get("Properties", {})
             trust = self.resolve(properties.get("AssumeRolePolicyDocument", GLUE_TRUST_POLICY))
-            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+            _new_role(iam, name, trust)
             for policy in properties.get("Policies", []):
                 document = json.dumps(self.resolve(policy["PolicyDocument"]))
                 iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=document)
@@ -122,7 +123,7 @@ class TemplateRoles:
             for role_name in properties.get("Roles", []):
                 if role_name not in self.names.values():  # an imported role: the transform's, say
                     self.names[role_name] = role_name
-                    iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(GLUE_TRUST_POLICY))
+                    _new_role(iam, role_name, GLUE_TRUST_POLICY)
                 iam.put_role_policy(
                     RoleName=role_name,
                     PolicyName=properties.get("PolicyName", logical_id),
@@ -300,6 +301,19 @@ def transform_role_denial(account_id: str, role_arn: str, action: str, resource:
         else:
             checks.denied.append(denial)
     return None if permitted else denial
+
+
+def _new_role(iam: Any, name: str, trust: Mapping[str, Any]) -> None:
+    """Create the role ``name``, replacing one of that name and its inline policies."""
+    try:
+        policies = iam.list_role_policies(RoleName=name)["PolicyNames"]
+    except iam.exceptions.NoSuchEntityException:
+        policies = None
+    if policies is not None:
+        for policy in policies:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        iam.delete_role(RoleName=name)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
 
 
 def _documents(template: Mapping[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:

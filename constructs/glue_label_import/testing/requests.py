@@ -27,6 +27,7 @@ __all__ = [
     "evaluation_props",
     "generation_props",
     "handler_asset_path",
+    "handler_function",
     "props",
 ]
 
@@ -104,15 +105,20 @@ def create_transform(glue: Any, name: str = "customers") -> str:
     return str(response["TransformId"])
 
 
-def handler_asset_path(outdir: Path, stack_name: str) -> Path:
-    """The folder of the handler's Lambda asset in a synthesized cloud assembly."""
-    template = json.loads((outdir / f"{stack_name}.template.json").read_text())
+def handler_function(template: dict[str, Any]) -> dict[str, Any]:
+    """The handler's ``AWS::Lambda::Function`` in a synthesized template."""
     (function,) = [
         resource
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Lambda::Function" and logical_id.startswith("GlueLabelImportProviderHandler")
     ]
-    s3_key = function["Properties"]["Code"]["S3Key"]
+    return dict(function)
+
+
+def handler_asset_path(outdir: Path, stack_name: str) -> Path:
+    """The folder of the handler's Lambda asset in a synthesized cloud assembly."""
+    template = json.loads((outdir / f"{stack_name}.template.json").read_text())
+    s3_key = handler_function(template)["Properties"]["Code"]["S3Key"]
     manifest = json.loads((outdir / f"{stack_name}.assets.json").read_text())
     (source,) = [
         asset["source"]["path"]

@@ -10,6 +10,10 @@ The end-to-end tests, the benchmark and the demo drive the handler through `Lamb
         sandbox.invoke(event)
         sandbox.answer(event)  # the one answer CloudFormation got
 
+With ``sandbox.act_as_handler_role({"Transform": transform_id})`` first, the handler runs with
+the credentials of its own role (the template's roles and policies, in moto's IAM) and moto's
+access control checks each call it makes while it runs (``sandbox.iam_checks``).
+
 Needs the ``[testing]`` extra (moto's server, boto3) and a synthesized cloud assembly (or none:
 a small stack with a LabelImport is synthesized into ``workdir``).
 """
@@ -23,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +42,18 @@ from ..label_import import LabelImport
 from ..label_source import LabelSource
 from .control import glue_ml
 from .endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
-from .requests import BUCKET, LEDGER_TABLE, SECRET, cfn_event, create_ledger, create_transform, handler_asset_path
+from .iam import IamChecks, enforced_iam, template_roles
+from .requests import (
+    BUCKET,
+    LEDGER_TABLE,
+    SECRET,
+    STACK_ID,
+    cfn_event,
+    create_ledger,
+    create_transform,
+    handler_asset_path,
+    handler_function,
+)
 
 __all__ = [
     "Invocation",
@@ -108,6 +123,8 @@ class LambdaSandbox:
         cert: Path,
     ) -> None:
         self.asset = asset
+        self.template = template
+        self.iam_checks: IamChecks | None = None  # set by act_as_handler_role
         self.processes: list[subprocess.Popen[str]] = []
         self.responses = responses
         self.invokes = invokes
@@ -133,6 +150,37 @@ class LambdaSandbox:
         )
         self.s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
         self.s3.create_bucket(Bucket=BUCKET)
+
+    def act_as_handler_role(self, refs: Mapping[str, str], *, template: dict[str, Any] | None = None) -> IamChecks:
+        """From now on, run the handler with the credentials of its own role, IAM enforced while it runs.
+
+        The template's roles and policies (the handler's, the transform's) are created in moto's IAM,
+        its ``Ref``/``Fn::GetAtt`` resolved with ``refs`` (a transform's id, a bucket's name, by
+        logical id), the run ledger's real name and ARN, and ``STACK_ID``. Calls made with the
+        sandbox's own clients stay unchecked: moto's access control is on only during ``invoke``.
+        Returns what IAM checked, counted over every invocation that follows; called again (a new
+        template's policies, as an update of the stack changes them), it replaces the roles and
+        keeps counting.
+        """
+        template = self.template if template is None else template
+        (ledger,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
+        ledger_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{self.env['LEDGER_TABLE']}"
+        roles = template_roles(
+            template,
+            refs={ledger: self.env["LEDGER_TABLE"], **refs},
+            attributes={(ledger, "Arn"): ledger_arn},
+            stack_id=STACK_ID,
+        )
+        roles.create(self._client("iam"))
+        role = handler_function(template)["Properties"]["Role"]["Fn::GetAtt"][0]
+        credentials = roles.credentials(self._client("sts"), role)
+        self.env.update({name.upper(): value for name, value in credentials.items()})
+        if self.iam_checks is None:
+            self.iam_checks = IamChecks()
+        return self.iam_checks
+
+    def _client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name="us-east-1")
 
     def kill_all(self) -> None:
         """Kill every handler process this sandbox started (a finished one is left as it is)."""
@@ -167,8 +215,13 @@ class LambdaSandbox:
     def invoke(self, event: dict[str, Any], remaining_s: float = 900, env: dict[str, str] | None = None) -> Invocation:
         """Invoke the handler and wait; fail if it crashed or printed the ResponseURL's secret."""
         started = time.monotonic()
-        process = self.start(event, remaining_s, env)
-        return self.finish(process, started)
+        if self.iam_checks is None:
+            return self.finish(self.start(event, remaining_s, env), started)
+        with enforced_iam() as checks:
+            invocation = self.finish(self.start(event, remaining_s, env), started)
+        self.iam_checks.allowed += checks.allowed
+        self.iam_checks.denied += checks.denied
+        return invocation
 
     def finish(self, process: subprocess.Popen[str], started: float | None = None) -> Invocation:
         """Wait for an invocation made with `start`."""
