@@ -17,7 +17,7 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -152,15 +152,27 @@ class _Endpoint:
 
     @contextmanager
     def running(self) -> Iterator[Self]:
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(self._server, before_shutdown=self._forget_faults):
             yield self
-        finally:
-            with self._server.lock:
-                self._server.faults.clear()  # a stalled handler thread must not hold the shutdown
-            self._server.shutdown()
-            self._server.server_close()
+
+    def _forget_faults(self) -> None:
+        """Drop the faults still queued: a stalled handler thread must not hold the shutdown."""
+        with self._server.lock:
+            self._server.faults.clear()
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer, *, before_shutdown: Callable[[], None] | None = None) -> Iterator[None]:
+    """Serve `server` in a daemon thread for the duration of the block, then shut it down and close it."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        if before_shutdown is not None:
+            before_shutdown()
+        server.shutdown()
+        server.server_close()
 
 
 class ResponseEndpoint(_Endpoint):

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from moto.glue.exceptions import GlueClientError
 
+from .endpoints import serving
 from .runs import OPERATIONS, FakeMLTaskRun
 
 if TYPE_CHECKING:
@@ -172,10 +173,5 @@ class TricklingProxy:
 
     @contextmanager
     def running(self) -> Iterator[Self]:
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(self._server):
             yield self
-        finally:
-            self._server.shutdown()
-            self._server.server_close()
