@@ -71,19 +71,15 @@ class Ledger:
             "ClaimedAt": {"N": repr(now)},
             "ExpiresAt": {"N": str(int(now + REQUEST_TTL_S))},
         }
-        try:
-            self._call(
-                "put_item",
-                Item=item,
-                ConditionExpression="attribute_not_exists(#id)",
-                ExpressionAttributeNames={"#id": "Id"},
-            )
-        except LedgerUnavailable as error:
-            if str(error) != CONDITION_FAILED:
-                raise
-            found = self.request(request_id) or {}
-            return None if found.get("Claimant") == claimant else found
-        return None
+        if self._call_if(
+            "put_item",
+            Item=item,
+            ConditionExpression="attribute_not_exists(#id)",
+            ExpressionAttributeNames={"#id": "Id"},
+        ):
+            return None
+        found = self.request(request_id) or {}
+        return None if found.get("Claimant") == claimant else found
 
     def request(self, request_id: str) -> dict[str, Any] | None:
         """The claim of a request: ClaimedAt, Claimant, and RunId, Before, Answer once known."""
@@ -126,21 +122,17 @@ class Ledger:
     def record_answer(self, request_id: str, answer: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
         """Write the request's answer unless it has one; return the answer that stands (the first),
         and whether it is this one (False: an earlier delivery answered the request)."""
-        try:
-            self._call(
-                "update_item",
-                Key={"Id": {"S": f"request#{request_id}"}},
-                UpdateExpression="SET #answer = :answer",
-                ConditionExpression="attribute_not_exists(#answer)",
-                ExpressionAttributeNames={"#answer": "Answer"},
-                ExpressionAttributeValues={":answer": {"S": _json(answer)}},
-            )
-        except LedgerUnavailable as error:
-            if str(error) != CONDITION_FAILED:
-                raise
-            stored = (self.request(request_id) or {}).get("Answer")
-            return (dict(stored), False) if isinstance(stored, dict) else (dict(answer), True)
-        return dict(answer), True
+        if self._call_if(
+            "update_item",
+            Key={"Id": {"S": f"request#{request_id}"}},
+            UpdateExpression="SET #answer = :answer",
+            ConditionExpression="attribute_not_exists(#answer)",
+            ExpressionAttributeNames={"#answer": "Answer"},
+            ExpressionAttributeValues={":answer": {"S": _json(answer)}},
+        ):
+            return dict(answer), True
+        stored = (self.request(request_id) or {}).get("Answer")
+        return (dict(stored), False) if isinstance(stored, dict) else (dict(answer), True)
 
     def resource(self, resource: str) -> dict[str, Any]:
         """The resource's run in flight (`InFlight`) and `DeletedAt`, those it has."""
@@ -156,18 +148,14 @@ class Ledger:
 
     def finished(self, resource: str, request_id: str) -> None:
         """The request's run is over: the resource has no run in flight (unless a later request started one)."""
-        try:
-            self._call(
-                "update_item",
-                Key={"Id": {"S": f"resource#{resource}"}},
-                UpdateExpression="REMOVE #run",
-                ConditionExpression="contains(#run, :request)",
-                ExpressionAttributeNames={"#run": "InFlight"},
-                ExpressionAttributeValues={":request": {"S": request_id}},
-            )
-        except LedgerUnavailable as error:
-            if str(error) != CONDITION_FAILED:
-                raise
+        self._call_if(
+            "update_item",
+            Key={"Id": {"S": f"resource#{resource}"}},
+            UpdateExpression="REMOVE #run",
+            ConditionExpression="contains(#run, :request)",
+            ExpressionAttributeNames={"#run": "InFlight"},
+            ExpressionAttributeValues={":request": {"S": request_id}},
+        )
 
     def mark_deleted(self, resource: str) -> dict[str, Any] | None:
         """Mark the resource deleted; return the run it had in flight, if any."""
@@ -223,6 +211,17 @@ class Ledger:
         response = self._call("get_item", Key={"Id": {"S": key}}, ConsistentRead=True)
         item: dict[str, Any] | None = response.get("Item")
         return item
+
+    def _call_if(self, operation: str, **params: Any) -> bool:
+        """A conditional write (`params` hold its ConditionExpression): whether its condition held;
+        LedgerUnavailable for any other failure."""
+        try:
+            self._call(operation, **params)
+        except LedgerUnavailable as error:
+            if str(error) != CONDITION_FAILED:
+                raise
+            return False
+        return True
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         """One DynamoDB call, throttling retried; LedgerUnavailable (its error code) for any failure."""
