@@ -73,7 +73,9 @@ def test_a_start_refused_for_capacity_waits_across_invocations_until_the_deadlin
     while answers[-1] is None:  # each invocation waits for capacity as long as it may, then hands over
         (invocation,) = handler.lambda_client.invocations
         handler.lambda_client.invocations.clear()
-        assert invocation["Payload"]["GlueTaskRunHandover"] == {"StartedAt": started, "Rollback": "no"}
+        state = dict(invocation["Payload"]["GlueTaskRunHandover"])
+        assert state.pop("Turn")  # what the fresh invocation claims
+        assert state == {"StartedAt": started, "Rollback": "no"}
         answers.append(handler(invocation["Payload"]))
     final = answers[-1]
     assert final is not None and final["Status"] == "FAILED"
@@ -91,16 +93,52 @@ def test_a_start_that_gets_capacity_after_a_hand_over_runs(handler: Handler, tas
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 151
 
 
-def test_duplicate_delivery_adopts_the_run_in_flight(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+def test_a_duplicate_delivery_of_a_handed_over_request_starts_nothing_and_the_hand_over_answers(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     event = cfn_event("Create", props(transform_id))
     assert handler(event, remaining_s=40) is None  # started its run, then handed the wait over
     (handed_over,) = handler.lambda_client.invocations
-    answer = handler(event)  # Lambda delivers the same request again
+    assert handler(event) is None  # Lambda delivers the same request again: the hand-over answers, not it
+    assert handler.lambda_client.invocations == [handed_over]
+    handler.clock.now += 600
+    answer = handler(handed_over["Payload"])
     assert answer is not None and answer["Status"] == "SUCCESS"
     assert answer["Data"]["TaskRunId"] == handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
+
+
+def test_a_duplicate_waits_for_a_first_delivery_still_at_work_then_takes_its_run_over_once_it_is_over(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    task_runs.running_seconds = 600
+    run_id = handler.glue.start_import_labels_task_run(  # the first delivery's run
+        TransformId=transform_id, InputS3Path=props(transform_id)["InputS3Path"], ReplaceAllLabels=False
+    )["TaskRunId"]
+    event = cfn_event("Create", props(transform_id))
+    now, ledger = handler.clock.now, index.engine.ledger
+    assert ledger is not None  # the first delivery claimed the request and started its run, then its sandbox died:
+    ledger.claim(event["RequestId"], "resource", "first", started_at=now, limit=now + 300)
+    ledger.record_run(event["RequestId"], event["RequestId"], "resource", run_id, transform_id, {})
+    answer = handler(event)  # the duplicate waits until the first delivery's Lambda limit has passed
+    assert answer is not None and answer["Status"] == "SUCCESS" and answer["Data"]["TaskRunId"] == run_id
+    assert handler.clock.now >= now + 300
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
+
+
+def test_a_duplicate_that_would_outlive_its_invocation_waiting_leaves_the_request_to_the_first_delivery(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    event = cfn_event("Create", props(transform_id))
+    now, ledger = handler.clock.now, index.engine.ledger
+    assert ledger is not None
+    ledger.claim(event["RequestId"], "resource", "first", started_at=now, limit=now + 900)
+    assert handler(event, remaining_s=120) is None
+    assert task_runs.calls_to("StartImportLabelsTaskRun") == [] and handler.lambda_client.invocations == []
 
 
 @pytest.mark.parametrize("age_s", [3, 10, 20, 36, 61, 156, 401, 801])
@@ -379,19 +417,16 @@ class LosingEveryStartReply(LosingStartReplies):
         raise ReadTimeoutError(endpoint_url="https://glue.us-east-1.amazonaws.com/")
 
 
-def test_a_start_whose_last_reply_was_lost_cancels_the_run_it_started(
+def test_a_start_whose_last_reply_was_lost_adopts_its_run_past_its_share_of_time_and_hands_it_over(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
+    task_runs.running_seconds = 600
     glue = LosingEveryStartReply(handler.glue)
     monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
     replies.listing_lag_seconds = 1.0  # listed only after the little time the invocation has
-    answer = handler(cfn_event("Create", props(transform_id)), remaining_s=30.5)  # no time for a second try
-    assert answer is not None and answer["Status"] == "FAILED"
-    assert answer["Reason"].startswith("StartImportLabelsTaskRun: its reply was lost (ReadTimeoutError); task run tsk")
-    (cancel,) = task_runs.calls_to("CancelMLTaskRun")
-    assert glue.lost == 1
-    assert handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=cancel["TaskRunId"])["Status"] in {
-        "STOPPING",
-        "STOPPED",
-    }
+    assert handler(cfn_event("Create", props(transform_id)), remaining_s=30.5) is None  # no time for a second try
+    (handed_over,) = handler.lambda_client.invocations
+    (run,) = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    assert handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == run["TaskRunId"]
+    assert glue.lost == 1 and task_runs.calls_to("CancelMLTaskRun") == []

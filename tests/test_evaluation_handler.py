@@ -183,13 +183,15 @@ def test_a_delete_mid_run_cancels_this_resources_evaluation_and_no_other(
     assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": ours}]
 
 
-def test_a_duplicate_delivery_adopts_this_resources_evaluation(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
+def test_a_duplicate_delivery_of_a_handed_over_evaluation_starts_nothing_and_stops(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
     transform_id = labelled_transform(handler)
     task_runs.running_seconds = 3600
     event = cfn_event("Create", evaluation_props(transform_id), resource_type=EVALUATION)
     assert handler(event, 40) is None and handler(event, 40) is None  # the same request, twice
-    first, second = handler.lambda_client.invocations
-    assert first["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == second["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    (handed_over,) = handler.lambda_client.invocations  # the first delivery's hand-over goes on; the second stops
+    assert handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     assert len(task_runs.calls_to("StartMLEvaluationTaskRun")) == 1
 
 
