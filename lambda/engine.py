@@ -134,6 +134,8 @@ class Engine:
             if not isinstance(taken, Takeover):
                 return taken
             run_id, before, window = run_id or taken.run_id, before or taken.before, taken.window
+            if not run_id and window.deadline <= self.clock.now():
+                raise TaskFailed(f"timed out after {task.service_timeout_s / 60:g} minutes: no task run started")
         if run_id and self._deleted_since(event, window.started_at):
             LOGGER.info({"action": "stop waiting", "reason": "the resource was deleted", "TaskRunId": run_id})
             self._cancel(task.transform_id, run_id)

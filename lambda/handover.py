@@ -21,7 +21,7 @@ LOGGER = logging.getLogger(__name__)
 HANDOVER_KEY = "GlueTaskRunHandover"
 HANDOVER_MARGIN_S = 30.0  # left in an invocation to hand the wait over, slow calls and all
 DEADLINE_MARGIN_S = 30.0  # left before ServiceTimeout to cancel the run and answer
-HANDOVER_RETRY_S = 5.0
+HANDOVER_RETRY_S = 12.0  # two tries after a 5 s read timeout, within the hand-over margin
 
 
 def hand_over(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import boto3
@@ -34,7 +35,8 @@ def test_each_round_goes_to_a_new_folder_that_sorts_in_time_order(handler: Handl
     )
     assert first["Status"] == second["Status"] == "SUCCESS", (first, second)
     folders = [first["Data"]["OutputS3Path"], second["Data"]["OutputS3Path"]]
-    assert all(folder.startswith(f"s3://{BUCKET}/labeling-sets/") and folder.endswith("Z/") for folder in folders)
+    folder_name = re.compile(rf"s3://{BUCKET}/labeling-sets/\d{{8}}T\d{{9}}Z-[0-9a-f]{{8}}/")  # time, then request
+    assert all(folder_name.fullmatch(folder) for folder in folders), folders
     assert folders[0] < folders[1]
     (start, _) = task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")
     assert start == {"TransformId": transform_id, "OutputS3Path": folders[0]}

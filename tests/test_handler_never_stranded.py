@@ -436,7 +436,7 @@ def test_an_invoke_error_quoting_the_payload_reaches_neither_logs_nor_reason(
     handler.lambda_client.invoke = refuse  # type: ignore[method-assign]
     answer = handler(cfn_event("Create", props(transform_id)), remaining_s=40)
     assert answer is not None and answer["Status"] == "FAILED"
-    assert answer["Reason"] == "Invoke refused to hand the wait over: InvalidRequestContentException"
+    assert answer["Reason"] == "Invoke could not hand the wait over: InvalidRequestContentException"
     assert SECRET not in capsys.readouterr().out + capsys.readouterr().err
 
 

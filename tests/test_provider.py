@@ -39,7 +39,7 @@ def test_handler_runtime_timeout_and_log_retention(three_imports: tuple[Stack, T
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
     # the largest timeout of the three imports is 1 hour: no hand-over runs after that
     template.has_resource_properties(
-        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 3600}
+        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600}
     )
 
 
@@ -268,5 +268,5 @@ def test_a_hand_over_never_runs_after_the_resource_timed_out(
     template.resource_count_is("AWS::Lambda::EventInvokeConfig", 1)
     template.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig",
-        {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": max_event_age, "Qualifier": "$LATEST"},
+        {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": max_event_age, "Qualifier": "$LATEST"},
     )

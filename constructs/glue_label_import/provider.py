@@ -186,7 +186,9 @@ class TaskRunProvider(Construct):
             code=lambda_.Code.from_asset(handler_asset_dir()),
             timeout=Duration.minutes(15),
             memory_size=256,
-            retry_attempts=0,  # a retried asynchronous hand-over would answer CloudFormation twice
+            # Lambda retries an invocation that crashed (killed, out of memory): the retry finds the crashed
+            # one's claim in the run ledger and takes the request over once that invocation is surely over.
+            retry_attempts=2,
             max_event_age=Duration.seconds(Lazy.number(self._max_event_age)),
             log_group=self.log_group,
             role=role,
