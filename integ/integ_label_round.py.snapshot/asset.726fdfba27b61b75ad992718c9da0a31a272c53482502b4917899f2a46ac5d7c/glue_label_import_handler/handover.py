@@ -8,21 +8,20 @@ shortly before the resource's ServiceTimeout (DEADLINE_MARGIN_S), whichever invo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .answers import TaskFailed, strict_json
-from .retries import Clock, effect_unknown, error_code, surely_did_nothing, with_retries
+from .retries import Clock, error_code, with_retries
 
 LOGGER = logging.getLogger(__name__)
 
 HANDOVER_KEY = "GlueTaskRunHandover"
 HANDOVER_MARGIN_S = 30.0  # left in an invocation to hand the wait over, slow calls and all
 DEADLINE_MARGIN_S = 30.0  # left before ServiceTimeout to cancel the run and answer
-HANDOVER_RETRY_S = 5.0
+HANDOVER_RETRY_S = 12.0  # two tries after a 5 s read timeout, within the hand-over margin
 
 
 def hand_over(
@@ -31,16 +30,15 @@ def hand_over(
     event: dict[str, Any],
     context: Any,
     state: dict[str, Any],
-    *,
-    cancel: Callable[[str, str], bool],
 ) -> None:
     """Let a fresh invocation of this function go on waiting and answer in this one's place.
 
-    An Invoke whose effect is unknown (a server fault, a lost reply) probably queued the
-    event: it counts as handed over, so that CloudFormation never hears twice. Should it not
-    have been queued, the resource's ServiceTimeout ends the wait.
-    :raises TaskFailed: the Invoke surely did nothing (its error code only: Lambda's error
-        messages may quote the payload, ResponseURL and all).
+    `state` names its turn (`Turn`): the invocation claims it, so that a second delivery of the
+    event (Lambda's, or a retried Invoke's) stops. So an Invoke whose effect is unknown (a server
+    fault, a lost reply) is tried again, and when no try is known to have queued the event, this
+    invocation answers: a request is never left without an answer.
+    :raises TaskFailed: the Invoke failed (its error code only: Lambda's error messages may quote
+        the payload, ResponseURL and all); the caller cancels the run and answers.
     """
     payload = strict_json({**event, HANDOVER_KEY: state}).encode()
     log = {
@@ -56,15 +54,10 @@ def hand_over(
             retry_until=clock.now() + HANDOVER_RETRY_S,
             clock=clock,
             what="Invoke",
-            retry_if=surely_did_nothing,  # a second hand-over would mean a second answer
-        )
+        )  # retried whatever the error: a second delivery of the turn stops
     except (BotoCoreError, ClientError) as error:
-        if not effect_unknown(error):
-            if state.get("TaskRunId"):
-                cancel(str(event["ResourceProperties"].get("TransformId")), str(state["TaskRunId"]))
-            raise TaskFailed(f"Invoke refused to hand the wait over: {error_code(error)}") from None
-        LOGGER.warning({**log, "result": f"unknown ({error_code(error)}): taken as handed over"})
-        return
+        LOGGER.warning({**log, "result": f"not handed over ({error_code(error)}): this invocation answers"})
+        raise TaskFailed(f"Invoke could not hand the wait over: {error_code(error)}") from None
     LOGGER.info(log)
 
 

@@ -1,18 +1,21 @@
 """Custom::GlueGenerateLabelingSet: the next labeling set (StartMLLabelingSetGenerationTaskRun) as a task.
 
 Each run writes into a new folder under the resource's OutputS3Path prefix, named by the time the
-run started (to the millisecond), so that the rounds sort in time order, two deploys never write
-into one folder, and the run of a start whose reply was lost is recognized by its exact folder.
+run started (to the millisecond) and by its request (`20260101T120000123Z-1a2b3c4d/`), so that the
+rounds sort in time order, two deploys never write into one folder, and a request's own run (after
+a lost start reply, a duplicate delivery, a crash) is recognized by its folder, whoever else
+generates labeling sets under the same prefix.
 Glue writes the files as the transform's role. A rollback, and an Update that changes nothing it
 depends on, answer the folder answered before (it still exists) without a run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -39,6 +42,14 @@ class GenerateLabelingSet(Task):
     output_prefix: str  # s3://bucket/prefix/, ending in "/"
     after: tuple[str, ...]  # the task run ids of the resources it follows
     service_timeout_s: int
+    request_mark: str = ""  # what names the request in its folders ("" for properties read without one)
+
+    @classmethod
+    def from_request(cls, event: Mapping[str, Any]) -> GenerateLabelingSet:
+        """The task of a request: its properties, and the mark of its RequestId."""
+        task = cls.from_properties(event["ResourceProperties"])
+        mark = hashlib.sha256(str(event["RequestId"]).encode()).hexdigest()[:8]
+        return replace(task, request_mark=mark)
 
     @classmethod
     def from_properties(cls, properties: Mapping[str, Any]) -> GenerateLabelingSet:
@@ -51,13 +62,24 @@ class GenerateLabelingSet(Task):
             service_timeout_s=service_timeout_s(properties),
         )
 
-    def is_ours(self, run: Run) -> bool:
+    def fits(self, run: Run) -> bool:
         """A generation into a folder under this resource's prefix."""
         return str(_output_of(run)).startswith(self.output_prefix)
 
-    def started_by(self, run: Run, attempt_at: float) -> bool:
-        """The generation into the very folder a start at `attempt_at` named."""
-        return bool(_output_of(run) == self.output_prefix + _folder(attempt_at))
+    def started_by(self, run: Run, sent_at: float, returned_at: float) -> bool:
+        """A generation into a folder of this request."""
+        return self._of_this_request(run)
+
+    def own_run(self, runs: TaskRuns, *, retry_until: float) -> Run | None:
+        """The newest generation into a folder of this request, if any (a duplicate delivery's, say)."""
+        for run in runs.history(self.transform_id, self.task_run_type, retry_until=retry_until):
+            if self._of_this_request(run):
+                return run
+        return None
+
+    def _of_this_request(self, run: Run) -> bool:
+        output = str(_output_of(run))
+        return output.startswith(self.output_prefix) and output.endswith(f"Z-{self.request_mark}/")
 
     def unchanged(self, old: Task) -> bool:
         """The transform, the prefix and the runs it follows are those of `old`."""
@@ -70,7 +92,7 @@ class GenerateLabelingSet(Task):
     def start(self, glue: Any, now: float) -> Any:
         """StartMLLabelingSetGenerationTaskRun into a new folder named by the time, to the millisecond."""
         response = glue.start_ml_labeling_set_generation_task_run(
-            TransformId=self.transform_id, OutputS3Path=self.output_prefix + _folder(now)
+            TransformId=self.transform_id, OutputS3Path=self.output_prefix + _folder(now, self.request_mark)
         )
         return response.get("TaskRunId")
 
@@ -84,7 +106,7 @@ class GenerateLabelingSet(Task):
         try:
             until = runs.clock.now() + LOOKUP_S
             for run in runs.history(self.transform_id, self.task_run_type, status="SUCCEEDED", retry_until=until):
-                if self.is_ours(run):
+                if self.fits(run):
                     return {"TaskRunId": run["TaskRunId"], "OutputS3Path": _output_of(run)}
         except (BotoCoreError, ClientError) as error:
             LOGGER.warning(
@@ -93,9 +115,9 @@ class GenerateLabelingSet(Task):
         return {"TaskRunId": run_id, "OutputS3Path": self.output_prefix}
 
 
-def _folder(now: float) -> str:
-    """The folder of a generation started at `now`: 20260101T120000123Z/."""
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z/"
+def _folder(now: float, request_mark: str) -> str:
+    """The folder of a generation started at `now` for a request: 20260101T120000123Z-1a2b3c4d/."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z-{request_mark}/"
 
 
 def _output_of(run: Run) -> Any:

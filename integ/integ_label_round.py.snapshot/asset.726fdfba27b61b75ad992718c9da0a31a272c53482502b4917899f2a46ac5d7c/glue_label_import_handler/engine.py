@@ -4,8 +4,11 @@ What differs between resource types (how to start the run, how to recognize the 
 reply started, when there is nothing new to do, what to answer) is a `Task` (task.py). The engine does the
 rest the same way for all of them, with the run ledger (ledger.py) as its memory:
 
-- a request is claimed in the ledger before its run starts; a duplicate delivery finds the claim
-  and adopts the run it names (or, answered already, starts nothing and answers the same);
+- each delivery (a request's, or a hand-over's) is claimed in the ledger before it starts
+  anything; a duplicate delivery finds the claim and never works beside the invocation that
+  holds it: answered already, it answers the same; handed over, it stops; once that invocation
+  is surely over unanswered (its Lambda limit passed: a crash), it takes the claim over and goes
+  on from the run the claim names;
 - a start whose reply was lost looks for the run it started (GetMLTaskRuns may list it only
   seconds later) before starting again: a request leaves at most one run of its own (run_starts.py);
 - the wait (GetMLTaskRun) is handed over to a fresh invocation before the Lambda's limit, and the
@@ -18,15 +21,17 @@ rest the same way for all of them, with the run ledger (ledger.py) as its memory
 
 A resource adopts, cancels and answers only runs it started itself: the ledger's run id, or the
 run of its own lost start reply. When the ledger is out of reach the handler falls back (logged
-WARNING): Create and Update go on without it, a Delete answers SUCCESS.
+WARNING): Create and Update go on without it (a duplicate delivery then adopts its request's run
+only when the task can tell it apart, as a generation's folder does), a Delete answers SUCCESS.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -35,7 +40,7 @@ from .answers import TaskFailed, failure_reason, fit_reason
 from .glue_runs import TaskRuns
 from .handover import DEADLINE_MARGIN_S, HANDOVER_KEY, HANDOVER_MARGIN_S, Window, hand_over
 from .ledger import Ledger, LedgerUnavailable, resource_key
-from .retries import Clock, error_code, surely_did_nothing
+from .retries import Clock, error_code, is_transient
 from .run_starts import cancel_run, start_run
 from .stack_status import Rollback, rollback_of
 from .task import Task
@@ -43,7 +48,8 @@ from .task import Task
 LOGGER = logging.getLogger(__name__)
 
 DELETE_BUDGET_S = 2.0  # a Delete's whole work, whatever AWS does: it answers within 3 s
-DUPLICATE_WAIT_S = 10.0  # how long a duplicate delivery waits for the first one to name its run
+DUPLICATE_POLL_S = 5.0  # how often a duplicate delivery reads the claim it waits on
+CLAIMANT_GRACE_S = 2.0  # past the claimant's Lambda limit, it surely ended (clocks of two sandboxes differ)
 
 R = TypeVar("R")
 
@@ -116,28 +122,33 @@ class Engine:
             invocation_end=now + context.get_remaining_time_in_millis() / 1000 - HANDOVER_MARGIN_S,
             service_timeout_s=task.service_timeout_s,
         )
+        run_id, before = str(handover.get("TaskRunId") or ""), dict(handover.get("Before") or {})
+        if not run_id and window.deadline <= now:
+            raise TaskFailed(
+                f"ServiceTimeout {task.service_timeout_s} s leaves no time for a task run: "
+                f"it must be more than {DEADLINE_MARGIN_S:g} s"
+            )
+        claim = self._claim(event, window)
+        if isinstance(claim, dict):  # a duplicate delivery (of the request, or of a hand-over)
+            taken = self._after_claimant(event, claim, window)
+            if not isinstance(taken, Takeover):
+                return taken
+            run_id, before, window = run_id or taken.run_id, before or taken.before, taken.window
+            if not run_id and window.deadline <= self.clock.now():
+                raise TaskFailed(f"timed out after {task.service_timeout_s / 60:g} minutes: no task run started")
+        if run_id and self._deleted_since(event, window.started_at):
+            LOGGER.info({"action": "stop waiting", "reason": "the resource was deleted", "TaskRunId": run_id})
+            self._cancel(task.transform_id, run_id)
+            return None
         state: dict[str, Any] = {"StartedAt": window.started_at, "Rollback": rollback.value}
-        if handover.get("TaskRunId"):
-            run_id, before = str(handover["TaskRunId"]), dict(handover.get("Before", {}))
-            if self._deleted_since(event, window.started_at):
-                LOGGER.info({"action": "stop waiting", "reason": "the resource was deleted", "TaskRunId": run_id})
-                self._cancel(task.transform_id, run_id)
-                return None
-        else:  # a new request, or one handed over while it waited for Glue's capacity
-            if window.deadline <= now:
-                raise TaskFailed(
-                    f"ServiceTimeout {task.service_timeout_s} s leaves no time for a task run: "
-                    f"it must be more than {DEADLINE_MARGIN_S:g} s"
-                )
-            claim = None if handover else self._claim(event)
-            if claim is None:
-                begun = self._begin(task, event, context, rollback, window, state)
-            else:  # a duplicate delivery of a request claimed before
-                begun = self._adopt(event, claim, window)
+        if not run_id and claim is not Claim.OURS:  # the ledger out of reach, or a claimant that died
+            run_id = self._own_run(task, window)
+            before = {"Gated": rollback is Rollback.NO}
+        if not run_id:
+            begun = self._begin(task, event, context, rollback, window, state)
             if not isinstance(begun, tuple):
                 return begun
-            run_id, before, window = begun
-            state["StartedAt"] = window.started_at
+            run_id, before = begun
         return self._wait(task, event, context, run_id, before, window, state)
 
     def _begin(
@@ -148,37 +159,40 @@ class Engine:
         rollback: Rollback,
         window: Window,
         state: dict[str, Any],
-    ) -> dict[str, Any] | tuple[str, dict[str, Any], Window] | None:
-        """A request's first delivery: the Data when there is nothing new to do, None once handed
-        over (waiting for capacity), or the run it started (its id, `before`, the window)."""
+    ) -> dict[str, Any] | tuple[str, dict[str, Any]] | None:
+        """Where a request's run starts: the Data when there is nothing new to do, None once handed
+        over (waiting for capacity), or the run it started (its id and `before`)."""
         unchanged = self._unchanged_answer(task, event)
         if unchanged is not None:
             LOGGER.info({"action": "nothing new", "answer": "the previous Data"})
             return unchanged
         gated = rollback is Rollback.NO
+        resource = resource_key(event)
         try:
-            done = task.done_already(self.runs, event, retry_until=window.until)
+            current = self._ledger("read resource", lambda ledger: ledger.resource(resource).get("Current"))
+            done = task.done_already(self.runs, event, current, retry_until=window.until)
             if done:
                 LOGGER.info({"action": "nothing new", "TransformId": task.transform_id, "TaskRunId": done["TaskRunId"]})
                 return task.outputs(self.runs, done, {"Gated": gated})
             before = {**task.check(self.runs, self.s3, event, retry_until=window.until), "Gated": gated}
             run_id = start_run(self.runs, self.clock, task, retry_until=window.until)
-        except ClientError as error:  # Glue refused before any run started
-            if surely_did_nothing(error) and window.invocation_end < window.deadline:  # no capacity yet: wait on
+        except (BotoCoreError, ClientError) as error:  # no run of this request started (run_starts.py)
+            if is_transient(error) and window.invocation_end < window.deadline:  # no capacity yet: wait on
                 LOGGER.info(
                     {"action": "wait for capacity", "TransformId": task.transform_id, "error": error_code(error)}
                 )
                 self._hand_over(event, context, state)
                 return None
-            message = str(error.response.get("Error", {}).get("Message", error))
+            message = error.response.get("Error", {}).get("Message", error) if isinstance(error, ClientError) else error
             raise TaskFailed(
-                fit_reason(f"{error_code(error)}: ", message, f" (transform {task.transform_id[:100]})")
+                fit_reason(f"{error_code(error)}: ", str(message), f" (transform {task.transform_id[:100]})")
             ) from None
-        request_id, resource = str(event["RequestId"]), resource_key(event)
+        key, request_id = delivery_key(event), str(event["RequestId"])
         self._ledger(
-            "record run", lambda ledger: ledger.record_run(request_id, resource, run_id, task.transform_id, before)
+            "record run",
+            lambda ledger: ledger.record_run(key, request_id, resource, run_id, task.transform_id, before),
         )
-        return run_id, before, window
+        return run_id, before
 
     def _wait(
         self,
@@ -245,33 +259,75 @@ class Engine:
         except (BotoCoreError, ClientError) as error:  # a Delete never fails: whatever went wrong, the stack can go
             LOGGER.warning({"action": "delete", "nothing cancelled": error_code(error)})
 
-    def _claim(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Claim the request in the ledger: None when this is its first delivery (or the ledger is out of reach)."""
-        claimant = str(uuid.uuid4())
-        return self._ledger(
-            "claim", lambda ledger: ledger.claim(str(event["RequestId"]), resource_key(event), claimant)
+    def _claim(self, event: Mapping[str, Any], window: Window) -> dict[str, Any] | Claim:
+        """Claim this delivery in the ledger: Claim.OURS when it is the first, the claim found when it
+        is a duplicate, Claim.OUT_OF_REACH when the ledger is (the fallbacks apply)."""
+        if self.ledger is None:
+            return Claim.OUT_OF_REACH
+        claimed = self._ledger(
+            "claim",
+            lambda ledger: (
+                ledger.claim(
+                    delivery_key(event),
+                    resource_key(event),
+                    str(uuid.uuid4()),
+                    started_at=window.started_at,
+                    limit=window.invocation_end + HANDOVER_MARGIN_S,
+                )
+                or Claim.OURS
+            ),
         )
+        return Claim.OUT_OF_REACH if claimed is None else claimed
 
-    def _adopt(
+    def _after_claimant(
         self, event: Mapping[str, Any], claim: dict[str, Any], window: Window
-    ) -> dict[str, Any] | tuple[str, dict[str, Any], Window] | None:
-        """A duplicate delivery: once the claim names the first delivery's answer, its Data (the same
-        answer goes out again: see `answer`); once it names its run, that run to wait for; None
-        (logged) when it names neither within DUPLICATE_WAIT_S: the first delivery answers."""
-        request_id = str(event["RequestId"])
-        wait_until = min(window.until, self.clock.now() + DUPLICATE_WAIT_S)
-        while "Answer" not in claim and "RunId" not in claim:
-            if self.clock.now() >= wait_until:
-                LOGGER.warning({"action": "duplicate delivery", "result": "left to the first delivery"})
+    ) -> dict[str, Any] | Takeover | None:
+        """A duplicate delivery: another invocation claimed it first, and this one never works beside it.
+
+        It waits until the claimant answered (its Data: the same answer goes out again, see `answer`),
+        handed the request over (None: the next invocation answers) or must be over, its Lambda's
+        limit passed without either (it crashed): then it takes the claim over and goes on from the
+        claimant's run, if it named one. None (logged) when this invocation would end first.
+        """
+        key, request_id = delivery_key(event), str(event["RequestId"])
+        while True:
+            answered = claim if key == request_id else self._ledger("answer", lambda ledger: ledger.request(request_id))
+            answer = (answered or {}).get("Answer")
+            if isinstance(answer, dict):
+                LOGGER.info({"action": "duplicate delivery", "result": "answered already: the same answer"})
+                return dict(answer.get("Data") or {})
+            if "HandedOver" in claim:
+                LOGGER.info({"action": "duplicate delivery", "result": "handed over: the next invocation answers"})
                 return None
-            self.clock.sleep(1.0)
-            claim = self._ledger("read claim", lambda ledger: ledger.request(request_id) or {}) or claim
-        if "Answer" in claim:
-            LOGGER.info({"action": "duplicate delivery", "result": "answered already: the same answer"})
-            return dict(claim["Answer"].get("Data") or {})
-        LOGGER.info({"action": "duplicate delivery", "result": "adopt", "TaskRunId": claim["RunId"]})
-        adopted = replace(window, started_at=float(claim["ClaimedAt"]))
-        return str(claim["RunId"]), dict(claim.get("Before") or {}), adopted
+            now = self.clock.now()
+            if now >= float(claim.get("Limit", 0)) + CLAIMANT_GRACE_S:
+                break
+            if now >= window.until:
+                LOGGER.warning({"action": "duplicate delivery", "result": "left to the first delivery, still at work"})
+                return None
+            self.clock.sleep(min(DUPLICATE_POLL_S, window.until - now))
+            read: dict[str, Any] | None = self._ledger("read claim", lambda ledger: ledger.request(key))
+            claim = read or claim
+        limit = window.invocation_end + HANDOVER_MARGIN_S
+        claimant = str(uuid.uuid4())
+        if not self._ledger("take over", lambda ledger: ledger.take_over(key, claim, claimant, limit=limit)):
+            LOGGER.warning({"action": "duplicate delivery", "result": "not taken over: another invocation goes on"})
+            return None
+        LOGGER.warning({"action": "duplicate delivery", "result": "taken over: the first delivery ended unanswered"})
+        taken = replace(window, started_at=float(claim.get("StartedAt", window.started_at)))
+        return Takeover(str(claim.get("RunId") or ""), dict(claim.get("Before") or {}), taken)
+
+    def _own_run(self, task: Task, window: Window) -> str:
+        """The run this request started, when the task can tell it apart from any other ("" if not)."""
+        try:
+            run = task.own_run(self.runs, retry_until=window.until)
+        except (BotoCoreError, ClientError) as error:
+            LOGGER.warning({"action": "find own run", "error": error_code(error)})
+            return ""
+        if run is None:
+            return ""
+        LOGGER.info({"action": "adopt", "TransformId": task.transform_id, "TaskRunId": run["TaskRunId"]})
+        return str(run["TaskRunId"])
 
     def _unchanged_answer(self, task: Task, event: Mapping[str, Any]) -> dict[str, Any] | None:
         """For a task that `reuses_answers`, an Update that changes nothing: the Data answered before."""
@@ -300,7 +356,32 @@ class Engine:
         return cancel_run(self.runs, self.clock, transform_id, run_id)
 
     def _hand_over(self, event: dict[str, Any], context: Any, state: dict[str, Any]) -> None:
-        hand_over(self.lambda_client, self.clock, event, context, state, cancel=self._cancel)
+        """Hand the request over to a fresh invocation (its own turn); this delivery's duplicates stop."""
+        hand_over(self.lambda_client, self.clock, event, context, {**state, "Turn": uuid.uuid4().hex})
+        key = delivery_key(event)
+        self._ledger("handed over", lambda ledger: ledger.handed_over(key))
+
+
+class Claim(enum.Enum):
+    """What the claim of a delivery found, other than another invocation's claim."""
+
+    OURS = "ours"  # the first delivery: this invocation works on it
+    OUT_OF_REACH = "out of reach"  # the ledger is: no duplicate can be told apart
+
+
+@dataclass(frozen=True)
+class Takeover:
+    """A claim taken over from an invocation that ended unanswered: its run (if it named one)."""
+
+    run_id: str
+    before: dict[str, Any]
+    window: Window
+
+
+def delivery_key(event: Mapping[str, Any]) -> str:
+    """What a delivery is claimed under: the RequestId, and the turn of a hand-over."""
+    turn = (event.get(HANDOVER_KEY) or {}).get("Turn")
+    return f"{event['RequestId']}#{turn}" if turn else str(event["RequestId"])
 
 
 def _answer_key(event: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:

@@ -62,7 +62,7 @@ class EvaluateTransform(Task):
             service_timeout_s=service_timeout_s(properties),
         )
 
-    def is_ours(self, run: Run) -> bool:
+    def fits(self, run: Run) -> bool:
         """Any evaluation: its run has no properties, so only its start time (`started_by`) tells it."""
         return True
 
@@ -70,18 +70,23 @@ class EvaluateTransform(Task):
         """StartMLEvaluationTaskRun."""
         return glue.start_ml_evaluation_task_run(TransformId=self.transform_id).get("TaskRunId")
 
-    def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
-        """For an Update whose inputs (transform, the runs it follows) did not change: the last evaluation.
+    def done_already(
+        self, runs: TaskRuns, event: Mapping[str, Any], current: Mapping[str, Any] | None, *, retry_until: float
+    ) -> Run | None:
+        """For an Update whose inputs (transform, the runs it follows) did not change: this resource's last
+        evaluation (`current`), if it SUCCEEDED.
 
         Its metrics are still the transform's, so they are answered (and gated: thresholds may
-        have changed) without a new run.
+        have changed) without a new run. Another resource's evaluation is never answered.
         """
         old = self.from_old_properties(event)
         if old is None or (old.transform_id, old.after) != (self.transform_id, self.after):
             return None
-        return next(
-            runs.history(self.transform_id, self.task_run_type, status="SUCCEEDED", retry_until=retry_until), None
-        )
+        run_id = (current or {}).get("TaskRunId")
+        if not isinstance(run_id, str) or not run_id:
+            return None
+        run = runs.run(self.transform_id, run_id, retry_until=retry_until)
+        return run if run is not None and run.get("Status") == "SUCCEEDED" else None
 
     def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:
         """The transform must be READY; note its F1 before the run (None when it has none, or not a finite one)."""

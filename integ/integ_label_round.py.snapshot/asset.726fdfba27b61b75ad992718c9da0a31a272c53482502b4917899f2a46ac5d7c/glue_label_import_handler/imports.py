@@ -47,7 +47,7 @@ class ImportLabels(Task):
             service_timeout_s=service_timeout_s(properties),
         )
 
-    def is_ours(self, run: Run) -> bool:
+    def fits(self, run: Run) -> bool:
         """An import of this file in this mode: the path AND Replace match."""
         path, replace = _import_of(run)
         return path == self.input_s3_path and replace == self.replace_all_labels
@@ -61,7 +61,9 @@ class ImportLabels(Task):
         )
         return response.get("TaskRunId")
 
-    def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
+    def done_already(
+        self, runs: TaskRuns, event: Mapping[str, Any], current: Mapping[str, Any] | None, *, retry_until: float
+    ) -> Run | None:
         """The import that already put this file's labels on the transform, if any.
 
         Walking the SUCCEEDED imports newest first: a replacing request is done when the newest

@@ -3,9 +3,14 @@
 One DynamoDB table per stack (the provider creates it; its name is in LEDGER_TABLE). Nothing is
 kept on the user's transform. Three kinds of items, keyed by `Id`:
 
-- `request#<RequestId>`: the claim of a request, written with a conditional put before its run
-  starts (a duplicate delivery finds it), then the run it started (`RunId`), then its answer
-  (`Answer`, written with a conditional update before the PUT: exactly one answer per request).
+- `request#<RequestId>`: the claim of a request's first delivery, written with a conditional put
+  before its run starts (a duplicate delivery finds it): who claimed it (`Claimant`), when the
+  request's time began (`StartedAt`) and when the claimant's invocation surely ends (`Limit`);
+  then the run it started (`RunId`), `HandedOver` once a fresh invocation goes on in its place, and
+  the request's answer (`Answer`, written with a conditional update before the PUT: exactly one
+  answer per request).
+- `request#<RequestId>#<Turn>`: the claim of a hand-over (a fresh invocation's turn), the same way
+  (no `Answer`: that is the request's).
 - `resource#<StackId>#<LogicalResourceId>`: the run the resource has in flight (`InFlight`: what
   a Delete cancels), when it was deleted (`DeletedAt`: what stops a waiter), and the Data of its
   last SUCCESS (`Current`).
@@ -60,15 +65,19 @@ class Ledger:
         self.table_name = table_name
         self.clock = clock
 
-    def claim(self, request_id: str, resource: str, claimant: str) -> dict[str, Any] | None:
-        """Claim the request now for `claimant` (this invocation); None if the claim is ours, else the
-        claim found (a duplicate delivery's). A retried put whose first try went through finds its own."""
+    def claim(
+        self, key: str, resource: str, claimant: str, *, started_at: float, limit: float
+    ) -> dict[str, Any] | None:
+        """Claim a delivery (`key`: a RequestId, or RequestId#Turn for a hand-over) now for `claimant`
+        (this invocation, which ends by `limit`); None if the claim is ours, else the claim found (a
+        duplicate delivery's). A retried put whose first try went through finds its own."""
         now = self.clock.now()
         item = {
-            "Id": {"S": f"request#{request_id}"},
+            "Id": {"S": f"request#{key}"},
             "Claimant": {"S": claimant},
             "Resource": {"S": resource},
-            "ClaimedAt": {"N": repr(now)},
+            "StartedAt": {"N": repr(started_at)},
+            "Limit": {"N": repr(limit)},
             "ExpiresAt": {"N": str(int(now + REQUEST_TTL_S))},
         }
         if self._call_if(
@@ -78,15 +87,49 @@ class Ledger:
             ExpressionAttributeNames={"#id": "Id"},
         ):
             return None
-        found = self.request(request_id) or {}
+        found = self.request(key) or {}
         return None if found.get("Claimant") == claimant else found
 
-    def request(self, request_id: str) -> dict[str, Any] | None:
-        """The claim of a request: ClaimedAt, Claimant, and RunId, Before, Answer once known."""
-        item = self._get(f"request#{request_id}")
+    def take_over(self, key: str, claim: Mapping[str, Any], claimant: str, *, limit: float) -> bool:
+        """Take a claim whose claimant's invocation is over (it neither answered nor handed over) for
+        `claimant`; False when another invocation took it first, or the claimant handed over after all."""
+        return self._call_if(
+            "update_item",
+            Key={"Id": {"S": f"request#{key}"}},
+            UpdateExpression="SET #claimant = :claimant, #limit = :limit",
+            ConditionExpression="#claimant = :old AND attribute_not_exists(#handed) AND attribute_not_exists(#answer)",
+            ExpressionAttributeNames={
+                "#claimant": "Claimant",
+                "#limit": "Limit",
+                "#handed": "HandedOver",
+                "#answer": "Answer",
+            },
+            ExpressionAttributeValues={
+                ":claimant": {"S": claimant},
+                ":limit": {"N": repr(limit)},
+                ":old": {"S": str(claim.get("Claimant", ""))},
+            },
+        )
+
+    def handed_over(self, key: str) -> None:
+        """The claimant of `key` handed the request over to a fresh invocation: its duplicates stop."""
+        self._call(
+            "update_item",
+            Key={"Id": {"S": f"request#{key}"}},
+            UpdateExpression="SET #handed = :now",
+            ExpressionAttributeNames={"#handed": "HandedOver"},
+            ExpressionAttributeValues={":now": {"N": repr(self.clock.now())}},
+        )
+
+    def request(self, key: str) -> dict[str, Any] | None:
+        """A claim: Claimant, StartedAt, Limit, and RunId, Before, HandedOver, Answer once known."""
+        item = self._get(f"request#{key}")
         if item is None:
             return None
-        claim: dict[str, Any] = {"ClaimedAt": float(item["ClaimedAt"]["N"])}
+        claim: dict[str, Any] = {}
+        for name in ("StartedAt", "Limit", "HandedOver"):
+            if name in item:
+                claim[name] = float(item[name]["N"])
         for name in ("Claimant", "RunId"):
             if name in item:
                 claim[name] = item[name]["S"]
@@ -96,13 +139,14 @@ class Ledger:
         return claim
 
     def record_run(
-        self, request_id: str, resource: str, run_id: str, transform_id: str, before: Mapping[str, Any]
+        self, key: str, request_id: str, resource: str, run_id: str, transform_id: str, before: Mapping[str, Any]
     ) -> None:
-        """The run a request started: on the request's claim, and as the resource's run in flight."""
+        """The run a request started: on the claim of the delivery that started it (`key`), and as
+        the resource's run in flight."""
         now = self.clock.now()
         self._call(
             "update_item",
-            Key={"Id": {"S": f"request#{request_id}"}},
+            Key={"Id": {"S": f"request#{key}"}},
             UpdateExpression="SET #run = :run, #before = :before",
             ExpressionAttributeNames={"#run": "RunId", "#before": "Before"},
             ExpressionAttributeValues={":run": {"S": run_id}, ":before": {"S": _json(before)}},

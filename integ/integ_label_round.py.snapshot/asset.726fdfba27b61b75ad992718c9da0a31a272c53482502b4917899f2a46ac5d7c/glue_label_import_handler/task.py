@@ -12,7 +12,10 @@ from typing import Any, ClassVar, TypeVar
 from .glue_runs import Run, TaskRuns, started_on
 from .request import InvalidProperty
 
-CLOCK_SKEW_S = 5.0  # a run Glue says started this much before the start call is still the call's
+# How far Glue's StartedOn may stray from the handler's clock (both are synchronized to Amazon's time
+# service; a StartedOn rounded down to the second is still the call's): a run Glue says started this
+# much before a start call went out, or after it came back, may still be the call's.
+CLOCK_SKEW_S = 1.0
 
 T = TypeVar("T", bound="Task")
 
@@ -52,14 +55,22 @@ class Task(abc.ABC):
             return None
 
     @abc.abstractmethod
-    def is_ours(self, run: Run) -> bool:
-        """Whether a run GetMLTaskRuns lists is one this request would start (its properties match in full)."""
+    def fits(self, run: Run) -> bool:
+        """Whether a run GetMLTaskRuns lists has the properties this request's start gives a run (another
+        resource may start runs that fit too: only the start time, or a request's own mark, tells them apart)."""
 
-    def started_by(self, run: Run, attempt_at: float) -> bool:
-        """Whether `run` is the one a start at `attempt_at` (whose reply was lost) started: by default a
-        run of these properties that Glue says started then or later."""
+    def started_by(self, run: Run, sent_at: float, returned_at: float) -> bool:
+        """Whether `run` may be the one a start call (whose reply was lost) started: by default a run of
+        these properties that Glue says started while the call was out, within CLOCK_SKEW_S."""
         started = started_on(run)
-        return self.is_ours(run) and started is not None and started >= attempt_at - CLOCK_SKEW_S
+        return (
+            self.fits(run) and started is not None and sent_at - CLOCK_SKEW_S <= started <= returned_at + CLOCK_SKEW_S
+        )
+
+    def own_run(self, runs: TaskRuns, *, retry_until: float) -> Run | None:
+        """The run this very request started, when its properties tell it apart from any other
+        resource's (a generation's folder names its request); None when they cannot, by default."""
+        return None
 
     def unchanged(self, old: Task) -> bool:
         """Whether an Update from `old` changes nothing the run depends on (for `reuses_answers`)."""
@@ -81,8 +92,13 @@ class Task(abc.ABC):
         and `Gated`: False in a rollback, whose answer no check may fail.
         """
 
-    def done_already(self, runs: TaskRuns, event: Mapping[str, Any], *, retry_until: float) -> Run | None:
-        """A run that already did what this request asks, so that no new run is needed; None by default."""
+    def done_already(
+        self, runs: TaskRuns, event: Mapping[str, Any], current: Mapping[str, Any] | None, *, retry_until: float
+    ) -> Run | None:
+        """A run that already did what this request asks, so that no new run is needed; None by default.
+
+        `current` is the Data the resource last answered SUCCESS with (None: unknown, the ledger out of reach).
+        """
         return None
 
     def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:
