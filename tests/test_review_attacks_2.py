@@ -685,3 +685,23 @@ def test_the_hand_over_margin_holds_a_lost_start_reply_and_the_invokes_own_retri
     assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=31) is None
     assert lambda_client.queued_at, "never handed over"
     assert lambda_client.queued_at[0] <= lambda_end, f"handed over {lambda_client.queued_at[0] - lambda_end:.1f} s late"
+
+
+# 9. An import already on the transform, imported by another stack
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="imports.done_already: a Create whose file another stack imported answers that stack's run "
+    "(its TaskRunId) as its own, without a run of its own",
+)
+def test_an_import_create_never_answers_another_stacks_run_as_its_own(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    theirs = handler(cfn_event("Create", props(transform_id, PATH, replace=True), stack_id=OTHER_STACK_ID))
+    assert theirs is not None and theirs["Status"] == "SUCCESS"
+    handler.clock.now += 60
+    mine = handler(cfn_event("Create", props(transform_id, PATH, replace=True)))
+    assert mine is not None and mine["Status"] == "SUCCESS"
+    assert mine["Data"]["TaskRunId"] != theirs["Data"]["TaskRunId"], mine["Data"]
