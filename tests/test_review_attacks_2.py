@@ -369,7 +369,8 @@ def test_an_ambiguous_lost_import_reply_leaves_no_run_that_no_resource_answers_f
     replies.lose_next_reply("StartImportLabelsTaskRun")
     b = handler(cfn_event("Create", props(transform_id)))  # the same file, a second later
     assert b is not None and b["Status"] == "FAILED" and "another resource" in b["Reason"], b
-    assert running(handler, transform_id) == [a_run], runs_of(handler, transform_id)
+    # B cannot tell which run is its own, but it may wait for both: then only A's (answered by A) may run on
+    assert set(running(handler, transform_id)) <= {a_run}, runs_of(handler, transform_id)
 
 
 def test_a_lost_generation_reply_adopts_its_own_folder_beside_another_stacks_generation(
