@@ -18,6 +18,7 @@ from aws_cdk.assertions import Template
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from glue_label_import._handler.handover import HANDOVER_MARGIN_S
 from glue_label_import.testing.examples import GLUE_ROLE_ARN
 from glue_label_import.testing.requests import BUCKET, FUNCTION_ARN, create_transform
 
@@ -35,6 +36,12 @@ def logical_id(stack: Stack, construct: Any) -> str:
 def glue_role(stack: Stack) -> iam.IRole:
     """An imported Glue service role."""
     return iam.Role.from_role_arn(stack, "GlueRole", GLUE_ROLE_ARN)
+
+
+def share(seconds: float) -> float:
+    """The remaining time of an invocation whose own share of time (before its hand-over margin) is
+    `seconds`: `share(1)` starts or waits a second, then hands the request over."""
+    return HANDOVER_MARGIN_S + seconds
 
 
 OTHER_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Other/77aa0c10-0a6b-11ef-9b7e-0a1b2c3d4e5f"

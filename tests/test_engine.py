@@ -19,7 +19,7 @@ from glue_label_import._handler import index
 from glue_label_import.testing import GlueMLTaskRuns, replies
 from glue_label_import.testing.requests import BUCKET, SECRET, cfn_event, props
 from handler_driver import Answering, Handler, RecordingConnection, engine_on
-from support import LambdaContext
+from support import LambdaContext, share
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 
@@ -99,7 +99,7 @@ def test_a_duplicate_delivery_of_a_handed_over_request_starts_nothing_and_the_ha
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     event = cfn_event("Create", props(transform_id))
-    assert handler(event, remaining_s=40) is None  # started its run, then handed the wait over
+    assert handler(event, remaining_s=share(10)) is None  # started its run, then handed the wait over
     (handed_over,) = handler.lambda_client.invocations
     assert handler(event) is None  # Lambda delivers the same request again: the hand-over answers, not it
     assert handler.lambda_client.invocations == [handed_over]
@@ -114,7 +114,7 @@ def test_a_duplicate_waits_for_a_first_delivery_still_at_work_then_takes_its_run
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    task_runs.running_seconds = 600
+    task_runs.running_seconds = 60  # over long before the first delivery's limit: only the takeover waits so long
     run_id = handler.glue.start_import_labels_task_run(  # the first delivery's run
         TransformId=transform_id, InputS3Path=props(transform_id)["InputS3Path"], ReplaceAllLabels=False
     )["TaskRunId"]
@@ -212,7 +212,7 @@ def test_delete_cancels_this_resources_run_in_flight(handler: Handler, task_runs
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     same_file = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
-    assert handler(cfn_event("Create", props(transform_id)), remaining_s=40) is None  # its run in flight
+    assert handler(cfn_event("Create", props(transform_id)), remaining_s=share(10)) is None  # its run in flight
     (handed_over,) = handler.lambda_client.invocations
     mine = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
@@ -425,7 +425,7 @@ def test_a_start_whose_last_reply_was_lost_adopts_its_run_past_its_share_of_time
     glue = LosingEveryStartReply(handler.glue)
     monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
     replies.listing_lag_seconds = 1.0  # listed only after the little time the invocation has
-    assert handler(cfn_event("Create", props(transform_id)), remaining_s=30.5) is None  # no time for a second try
+    assert handler(cfn_event("Create", props(transform_id)), remaining_s=share(0.5)) is None  # no time for a second try
     (handed_over,) = handler.lambda_client.invocations
     (run,) = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
     assert handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == run["TaskRunId"]

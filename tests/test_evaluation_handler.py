@@ -11,6 +11,7 @@ import pytest
 from glue_label_import.testing import GlueMLTaskRuns, stacks
 from glue_label_import.testing.requests import EVALUATION, STACK_ID, cfn_event, evaluation_props, props
 from handler_driver import Handler
+from support import share
 
 GOOD = {"F1": 0.85, "Precision": 0.9, "Recall": 0.8, "AreaUnderPRCurve": 0.88}
 
@@ -173,7 +174,7 @@ def test_a_delete_mid_run_cancels_this_resources_evaluation_and_no_other(
     transform_id = labelled_transform(handler)
     task_runs.running_seconds = 3600
     someone_elses = handler.glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
-    assert evaluate(handler, properties=evaluation_props(transform_id), remaining_s=40) is None  # handed over
+    assert evaluate(handler, properties=evaluation_props(transform_id), remaining_s=share(10)) is None  # handed over
     (handed_over,) = handler.lambda_client.invocations
     ours = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     assert ours != someone_elses  # not adopted: it is not this resource's
@@ -189,7 +190,7 @@ def test_a_duplicate_delivery_of_a_handed_over_evaluation_starts_nothing_and_sto
     transform_id = labelled_transform(handler)
     task_runs.running_seconds = 3600
     event = cfn_event("Create", evaluation_props(transform_id), resource_type=EVALUATION)
-    assert handler(event, 40) is None and handler(event, 40) is None  # the same request, twice
+    assert handler(event, share(10)) is None and handler(event, share(10)) is None  # the same request, twice
     (handed_over,) = handler.lambda_client.invocations  # the first delivery's hand-over goes on; the second stops
     assert handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     assert len(task_runs.calls_to("StartMLEvaluationTaskRun")) == 1

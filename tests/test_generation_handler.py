@@ -11,6 +11,7 @@ import pytest
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.requests import BUCKET, GENERATION, cfn_event, generation_props
 from handler_driver import Handler
+from support import share
 
 
 def generate(handler: Handler, request_type: str, properties: dict[str, Any], **kwargs: Any) -> Any:
@@ -66,7 +67,7 @@ def test_a_delete_mid_run_cancels_the_generation_and_leaves_the_files(
     under_the_same_prefix = handler.glue.start_ml_labeling_set_generation_task_run(
         TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/labeling-sets/20261127T000000000Z/"
     )["TaskRunId"]
-    assert handler(cfn_event("Create", generation_props(transform_id), resource_type=GENERATION), 40) is None
+    assert handler(cfn_event("Create", generation_props(transform_id), resource_type=GENERATION), share(10)) is None
     (handed_over,) = handler.lambda_client.invocations
     mine = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     answer = generate(handler, "Delete", generation_props(transform_id), physical_id="next-round")

@@ -22,6 +22,7 @@ from glue_label_import.testing.requests import (
     props,
 )
 from handler_driver import Handler
+from support import share
 
 
 @pytest.mark.parametrize(
@@ -86,7 +87,7 @@ def test_a_transform_with_three_runs_in_flight_makes_the_gate_and_the_generation
         handler.glue.start_ml_labeling_set_generation_task_run(
             TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/others/"
         )
-    answer = handler(cfn_event("Create", properties(transform_id), resource_type=resource_type), remaining_s=60)
+    answer = handler(cfn_event("Create", properties(transform_id), resource_type=resource_type), remaining_s=share(30))
     assert answer is None  # no answer yet: handed over to wait for room
     (handover,) = handler.lambda_client.invocations
     assert "TaskRunId" not in handover["Payload"]["GlueTaskRunHandover"]  # no run of its own started

@@ -29,7 +29,7 @@ from glue_label_import.testing.requests import (
     props,
 )
 from handler_driver import Handler, engine_on
-from support import OTHER_STACK_ID
+from support import OTHER_STACK_ID, share
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 ROUND_2 = f"s3://{BUCKET}/round-2.csv"
@@ -163,7 +163,7 @@ def test_nothing_is_written_on_the_transform_even_at_glues_tag_limit(
     users_tags = {f"team:{n}": "data" for n in range(MAX_TAGS)}
     handler.glue.tag_resource(ResourceArn=arn, TagsToAdd=users_tags)
     task_runs.running_seconds = 600
-    assert handler(evaluation("Create", "tsk-1", transform_id=transform_id), remaining_s=40) is None
+    assert handler(evaluation("Create", "tsk-1", transform_id=transform_id), remaining_s=share(10)) is None
     (handed_over,) = handler.lambda_client.invocations
     deleted = handler(evaluation("Delete", "tsk-1", transform_id=transform_id))
     assert deleted is not None and deleted["Status"] == "SUCCESS"
@@ -323,7 +323,7 @@ def test_a_hanging_poll_hands_the_wait_over(
     glue = Hanging(handler.glue, "get_ml_task_run")
     monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
     monkeypatch.setattr(retries, "CALL_DEADLINE_S", 0.2)
-    answer = handler(cfn_event("Create", props(transform_id)), remaining_s=45)
+    answer = handler(cfn_event("Create", props(transform_id)), remaining_s=share(15))
     glue.release.set()
     assert answer is None  # no answer yet: the wait goes on in the next invocation
     (handed_over,) = handler.lambda_client.invocations
@@ -340,11 +340,11 @@ def test_two_stacks_importing_one_label_file_never_touch_each_others_runs(
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     a = cfn_event("Create", props(transform_id))
-    assert handler(a, remaining_s=40) is None
+    assert handler(a, remaining_s=share(10)) is None
     (a_handed_over,) = handler.lambda_client.invocations
     handler.lambda_client.invocations.clear()
     b = cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID)  # the same asset key, the same file
-    assert handler(b, remaining_s=40) is None
+    assert handler(b, remaining_s=share(10)) is None
     (b_handed_over,) = handler.lambda_client.invocations
     a_run = a_handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     b_run = b_handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
@@ -434,7 +434,7 @@ def test_an_invoke_error_quoting_the_payload_reaches_neither_logs_nor_reason(
         raise ClientError({"Error": {"Code": "InvalidRequestContentException", "Message": message}}, "Invoke")
 
     handler.lambda_client.invoke = refuse  # type: ignore[method-assign]
-    answer = handler(cfn_event("Create", props(transform_id)), remaining_s=40)
+    answer = handler(cfn_event("Create", props(transform_id)), remaining_s=share(10))
     assert answer is not None and answer["Status"] == "FAILED"
     assert answer["Reason"] == "Invoke could not hand the wait over: InvalidRequestContentException"
     assert SECRET not in capsys.readouterr().out + capsys.readouterr().err
@@ -481,7 +481,7 @@ def test_a_waiter_that_finds_its_resource_deleted_cancels_its_run_and_stops(
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 3600
-    assert handler(cfn_event("Create", props(transform_id)), remaining_s=40) is None
+    assert handler(cfn_event("Create", props(transform_id)), remaining_s=share(10)) is None
     (handed_over,) = handler.lambda_client.invocations
     handler.lambda_client.invocations.clear()
     handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))

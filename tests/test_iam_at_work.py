@@ -29,7 +29,7 @@ from glue_label_import.testing.examples import find_matches_transform
 from glue_label_import.testing.iam import Grant, IamChecks, enforced_iam, grants_of, template_roles, without_grant
 from glue_label_import.testing.requests import BUCKET, LEDGER_TABLE, STACK_ID, cfn_event
 from handler_driver import Handler
-from support import glue_role, new_stack
+from support import glue_role, new_stack, share
 
 # Grants no call of a deploy here makes: the Lambda runtime writes the logs, a hand-over Invokes
 # (a recording client here), and Glue aborts a multipart upload only when writing a labeling set fails.
@@ -120,10 +120,14 @@ def deploy(
                 answers.append(answer)
                 for name, value in answer.get("Data", {}).items():
                     roles.resolve.attributes[(logical_id, name)] = value
-                if resource["Type"] == "Custom::GlueEvaluateTransform":  # an Update reads the stack's status
+                changed = {  # an Update reads the stack's status; the import's reads its own runs on the transform
+                    "Custom::GlueEvaluateTransform": {"MinF1": "0.5"},
+                    "Custom::GlueImportLabels": {"ServiceTimeout": "1800"},
+                }.get(resource["Type"])
+                if changed:
                     update = cfn_event(
                         "Update",
-                        {**properties, "MinF1": "0.5"},
+                        {**properties, **changed},
                         logical_id=logical_id,
                         resource_type=resource["Type"],
                         physical_id=f"{logical_id}-1",
@@ -136,7 +140,7 @@ def deploy(
             "InputS3Path": f"s3://{BUCKET}/round-1.csv",
             "ReplaceAllLabels": "true",
         }
-        handler(cfn_event("Create", in_flight), remaining_s=40)  # hands its wait over: the run stays in flight
+        handler(cfn_event("Create", in_flight), remaining_s=share(10))  # hands its wait over: the run stays in flight
         answers.append(handler(cfn_event("Delete", in_flight, physical_id="labels-2")) or {})
     return answers, checks
 
@@ -146,7 +150,7 @@ def test_the_stack_deploys_with_exactly_its_grants_and_every_call_is_checked(
 ) -> None:
     answers, checks = deploy(handler, task_runs, template())
 
-    assert [answer["Status"] for answer in answers] == ["SUCCESS"] * 5, answers
+    assert [answer["Status"] for answer in answers] == ["SUCCESS"] * 6, answers
     assert checks.denied == []
     assert checks.checked >= 15
     assert len(task_runs.calls_to("CancelMLTaskRun")) == 1  # the Delete cancelled the run in flight
@@ -177,8 +181,8 @@ def test_an_imported_transform_role_is_created_with_the_grants_the_library_gives
     (put,) = [grant for grant in grants_of(stack) if grant.action == "s3:PutObject"]
     answers, checks = deploy(handler, task_runs, without_grant(stack, put))
 
-    assert [answer["Status"] for answer in answers] == ["SUCCESS", "SUCCESS", "SUCCESS", "FAILED", "SUCCESS"]
-    assert answers[3]["Reason"].startswith(
+    assert [answer["Status"] for answer in answers] == ["SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "FAILED", "SUCCESS"]
+    assert answers[4]["Reason"].startswith(
         "FAILED: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/GlueFindMatches/"
     )
     assert [denial.split(" on resource: ")[0].rsplit(" ", 1)[-1] for denial in checks.denied] == ["s3:PutObject"]

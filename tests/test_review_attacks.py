@@ -23,7 +23,7 @@ from glue_label_import.testing.requests import (
     props,
 )
 from handler_driver import Handler, engine_on
-from support import BUCKET, OTHER_STACK_ID
+from support import BUCKET, OTHER_STACK_ID, share
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 ROUND_2 = f"s3://{BUCKET}/round-2.csv"
@@ -142,7 +142,7 @@ def test_a_rollback_without_capacity_and_without_its_ledger_never_answers_failed
     event = import_update(transform_id, PATH, ROUND_2)
     answers = []
     for _ in range(200):  # follow the hand-overs until someone answers
-        answer = handler(event, remaining_s=60)
+        answer = handler(event, remaining_s=share(30))
         if answer is not None:
             answers.append(answer)
             break
@@ -188,7 +188,7 @@ def test_a_lost_evaluation_start_reply_never_adopts_or_cancels_a_run_another_sta
     transform_id = labelled(handler)
     task_runs.running_seconds = 600
     replies.listing_lag_seconds = 4.0
-    a = handler(evaluation_event("Create", transform_id, OTHER_STACK_ID, "tsk-1"), remaining_s=31)
+    a = handler(evaluation_event("Create", transform_id, OTHER_STACK_ID, "tsk-1"), remaining_s=share(1))
     assert a is None  # stack A's run is in flight, its wait handed over
     a_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     replies.lose_next_reply("StartMLEvaluationTaskRun")
@@ -204,7 +204,7 @@ def lost_import_start_after_another_stacks(handler: Handler, remaining_s: float)
     the transform, A's run and B's answer."""
     transform_id = handler.transform()
     replies.listing_lag_seconds = 4.0
-    assert handler(cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID), remaining_s=31) is None
+    assert handler(cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID), remaining_s=share(1)) is None
     a_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     handler.clock.now += 2
     replies.lose_next_reply("StartImportLabelsTaskRun")
@@ -230,12 +230,50 @@ def test_a_lost_start_reply_near_its_time_limit_hands_its_own_run_over_and_never
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     task_runs.running_seconds = 600
-    transform_id, a_run, b = lost_import_start_after_another_stacks(handler, remaining_s=31)  # 1 s of B's left
+    transform_id, a_run, b = lost_import_start_after_another_stacks(handler, remaining_s=share(1))  # 1 s of B's left
     assert b is None  # B looked for its run past its share of time, then handed the wait over
     b_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
     assert sorted(run["TaskRunId"] for run in runs if run["Status"] == "RUNNING") == sorted([a_run, b_run])
     assert a_run != b_run and task_runs.calls_to("CancelMLTaskRun") == []
+
+
+class StartingAnotherStacksImport:
+    """A Glue client whose StartImportLabelsTaskRun answers a server fault and starts nothing; 2 s after,
+    as its caller first lists the runs, another stack starts an import of the same file (`theirs`)."""
+
+    def __init__(self, glue: Any, clock: Any) -> None:
+        self._glue, self._clock = glue, clock
+        self.theirs: str | None = None
+        self._params: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._glue, name)
+
+    def start_import_labels_task_run(self, **params: Any) -> Any:
+        self._params = params
+        raise ClientError({"Error": {"Code": "InternalServiceException", "Message": "try again"}}, "Start")
+
+    def get_ml_task_runs(self, **params: Any) -> Any:
+        if self.theirs is None and self._params:
+            self._clock.now += 2
+            self.theirs = self._glue.start_import_labels_task_run(**self._params)["TaskRunId"]
+        return self._glue.get_ml_task_runs(**params)
+
+
+def test_a_lost_start_reply_never_adopts_a_run_another_stack_started_after_the_call_came_back(
+    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transform_id = handler.transform()
+    task_runs.running_seconds = 600
+    replies.listing_lag_seconds = 4.0
+    glue = StartingAnotherStacksImport(handler.glue, handler.clock)
+    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    b = handler(cfn_event("Create", props(transform_id)), remaining_s=share(1))  # no time for a second try
+    assert glue.theirs is not None
+    assert b is None, b  # B started nothing, found nothing of its own: the next invocation starts
+    (handed,) = [call["Payload"]["GlueTaskRunHandover"] for call in handler.lambda_client.invocations]
+    assert "TaskRunId" not in handed and task_runs.calls_to("CancelMLTaskRun") == []
 
 
 def test_an_unchanged_evaluation_update_answers_only_its_own_run(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
@@ -268,7 +306,7 @@ def test_a_delete_in_one_stack_leaves_the_other_stacks_run(handler: Handler, tas
             cfn_event(
                 "Create", generation_props(transform_id, output=out), resource_type=GENERATION, stack_id=OTHER_STACK_ID
             ),
-            remaining_s=31,
+            remaining_s=share(1),
         )
         is None
     )
@@ -291,9 +329,9 @@ def test_an_in_flight_duplicate_adopts_the_run_and_starts_nothing(handler: Handl
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     event = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION)
-    assert handler(event, remaining_s=31) is None
+    assert handler(event, remaining_s=share(1)) is None
     first_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
-    assert handler(event, remaining_s=31) is None  # the duplicate
+    assert handler(event, remaining_s=share(1)) is None  # the duplicate
     assert handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == first_run
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 1
 
@@ -304,11 +342,15 @@ def test_an_in_flight_duplicate_without_the_ledger_starts_no_second_run(
     transform_id = handler.transform()
     handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")
     task_runs.running_seconds = 600
+    other = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION, stack_id=OTHER_STACK_ID)
+    assert handler(other, remaining_s=share(1)) is None  # another stack generates under the same prefix
     event = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION)
-    assert handler(event, remaining_s=31) is None
+    assert handler(event, remaining_s=share(1)) is None
+    mine = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
     handler.clock.now += 1
-    handler(event, remaining_s=31)
-    assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 1
+    assert handler(event, remaining_s=share(1)) is None  # the duplicate adopts its request's run, by its folder
+    assert handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == mine
+    assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 2  # the other stack's, and mine
 
 
 def test_a_late_duplicate_of_an_import_update_starts_nothing(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
@@ -355,7 +397,7 @@ def test_an_invoke_refused_during_a_rollback_leaves_no_run(
     task_runs.running_seconds = 600
     refusing = Refusing(handler.lambda_client, "invoke", "AccessDeniedException")
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, refusing, handler.clock))
-    rollback = handler(import_update(transform_id, PATH, ROUND_2), remaining_s=45)
+    rollback = handler(import_update(transform_id, PATH, ROUND_2), remaining_s=share(15))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
     runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
     assert not [run for run in runs if run["Status"] in ("STARTING", "RUNNING")], runs
@@ -373,7 +415,7 @@ def test_a_rollback_whose_run_fails_after_a_hand_over_answers_success(
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.running_seconds = 600
     task_runs.script_next_run(final_status="FAILED", error_string="Glue is down")
-    assert handler(import_update(transform_id, PATH, ROUND_2), remaining_s=45) is None
+    assert handler(import_update(transform_id, PATH, ROUND_2), remaining_s=share(15)) is None
     handed_over = handler.lambda_client.invocations[-1]["Payload"]
     stacks.set(STACK_ID, "UPDATE_IN_PROGRESS")  # whatever the status says now, the hand-over carries "rollback"
     handler.clock.now += 700
@@ -403,7 +445,7 @@ def test_a_hand_over_whose_result_is_unclear_still_gets_an_answer_in_a_rollback(
     task_runs.running_seconds = 600
     lambda_client = UnknownInvoke()
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, lambda_client, handler.clock))
-    rollback = handler(import_update(transform_id, PATH, ROUND_2), remaining_s=45)
+    rollback = handler(import_update(transform_id, PATH, ROUND_2), remaining_s=share(15))
     assert lambda_client.calls >= 1
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
 
@@ -489,14 +531,14 @@ def test_a_duplicate_of_a_capacity_wait_hand_over_starts_no_second_run(
     transform_id = handler.transform()
     task_runs.fail_next("StartMLLabelingSetGenerationTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
     event = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION)
-    assert handler(event, remaining_s=60) is None  # no capacity: the wait for it is handed over
+    assert handler(event, remaining_s=share(30)) is None  # no capacity: the wait for it is handed over
     capacity_wait = handler.lambda_client.invocations[-1]["Payload"]
     assert "TaskRunId" not in capacity_wait["GlueTaskRunHandover"]
     task_runs._failures.clear()  # capacity again
     task_runs.running_seconds = 600
     handler.clock.now += 5
-    assert handler(capacity_wait, remaining_s=31) is None  # it starts the run, hands the wait over
+    assert handler(capacity_wait, remaining_s=share(1)) is None  # it starts the run, hands the wait over
     handler.clock.now += 1
-    handler(capacity_wait, remaining_s=31)  # Lambda delivers the capacity-wait hand-over once more
+    handler(capacity_wait, remaining_s=share(1))  # Lambda delivers the capacity-wait hand-over once more
     runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
     assert len(runs) == 1, [(run["TaskRunId"], run["Status"]) for run in runs]

@@ -1,5 +1,5 @@
 """A second reviewer's fault attacks on the claimed deliveries, takeovers, hand-overs and lost replies
-(in process, moto and a fake clock). An xfail is a defect seen today; the others held."""
+(in process, moto and a fake clock). Each held once mended, but the one xfail: a double fault left as it is."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from glue_label_import.testing.requests import (
     props,
 )
 from handler_driver import Handler, RecordingLambda, engine_on
-from support import BUCKET, OTHER_STACK_ID
+from support import BUCKET, OTHER_STACK_ID, share
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 ROUND_2 = f"s3://{BUCKET}/round-2.csv"
@@ -96,11 +96,6 @@ def handed_over_write(name: str, params: dict[str, Any]) -> bool:
 # 1. A crash between the start and its record
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._run: a takeover whose claim names no RunId (the claimant died between StartImportLabelsTaskRun "
-    "and record_run) starts a second run; the first is left RUNNING, no resource answers for it",
-)
 def test_the_retry_of_a_crash_between_start_and_record_starts_no_second_import(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,11 +111,6 @@ def test_the_retry_of_a_crash_between_start_and_record_starts_no_second_import(
     assert running(handler, transform_id) == [first], runs_of(handler, transform_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._run: the same for an evaluation: the takeover starts a second StartMLEvaluationTaskRun "
-    "beside the crashed claimant's run",
-)
 def test_the_retry_of_a_crash_between_start_and_record_starts_no_second_evaluation(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,11 +146,6 @@ def test_the_retry_of_a_crash_between_start_and_record_adopts_its_generation(
 # 2. A crashed claimant, and the request's ServiceTimeout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._after_claimant: the retry of a crashed invocation waits for the claimant's Lambda limit (15 min) "
-    "past the request's ServiceTimeout, then gives up unanswered; the run is left RUNNING and never cancelled",
-)
 def test_the_retry_of_a_crash_answers_before_a_service_timeout_shorter_than_the_lambdas(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,11 +166,6 @@ def test_the_retry_of_a_crash_answers_before_a_service_timeout_shorter_than_the_
 # 3. The mark of a hand-over, throttled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._hand_over: HandedOver throttled after a capacity-wait hand-over; a duplicate delivery takes the "
-    "claim over once the claimant's limit passed and starts a second import beside the hand-over's",
-)
 def test_a_throttled_hand_over_mark_lets_no_duplicate_start_a_second_run(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,12 +176,12 @@ def test_a_throttled_hand_over_mark_lets_no_duplicate_start_a_second_run(
     )
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
     event = cfn_event("Create", props(transform_id, PATH, replace=True))
-    assert handler(event, remaining_s=60) is None  # no capacity: the wait is handed over
+    assert handler(event, remaining_s=share(30)) is None  # no capacity: the wait is handed over
     assert dynamodb.refusals > 0  # ... and its mark was throttled
     turn = handler.lambda_client.invocations[-1]["Payload"]
     task_runs._failures.clear()  # capacity again
     task_runs.running_seconds = 600
-    assert handler(turn, remaining_s=31) is None  # the turn starts the run, hands its wait over
+    assert handler(turn, remaining_s=share(1)) is None  # the turn starts the run, hands its wait over
     handler(event, remaining_s=900)  # Lambda delivers the Create once more
     started = [(run["TaskRunId"], run["Status"]) for run in runs_of(handler, transform_id)]
     assert len(started) == 1, started
@@ -224,11 +204,6 @@ class QueuingThenFailing:
         raise ClientError({"Error": {"Code": "ServiceException", "Message": "try again"}}, "Invoke")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._begin: a capacity-wait hand-over whose Invoke queued the turn but answered a fault; the request "
-    "is answered FAILED, then the queued turn starts the import anyway (labels change under a failed resource)",
-)
 def test_a_request_answered_failed_after_an_unclear_hand_over_starts_no_run_later(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -236,23 +211,18 @@ def test_a_request_answered_failed_after_an_unclear_hand_over_starts_no_run_late
     lambda_client = QueuingThenFailing()
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, lambda_client, handler.clock))
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
-    answer = handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=60)
+    answer = handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(30))
     assert answer is not None and answer["Status"] == "FAILED", answer  # "Invoke could not hand the wait over"
     assert lambda_client.calls > 1 and len(lambda_client.queued) == 1
     task_runs._failures.clear()
     task_runs.running_seconds = 600
-    handler(lambda_client.queued[0]["Payload"], remaining_s=31)  # Lambda runs the turn it did queue
+    handler(lambda_client.queued[0]["Payload"], remaining_s=share(1))  # Lambda runs the turn it did queue
     assert runs_of(handler, transform_id) == [], "a run of a request answered FAILED"
 
 
 # 5. An unchanged evaluation and another stack's evaluation
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evaluation.outputs: an unchanged Update answers its own run's id but gates and answers the metrics "
-    "GetMLTransform has now: another stack's later evaluation's",
-)
 def test_an_unchanged_evaluation_update_gates_its_own_runs_metrics_not_another_stacks(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
@@ -297,11 +267,11 @@ def test_a_duplicate_of_a_wait_turn_stops_once_the_turn_hands_over_again(
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=31) is None
+    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(1)) is None
     turn = handler.lambda_client.invocations[-1]["Payload"]
-    assert handler(turn, remaining_s=31) is None  # the turn waits, hands over again
+    assert handler(turn, remaining_s=share(1)) is None  # the turn waits, hands over again
     handed = len(handler.lambda_client.invocations)
-    assert handler(turn, remaining_s=31) is None  # Lambda delivers that turn once more: it stops
+    assert handler(turn, remaining_s=share(1)) is None  # Lambda delivers that turn once more: it stops
     assert len(handler.lambda_client.invocations) == handed
     assert len(runs_of(handler, transform_id)) == 1
 
@@ -352,18 +322,13 @@ def test_a_rollback_whose_claimant_crashed_never_answers_failed(
 # 6. Lost start replies, two stacks on one transform
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_starts._started_by_call: two imports of the same file fit a lost reply; B answers FAILED at once "
-    "and its own import is left RUNNING (and imports its labels) with no resource answering for it",
-)
 def test_an_ambiguous_lost_import_reply_leaves_no_run_that_no_resource_answers_for(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     replies.listing_lag_seconds = 4.0
-    a = handler(cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID), remaining_s=31)
+    a = handler(cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID), remaining_s=share(1))
     assert a is None  # stack A's import is in flight, its wait handed over
     a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER]["TaskRunId"]
     replies.lose_next_reply("StartImportLabelsTaskRun")
@@ -380,7 +345,7 @@ def test_a_lost_generation_reply_adopts_its_own_folder_beside_another_stacks_gen
     task_runs.running_seconds = 20
     replies.listing_lag_seconds = 4.0
     other = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION, stack_id=OTHER_STACK_ID)
-    assert handler(other, remaining_s=31) is None
+    assert handler(other, remaining_s=share(1)) is None
     a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER]["TaskRunId"]
     replies.lose_next_reply("StartMLLabelingSetGenerationTaskRun")
     b = handler(cfn_event("Create", generation_props(transform_id), resource_type=GENERATION))
@@ -420,11 +385,6 @@ class SlowGlue:
         return call
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_starts._find_started: a lost start reply whose search for its run is throttled (GetMLTaskRuns) "
-    "takes 'listed nothing' for 'started nothing' and starts a second import; the first is left RUNNING",
-)
 def test_a_lost_start_reply_whose_search_is_throttled_starts_no_second_run(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -464,8 +424,8 @@ def test_a_lost_start_reply_at_the_end_of_an_invocation_still_hands_over_within_
     )  # the per-call cap (CALL_DEADLINE_S)
     lambda_client = SlowInvoke(handler.clock, slow=1, read_s=5)  # one Invoke read timeout, then queued
     monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, handler.clock))
-    lambda_end = handler.clock.now + 31  # the invocation's share ends 1 s from now
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=31) is None
+    lambda_end = handler.clock.now + share(1)  # the invocation's share ends 1 s from now
+    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(1)) is None
     assert lambda_client.queued_at, "never handed over"
     assert lambda_client.queued_at[0] <= lambda_end, f"handed over {lambda_client.queued_at[0] - lambda_end:.1f} s late"
 
@@ -477,11 +437,6 @@ def take_over_write(name: str, params: dict[str, Any]) -> bool:
     return name == "update_item" and "#claimant" in str(params.get("UpdateExpression", ""))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._after_claimant: a take_over throttled (LedgerUnavailable -> None) reads as 'another invocation "
-    "took it': the retry of a crashed invocation stops unanswered, the run left RUNNING and never cancelled",
-)
 def test_the_retry_of_a_crash_whose_takeover_is_throttled_still_answers(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -542,12 +497,12 @@ def test_an_invoke_retried_after_an_unclear_result_runs_its_turn_once(
     task_runs.running_seconds = 600
     lambda_client = QueuesTwice()
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, lambda_client, handler.clock))
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=31) is None
+    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(1)) is None
     first, second = (call["Payload"] for call in lambda_client.invocations)
     assert first == second  # the same turn, queued twice
-    assert handler(first, remaining_s=31) is None  # the turn waits, hands over again
+    assert handler(first, remaining_s=share(1)) is None  # the turn waits, hands over again
     after_first = len(lambda_client.invocations)
-    assert handler(second, remaining_s=31) is None  # its second delivery stops
+    assert handler(second, remaining_s=share(1)) is None  # its second delivery stops
     assert len(lambda_client.invocations) == after_first
     assert len(runs_of(handler, transform_id)) == 1
 
@@ -583,7 +538,7 @@ def test_no_new_log_line_of_a_takeover_or_duplicate_carries_the_secret_or_a_nan(
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
     handler.clock.now += 60
-    assert handler(event, remaining_s=31) is None  # waits on the claimant
+    assert handler(event, remaining_s=share(1)) is None  # waits on the claimant
     answers = []
     for _ in range(100):  # the retry takes over, hands over, and the turns answer
         answer = handler(
@@ -607,11 +562,6 @@ def answer_write(name: str, params: dict[str, Any]) -> bool:
     return name == "update_item" and "#answer" in str(params.get("UpdateExpression", ""))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._after_claimant: a duplicate of a request answered FAILED returns only the answer's Data; with "
-    "record_answer throttled, index._standing_answer sends SUCCESS (empty Data) instead of the FAILED",
-)
 def test_a_duplicate_of_a_failed_request_never_answers_success_when_the_ledger_is_throttled(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -631,8 +581,9 @@ def test_a_duplicate_of_a_failed_request_never_answers_success_when_the_ledger_i
 
 @pytest.mark.xfail(
     strict=True,
-    reason="engine._after_claimant: an answer not recorded (record_answer throttled) lets a late duplicate take the "
-    "claim over and answer again from the transform as it is now: another LabelCount than the first answer",
+    reason="a double fault left as it is: an answer the ledger could not record (record_answer throttled past its"
+    " budget) lets a late duplicate take the claim over and answer again from the transform as it is now: another"
+    " LabelCount than the first answer",
 )
 def test_a_late_duplicate_answers_the_same_when_the_first_answer_could_not_be_recorded(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
@@ -668,12 +619,6 @@ def test_the_retry_of_a_crash_between_the_recorded_answer_and_its_put_sends_the_
     assert len(task_runs.calls_to("StartMLEvaluationTaskRun")) == starts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handover.HANDOVER_MARGIN_S: 30 s does not hold the budgets it is said to hold: a start cut at "
-    "CALL_DEADLINE_S (10 s), the lost reply's search (10 s) and the Invoke's retries (HANDOVER_RETRY_S, a third "
-    "try at 10.75 s) queue the turn after Lambda's limit (crhelper's timer answers FAILED first, in a rollback too)",
-)
 def test_the_hand_over_margin_holds_a_lost_start_reply_and_the_invokes_own_retries(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -682,8 +627,8 @@ def test_the_hand_over_margin_holds_a_lost_start_reply_and_the_invokes_own_retri
     glue = SlowGlue(handler.glue, handler.clock, "start_import_labels_task_run", start_s=10)
     lambda_client = SlowInvoke(handler.clock, slow=2, read_s=5)  # two read timeouts, the third try queues it
     monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, handler.clock))
-    lambda_end = handler.clock.now + 31
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=31) is None
+    lambda_end = handler.clock.now + share(1)
+    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(1)) is None
     assert lambda_client.queued_at, "never handed over"
     assert lambda_client.queued_at[0] <= lambda_end, f"handed over {lambda_client.queued_at[0] - lambda_end:.1f} s late"
 
@@ -691,11 +636,6 @@ def test_the_hand_over_margin_holds_a_lost_start_reply_and_the_invokes_own_retri
 # 9. An import already on the transform, imported by another stack
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="imports.done_already: a Create whose file another stack imported answers that stack's run "
-    "(its TaskRunId) as its own, without a run of its own",
-)
 def test_an_import_create_never_answers_another_stacks_run_as_its_own(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
@@ -706,3 +646,23 @@ def test_an_import_create_never_answers_another_stacks_run_as_its_own(
     mine = handler(cfn_event("Create", props(transform_id, PATH, replace=True)))
     assert mine is not None and mine["Status"] == "SUCCESS"
     assert mine["Data"]["TaskRunId"] != theirs["Data"]["TaskRunId"], mine["Data"]
+
+
+def test_the_retry_of_a_crashed_turn_takes_over_the_run_the_turn_started(
+    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transform_id = handler.transform()
+    task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
+    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(30)) is None
+    turn = handler.lambda_client.invocations[-1]["Payload"]  # a wait for capacity, handed over
+    task_runs._failures.clear()
+    refused = len(task_runs.calls_to("StartImportLabelsTaskRun"))
+    task_runs.running_seconds = 120
+    crash_once(index.engine.runs, "wait", monkeypatch)  # the turn starts the run, records it, then dies
+    with pytest.raises(Crash):
+        handler(turn, remaining_s=share(60))
+    (first,) = running(handler, transform_id)
+    handler.clock.now += 120  # Lambda retries the crashed turn once its invocation is surely over
+    answer = handler(turn, remaining_s=900)
+    assert answer is not None and answer["Status"] == "SUCCESS" and answer["Data"]["TaskRunId"] == first, answer
+    assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == refused + 1  # the turn's start, no second
