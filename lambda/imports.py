@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .answers import TaskFailed, fit_reason
 from .deadline import within
-from .glue_runs import Run, TaskRuns
+from .glue_runs import NOT_FOUND, Run, TaskRuns
 from .request import checked_string, parse_boolean, service_timeout_s, transform_id
 from .retries import CALL_DEADLINE_S, error_code
 from .rules import LABEL_FILE_COLUMNS, column_mismatch, s3_uri_problem, split_s3_uri
@@ -97,6 +97,8 @@ class ImportLabels(Task):
         try:
             schema = runs.transform(self.transform_id, retry_until=retry_until).get("Schema") or []
         except (BotoCoreError, ClientError) as error:
+            if error_code(error) == NOT_FOUND:  # no such transform: said before any start
+                raise
             LOGGER.warning({"action": "column check", "skipped": f"no transform schema: {error_code(error)}"})
             return {}
         if not schema:

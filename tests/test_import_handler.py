@@ -146,7 +146,7 @@ def test_unknown_transform_fails_at_once_naming_it(handler: Handler, task_runs: 
     assert answer is not None and answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("EntityNotFoundException: ")
     assert answer["Reason"].endswith("(transform tfm-does-not-exist)")
-    assert task_runs.calls_to("StartImportLabelsTaskRun") == []  # the look-up for a duplicate found no transform
+    assert task_runs.calls_to("StartImportLabelsTaskRun") == []  # the column check found no transform
 
 
 def test_update_that_changes_no_import_property_does_not_import_again(
@@ -200,12 +200,12 @@ def test_an_appending_import_of_a_file_imported_since_the_last_replace_runs_noth
     transform_id = handler.transform()
     replaced = handler(cfn_event("Create", props(transform_id, PATH, replace=True), logical_id="Base"))
     appended = handler(cfn_event("Create", props(transform_id, ROUND_2), logical_id="Next"))
-    again = handler(cfn_event("Create", props(transform_id, ROUND_2), logical_id="Next"))  # a late duplicate Create
-    base_again = handler(cfn_event("Create", props(transform_id, PATH), logical_id="Other"))  # on since the replace
-    assert replaced and appended and again and base_again
-    assert imported(task_runs) == [(PATH, True), (ROUND_2, False)]
+    again = handler(cfn_event("Create", props(transform_id, ROUND_2), logical_id="Next"))  # Created once more
+    other = handler(cfn_event("Create", props(transform_id, PATH), logical_id="Other"))  # on since the replace, but
+    assert replaced and appended and again and other  # imported by another resource: Other imports it itself
+    assert imported(task_runs) == [(PATH, True), (ROUND_2, False), (PATH, False)]
     assert again["Status"] == "SUCCESS" and again["Data"]["TaskRunId"] == appended["Data"]["TaskRunId"]
-    assert base_again["Data"]["TaskRunId"] == replaced["Data"]["TaskRunId"]
+    assert other["Data"]["TaskRunId"] != replaced["Data"]["TaskRunId"]
     assert again["Data"]["LabelCount"] == 6
 
 
