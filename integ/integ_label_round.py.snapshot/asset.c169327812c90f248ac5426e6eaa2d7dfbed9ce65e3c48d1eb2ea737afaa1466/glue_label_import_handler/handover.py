@@ -3,6 +3,11 @@
 An invocation waits for its run until shortly before the Lambda's limit (HANDOVER_MARGIN_S), then
 invokes the function again with the event and its state under HANDOVER_KEY; the run is cancelled
 shortly before the resource's ServiceTimeout (DEADLINE_MARGIN_S), whichever invocation waits then.
+
+The margin holds, at worst, in this order: a start begun just before the invocation's share ended
+(CALL_DEADLINE_S, 10 s) and the search for its run after a lost reply (10 s, and 5 s of listings
+retried), the run's record in the ledger and a last GetMLTaskRun, the hand-over's Invoke and its
+retries, and, should they fail, the run's cancel and the answer (ANSWER_RESERVE_S).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from .retries import Clock, error_code, with_retries
 LOGGER = logging.getLogger(__name__)
 
 HANDOVER_KEY = "GlueTaskRunHandover"
-HANDOVER_MARGIN_S = 30.0  # left in an invocation to hand the wait over, slow calls and all
+HANDOVER_MARGIN_S = 45.0  # left in an invocation to hand the wait over, slow calls and all (see above)
 DEADLINE_MARGIN_S = 30.0  # left before ServiceTimeout to cancel the run and answer
-HANDOVER_RETRY_S = 12.0  # two tries after a 5 s read timeout, within the hand-over margin
+HANDOVER_RETRY_S = 12.0  # two tries after a 5 s read timeout
+ANSWER_RESERVE_S = 8.0  # kept from the Invoke's tries: to cancel the run and answer, should they fail
 
 
 def hand_over(
@@ -46,12 +52,13 @@ def hand_over(
         "TransformId": event["ResourceProperties"].get("TransformId"),
         "TaskRunId": state.get("TaskRunId"),
     }
+    remaining_s = context.get_remaining_time_in_millis() / 1000
     try:
         with_retries(
             lambda: lambda_client.invoke(
                 FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=payload
             ),
-            retry_until=clock.now() + HANDOVER_RETRY_S,
+            retry_until=clock.now() + min(HANDOVER_RETRY_S, remaining_s - ANSWER_RESERVE_S),
             clock=clock,
             what="Invoke",
         )  # retried whatever the error: a second delivery of the turn stops

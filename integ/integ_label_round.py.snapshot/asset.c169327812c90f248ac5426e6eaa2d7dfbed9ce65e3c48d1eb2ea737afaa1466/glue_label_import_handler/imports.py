@@ -13,11 +13,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .answers import TaskFailed, fit_reason
 from .deadline import within
-from .glue_runs import Run, TaskRuns
+from .glue_runs import NOT_FOUND, Run, TaskRuns
 from .request import checked_string, parse_boolean, service_timeout_s, transform_id
 from .retries import CALL_DEADLINE_S, error_code
 from .rules import LABEL_FILE_COLUMNS, column_mismatch, s3_uri_problem, split_s3_uri
-from .task import Task
+from .task import OwnAnswers, Task
 
 LOGGER = logging.getLogger(__name__)
 
@@ -61,21 +61,26 @@ class ImportLabels(Task):
         )
         return response.get("TaskRunId")
 
-    def done_already(
-        self, runs: TaskRuns, event: Mapping[str, Any], current: Mapping[str, Any] | None, *, retry_until: float
-    ) -> Run | None:
-        """The import that already put this file's labels on the transform, if any.
+    def answer_done(
+        self, runs: TaskRuns, event: Mapping[str, Any], own: OwnAnswers, *, gated: bool, retry_until: float
+    ) -> dict[str, Any] | None:
+        """The Data of this resource's own import that already put this file's labels on the transform, if any.
 
-        Walking the SUCCEEDED imports newest first: a replacing request is done when the newest
-        is a replacing import of this file; an appending request when this file was imported at
-        or after the newest replacing import.
+        Walking the SUCCEEDED imports newest first: a replacing request is done when the newest is
+        a replacing import of this file by this resource; an appending request when this resource
+        imported this file at or after the newest replacing import. Another resource's import of the
+        same file is never answered: the request imports the file itself.
         """
+        mine = own.run_ids()
+        if not mine:
+            return None
         for run in runs.history(self.transform_id, self.task_run_type, status="SUCCEEDED", retry_until=retry_until):
             path, replace = _import_of(run)
             if self.replace_all_labels:
-                return run if replace and path == self.input_s3_path else None
-            if path == self.input_s3_path:
-                return run
+                done = replace and path == self.input_s3_path and run["TaskRunId"] in mine
+                return self.outputs(runs, run, {"Gated": gated}) if done else None
+            if path == self.input_s3_path and run["TaskRunId"] in mine:
+                return self.outputs(runs, run, {"Gated": gated})
             if replace:
                 return None
         return None
@@ -92,6 +97,8 @@ class ImportLabels(Task):
         try:
             schema = runs.transform(self.transform_id, retry_until=retry_until).get("Schema") or []
         except (BotoCoreError, ClientError) as error:
+            if error_code(error) == NOT_FOUND:  # no such transform: said before any start
+                raise
             LOGGER.warning({"action": "column check", "skipped": f"no transform schema: {error_code(error)}"})
             return {}
         if not schema:

@@ -6,11 +6,11 @@ kept on the user's transform. Three kinds of items, keyed by `Id`:
 - `request#<RequestId>`: the claim of a request's first delivery, written with a conditional put
   before its run starts (a duplicate delivery finds it): who claimed it (`Claimant`), when the
   request's time began (`StartedAt`) and when the claimant's invocation surely ends (`Limit`);
-  then the run it started (`RunId`), `HandedOver` once a fresh invocation goes on in its place, and
-  the request's answer (`Answer`, written with a conditional update before the PUT: exactly one
-  answer per request).
-- `request#<RequestId>#<Turn>`: the claim of a hand-over (a fresh invocation's turn), the same way
-  (no `Answer`: that is the request's).
+  then when it began its start (`Starting`), the run it started (`RunId`), `HandedOver` once a
+  fresh invocation goes on in its place, and the request's answer (`Answer`, written with a
+  conditional update before the PUT: exactly one answer per request).
+- `request#<RequestId>#<Turn>`: the claim of a hand-over (a fresh invocation's turn, named by the
+  invocation that handed over), the same way (no `Answer`: that is the request's).
 - `resource#<StackId>#<LogicalResourceId>`: the run the resource has in flight (`InFlight`: what
   a Delete cancels), when it was deleted (`DeletedAt`: what stops a waiter), and the Data of its
   last SUCCESS (`Current`).
@@ -111,6 +111,17 @@ class Ledger:
             },
         )
 
+    def starting(self, key: str) -> None:
+        """The claimant of `key` begins a start (`Starting`): should it die before recording the run,
+        a takeover looks for the run it may have started."""
+        self._call(
+            "update_item",
+            Key={"Id": {"S": f"request#{key}"}},
+            UpdateExpression="SET #starting = if_not_exists(#starting, :now)",
+            ExpressionAttributeNames={"#starting": "Starting"},
+            ExpressionAttributeValues={":now": {"N": repr(self.clock.now())}},
+        )
+
     def handed_over(self, key: str) -> None:
         """The claimant of `key` handed the request over to a fresh invocation: its duplicates stop."""
         self._call(
@@ -122,12 +133,12 @@ class Ledger:
         )
 
     def request(self, key: str) -> dict[str, Any] | None:
-        """A claim: Claimant, StartedAt, Limit, and RunId, Before, HandedOver, Answer once known."""
+        """A claim: Claimant, StartedAt, Limit, and Starting, RunId, Before, HandedOver, Answer once known."""
         item = self._get(f"request#{key}")
         if item is None:
             return None
         claim: dict[str, Any] = {}
-        for name in ("StartedAt", "Limit", "HandedOver"):
+        for name in ("StartedAt", "Limit", "Starting", "HandedOver"):
             if name in item:
                 claim[name] = float(item[name]["N"])
         for name in ("Claimant", "RunId"):

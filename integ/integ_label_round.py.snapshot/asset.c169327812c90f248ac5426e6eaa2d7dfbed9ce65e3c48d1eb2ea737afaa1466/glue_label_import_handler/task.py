@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from .glue_runs import Run, TaskRuns, started_on
@@ -18,6 +19,19 @@ from .request import InvalidProperty
 CLOCK_SKEW_S = 1.0
 
 T = TypeVar("T", bound="Task")
+
+
+@dataclass(frozen=True)
+class OwnAnswers:
+    """What a resource answered before (its run ledger; nothing when the ledger is out of reach)."""
+
+    current: Mapping[str, Any] | None  # the Data of its last SUCCESS
+    for_these_properties: Mapping[str, Any] | None  # the Data it answered for the request's properties
+
+    def run_ids(self) -> set[str]:
+        """The task runs of those answers: runs this resource started."""
+        answers = (self.current or {}, self.for_these_properties or {})
+        return {str(answer["TaskRunId"]) for answer in answers if answer.get("TaskRunId")}
 
 
 class Task(abc.ABC):
@@ -92,13 +106,11 @@ class Task(abc.ABC):
         and `Gated`: False in a rollback, whose answer no check may fail.
         """
 
-    def done_already(
-        self, runs: TaskRuns, event: Mapping[str, Any], current: Mapping[str, Any] | None, *, retry_until: float
-    ) -> Run | None:
-        """A run that already did what this request asks, so that no new run is needed; None by default.
-
-        `current` is the Data the resource last answered SUCCESS with (None: unknown, the ledger out of reach).
-        """
+    def answer_done(
+        self, runs: TaskRuns, event: Mapping[str, Any], own: OwnAnswers, *, gated: bool, retry_until: float
+    ) -> dict[str, Any] | None:
+        """The Data of this request when a run of this very resource already did what it asks (no new
+        run is needed); None by default. TaskFailed when that run's result fails a check (`gated`)."""
         return None
 
     def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:

@@ -29,27 +29,34 @@ LOGGER = logging.getLogger(__name__)
 
 CANCEL_RETRY_S = 5.0
 LOST_REPLY_LAG_S = 10.0  # how long after a lost start reply GetMLTaskRuns may take to list the run
+LISTING_RETRY_S = 5.0  # how long past that a listing may fail before the search gives up
 
 
 def start_run(runs: TaskRuns, clock: Clock, task: Task, *, retry_until: float) -> str:
     """Start the run; after a lost reply, find the run that start started before starting again.
 
-    :raises TaskFailed: Glue's answer had no TaskRunId (the run it started is cancelled), or more
-        than one run fits a lost reply.
+    No attempt begins after `retry_until`: what follows one (its call, the search after a lost reply)
+    fits in the hand-over margin.
+    :raises TaskFailed: Glue's answer had no TaskRunId (the run it started is cancelled), or a lost
+        reply's run cannot be told (more than one run fits, or the runs could not be listed).
     :raises ClientError: Glue refused, or lost the reply of a start that started nothing, and
         retrying did not mend it: no run of this request exists.
+    :raises NoTimeToStart: `retry_until` passed before any attempt.
     """
     delay = FIRST_DELAY_S
     while True:
         attempt_at = clock.now()
+        if attempt_at >= retry_until:
+            raise NoTimeToStart(task.start_operation)
         try:
             run_id = within(lambda: task.start(runs.glue, attempt_at), CALL_DEADLINE_S)  # noqa: B023
         except (BotoCoreError, ClientError) as error:
             if effect_unknown(error):
                 LOGGER.warning({"action": "start", "TransformId": task.transform_id, "reply lost": error_code(error)})
-                found = _started_by_call(runs, clock, task, Call(attempt_at, clock.now()), error)
+                cause = f"{task.start_operation}: its reply was lost ({error_code(error)})"
+                call = Call(attempt_at, clock.now())
+                found = run_of_lost_start(runs, clock, task, call, cause=cause, wait_until=retry_until)
                 if found is not None:
-                    LOGGER.info({"action": "adopt", "TransformId": task.transform_id, "TaskRunId": found})
                     return found
             elif not surely_did_nothing(error):
                 raise
@@ -68,9 +75,14 @@ def start_run(runs: TaskRuns, clock: Clock, task: Task, *, retry_until: float) -
         return run_id
 
 
+class NoTimeToStart(Exception):
+    """The invocation's share of time ended before a start could begin: the next invocation starts."""
+
+
 @dataclass(frozen=True)
 class Call:
-    """A start call whose reply was lost or unusable: when it went out and when it came back."""
+    """A start call whose reply was lost or unusable: when it went out and when it came back (at the
+    latest: for a claimant that died during it, when its invocation was over)."""
 
     sent_at: float
     returned_at: float
@@ -89,19 +101,49 @@ class AmbiguousStart(Exception):
         self.run_ids = run_ids
 
 
-def _started_by_call(runs: TaskRuns, clock: Clock, task: Task, call: Call, error: Exception) -> str | None:
-    """The run the call started, once the listing lag is over; None if it started none.
+class Unlisted(Exception):
+    """GetMLTaskRuns could not be read once the call's runs were all listed: its error code."""
 
-    :raises TaskFailed: more than one run fits (none is adopted: see the module's docstring).
+
+def run_of_lost_start(
+    runs: TaskRuns, clock: Clock, task: Task, call: Call, *, cause: str, wait_until: float
+) -> str | None:
+    """The run a start call whose reply was lost (`cause`) started, adopted; None if it started none.
+
+    :raises TaskFailed: more than one run fits: none is adopted or cancelled (see the module's
+        docstring), and the answer waits until they ended (until `wait_until` at most), so that the
+        request's own run is not left running unanswered; or the runs could not be listed.
     """
     try:
-        return _find_started(runs, clock, task, call)
+        found = _find_started(runs, clock, task, call)
     except AmbiguousStart as ambiguous:
+        ended = _wait_for_all(runs, task, ambiguous.run_ids, stop_at=wait_until)
         raise TaskFailed(
-            f"{task.start_operation}: its reply was lost ({error_code(error)}), and {len(ambiguous.run_ids)} "
-            f"runs started at that moment ({ambiguous}): another resource started at least one of them, so "
-            "none is adopted or cancelled; deploy again"
+            f"{cause}, and {len(ambiguous.run_ids)} runs started at that moment ({ambiguous}): another resource "
+            f"started at least one of them, so none is adopted or cancelled ({ended}); deploy again"
         ) from None
+    except Unlisted as unlisted:
+        raise TaskFailed(
+            f"{cause}, and GetMLTaskRuns could not list the runs it may have started ({unlisted}): "
+            "none is adopted, and none is started again"
+        ) from None
+    if found is not None:
+        LOGGER.info({"action": "adopt", "TransformId": task.transform_id, "TaskRunId": found})
+    return found
+
+
+def _wait_for_all(runs: TaskRuns, task: Task, run_ids: list[str], *, stop_at: float) -> str:
+    """Wait until every run ended, or `stop_at`: what the answer says of them."""
+    still: list[str] = []
+    for run_id in run_ids:
+        try:
+            run = runs.wait(task.transform_id, run_id, started_at=runs.clock.now(), stop_at=stop_at)
+        except (BotoCoreError, ClientError) as error:
+            LOGGER.warning({"action": "wait", "TaskRunId": run_id, "error": error_code(error)})
+            run = None
+        if run is None:
+            still.append(run_id)
+    return f"still running: {', '.join(still)}" if still else "all of them have ended"
 
 
 def _cancel_run_of(runs: TaskRuns, clock: Clock, task: Task, call: Call, problem: str) -> str:
@@ -110,6 +152,8 @@ def _cancel_run_of(runs: TaskRuns, clock: Clock, task: Task, call: Call, problem
         found = _find_started(runs, clock, task, call)
     except AmbiguousStart as ambiguous:
         return f"{problem}; runs {ambiguous} started at that moment, one of them another resource's: none cancelled"
+    except Unlisted as unlisted:
+        return f"{problem}; the runs could not be listed ({unlisted}): none cancelled"
     if found is None:
         return f"{problem}; no run of it found"
     outcome = "cancelled" if cancel_run(runs, clock, task.transform_id, found) else "could not be cancelled"
@@ -117,22 +161,26 @@ def _cancel_run_of(runs: TaskRuns, clock: Clock, task: Task, call: Call, problem
 
 
 def _find_started(runs: TaskRuns, clock: Clock, task: Task, call: Call) -> str | None:
-    """The id of the run `call` started, looked for until every run it may have started is listed.
+    """The id of the run `call` started, from a listing made once every run it may have started is
+    listed; None if it started none.
 
     :raises AmbiguousStart: more than one run fits.
+    :raises Unlisted: no such listing could be read within LISTING_RETRY_S.
     """
-    found: list[str] = []
     while True:
+        listed_at = clock.now()
         try:
             found = [str(run["TaskRunId"]) for run in _runs_started_during(runs, task, call)]
         except (BotoCoreError, ClientError) as error:
             LOGGER.warning({"action": "find started run", "error": error_code(error)})
-        if len(found) > 1:
-            raise AmbiguousStart(found)
-        now = clock.now()
-        if now >= call.listed_by:
-            return found[0] if found else None
-        clock.sleep(min(1.0, call.listed_by - now))
+            if clock.now() >= call.listed_by + LISTING_RETRY_S:
+                raise Unlisted(error_code(error)) from None
+        else:
+            if len(found) > 1:
+                raise AmbiguousStart(found)
+            if listed_at >= call.listed_by:
+                return found[0] if found else None
+        clock.sleep(max(0.1, min(1.0, call.listed_by - clock.now())))
 
 
 def _runs_started_during(runs: TaskRuns, task: Task, call: Call) -> Iterator[Run]:

@@ -27,29 +27,26 @@ only when the task can tell it apart, as a generation's folder does), a Delete a
 
 from __future__ import annotations
 
-import enum
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .answers import TaskFailed, failure_reason, fit_reason
+from .deliveries import Claim, Deliveries, Takeover, delivery_key
 from .glue_runs import TaskRuns
 from .handover import DEADLINE_MARGIN_S, HANDOVER_KEY, HANDOVER_MARGIN_S, Window, hand_over
 from .ledger import Ledger, LedgerUnavailable, resource_key
 from .retries import Clock, error_code, is_transient
-from .run_starts import cancel_run, start_run
+from .run_starts import Call, NoTimeToStart, cancel_run, run_of_lost_start, start_run
 from .stack_status import Rollback, rollback_of
-from .task import Task
+from .task import OwnAnswers, Task
 
 LOGGER = logging.getLogger(__name__)
 
 DELETE_BUDGET_S = 2.0  # a Delete's whole work, whatever AWS does: it answers within 3 s
-DUPLICATE_POLL_S = 5.0  # how often a duplicate delivery reads the claim it waits on
-CLAIMANT_GRACE_S = 2.0  # past the claimant's Lambda limit, it surely ended (clocks of two sandboxes differ)
 
 R = TypeVar("R")
 
@@ -74,6 +71,7 @@ class Engine:
         self.s3 = s3
         self.cloudformation = cloudformation
         self.ledger = ledger  # None: no table configured, the fallbacks apply
+        self.deliveries = Deliveries(ledger, clock)
         self.clock = clock
 
     def run(self, task: Task, event: dict[str, Any], context: Any) -> dict[str, Any] | None:
@@ -128,21 +126,30 @@ class Engine:
                 f"ServiceTimeout {task.service_timeout_s} s leaves no time for a task run: "
                 f"it must be more than {DEADLINE_MARGIN_S:g} s"
             )
-        claim = self._claim(event, window)
+        claimant = uuid.uuid4().hex  # this invocation; it names the turn it hands over to, if it does
+        claim = self.deliveries.claim(event, window, claimant)
+        lost_start: Call | None = None
         if isinstance(claim, dict):  # a duplicate delivery (of the request, or of a hand-over)
-            taken = self._after_claimant(event, claim, window)
+            taken = self.deliveries.after_claimant(event, claim, window, claimant)
             if not isinstance(taken, Takeover):
                 return taken
             run_id, before, window = run_id or taken.run_id, before or taken.before, taken.window
+            if taken.starting_at is not None:  # it died during a start: as after a lost reply
+                lost_start = Call(taken.starting_at, taken.claimant_end)
             if not run_id and window.deadline <= self.clock.now():
                 raise TaskFailed(f"timed out after {task.service_timeout_s / 60:g} minutes: no task run started")
         if run_id and self._deleted_since(event, window.started_at):
             LOGGER.info({"action": "stop waiting", "reason": "the resource was deleted", "TaskRunId": run_id})
             self._cancel(task.transform_id, run_id)
             return None
-        state: dict[str, Any] = {"StartedAt": window.started_at, "Rollback": rollback.value}
-        if not run_id and claim is not Claim.OURS:  # the ledger out of reach, or a claimant that died
+        state: dict[str, Any] = {"StartedAt": window.started_at, "Rollback": rollback.value, "Turn": claimant}
+        if not run_id and lost_start is not None:
+            cause = "the invocation that claimed the request ended during its start"
+            found = run_of_lost_start(self.runs, self.clock, task, lost_start, cause=cause, wait_until=window.until)
+            run_id = found or ""
+        elif not run_id and claim is Claim.OUT_OF_REACH:  # a duplicate cannot be told: its own run, if a task can
             run_id = self._own_run(task, window)
+        if run_id and not before:
             before = {"Gated": rollback is Rollback.NO}
         if not run_id:
             begun = self._begin(task, event, context, rollback, window, state)
@@ -161,28 +168,35 @@ class Engine:
         state: dict[str, Any],
     ) -> dict[str, Any] | tuple[str, dict[str, Any]] | None:
         """Where a request's run starts: the Data when there is nothing new to do, None once handed
-        over (waiting for capacity), or the run it started (its id and `before`)."""
+        over (waiting for capacity) or answered already, or the run it started (its id and `before`)."""
         unchanged = self._unchanged_answer(task, event)
         if unchanged is not None:
             LOGGER.info({"action": "nothing new", "answer": "the previous Data"})
             return unchanged
+        if HANDOVER_KEY in event and self.deliveries.answered(event):  # the request gave up on its hand-over
+            LOGGER.warning({"action": "start", "result": "none: the request was answered before this turn"})
+            return None
         gated = rollback is Rollback.NO
         resource = resource_key(event)
         try:
-            current = self._ledger("read resource", lambda ledger: ledger.resource(resource).get("Current"))
-            done = task.done_already(self.runs, event, current, retry_until=window.until)
-            if done:
+            done = task.answer_done(self.runs, event, self._own_answers(event), gated=gated, retry_until=window.until)
+            if done is not None:
                 LOGGER.info({"action": "nothing new", "TransformId": task.transform_id, "TaskRunId": done["TaskRunId"]})
-                return task.outputs(self.runs, done, {"Gated": gated})
+                return done
             before = {**task.check(self.runs, self.s3, event, retry_until=window.until), "Gated": gated}
+            self.deliveries.starting(event)
             run_id = start_run(self.runs, self.clock, task, retry_until=window.until)
-        except (BotoCoreError, ClientError) as error:  # no run of this request started (run_starts.py)
-            if is_transient(error) and window.invocation_end < window.deadline:  # no capacity yet: wait on
+        except (BotoCoreError, ClientError, NoTimeToStart) as error:  # no run of this request started (run_starts)
+            if (isinstance(error, NoTimeToStart) or is_transient(error)) and window.invocation_end < window.deadline:
                 LOGGER.info(
                     {"action": "wait for capacity", "TransformId": task.transform_id, "error": error_code(error)}
                 )
                 self._hand_over(event, context, state)
                 return None
+            if isinstance(error, NoTimeToStart):
+                raise TaskFailed(
+                    f"timed out after {task.service_timeout_s / 60:g} minutes: no task run started"
+                ) from None
             message = error.response.get("Error", {}).get("Message", error) if isinstance(error, ClientError) else error
             raise TaskFailed(
                 fit_reason(f"{error_code(error)}: ", str(message), f" (transform {task.transform_id[:100]})")
@@ -193,6 +207,13 @@ class Engine:
             lambda ledger: ledger.record_run(key, request_id, resource, run_id, task.transform_id, before),
         )
         return run_id, before
+
+    def _own_answers(self, event: Mapping[str, Any]) -> OwnAnswers:
+        """What the resource answered before, from the run ledger (nothing when it is out of reach)."""
+        resource, properties = resource_key(event), event.get("ResourceProperties") or {}
+        current = self._ledger("read resource", lambda ledger: ledger.resource(resource).get("Current"))
+        for_these = self._ledger("previous answer", lambda ledger: ledger.previous_answer(resource, properties))
+        return OwnAnswers(current=current, for_these_properties=for_these)
 
     def _wait(
         self,
@@ -259,64 +280,6 @@ class Engine:
         except (BotoCoreError, ClientError) as error:  # a Delete never fails: whatever went wrong, the stack can go
             LOGGER.warning({"action": "delete", "nothing cancelled": error_code(error)})
 
-    def _claim(self, event: Mapping[str, Any], window: Window) -> dict[str, Any] | Claim:
-        """Claim this delivery in the ledger: Claim.OURS when it is the first, the claim found when it
-        is a duplicate, Claim.OUT_OF_REACH when the ledger is (the fallbacks apply)."""
-        if self.ledger is None:
-            return Claim.OUT_OF_REACH
-        claimed = self._ledger(
-            "claim",
-            lambda ledger: (
-                ledger.claim(
-                    delivery_key(event),
-                    resource_key(event),
-                    str(uuid.uuid4()),
-                    started_at=window.started_at,
-                    limit=window.invocation_end + HANDOVER_MARGIN_S,
-                )
-                or Claim.OURS
-            ),
-        )
-        return Claim.OUT_OF_REACH if claimed is None else claimed
-
-    def _after_claimant(
-        self, event: Mapping[str, Any], claim: dict[str, Any], window: Window
-    ) -> dict[str, Any] | Takeover | None:
-        """A duplicate delivery: another invocation claimed it first, and this one never works beside it.
-
-        It waits until the claimant answered (its Data: the same answer goes out again, see `answer`),
-        handed the request over (None: the next invocation answers) or must be over, its Lambda's
-        limit passed without either (it crashed): then it takes the claim over and goes on from the
-        claimant's run, if it named one. None (logged) when this invocation would end first.
-        """
-        key, request_id = delivery_key(event), str(event["RequestId"])
-        while True:
-            answered = claim if key == request_id else self._ledger("answer", lambda ledger: ledger.request(request_id))
-            answer = (answered or {}).get("Answer")
-            if isinstance(answer, dict):
-                LOGGER.info({"action": "duplicate delivery", "result": "answered already: the same answer"})
-                return dict(answer.get("Data") or {})
-            if "HandedOver" in claim:
-                LOGGER.info({"action": "duplicate delivery", "result": "handed over: the next invocation answers"})
-                return None
-            now = self.clock.now()
-            if now >= float(claim.get("Limit", 0)) + CLAIMANT_GRACE_S:
-                break
-            if now >= window.until:
-                LOGGER.warning({"action": "duplicate delivery", "result": "left to the first delivery, still at work"})
-                return None
-            self.clock.sleep(min(DUPLICATE_POLL_S, window.until - now))
-            read: dict[str, Any] | None = self._ledger("read claim", lambda ledger: ledger.request(key))
-            claim = read or claim
-        limit = window.invocation_end + HANDOVER_MARGIN_S
-        claimant = str(uuid.uuid4())
-        if not self._ledger("take over", lambda ledger: ledger.take_over(key, claim, claimant, limit=limit)):
-            LOGGER.warning({"action": "duplicate delivery", "result": "not taken over: another invocation goes on"})
-            return None
-        LOGGER.warning({"action": "duplicate delivery", "result": "taken over: the first delivery ended unanswered"})
-        taken = replace(window, started_at=float(claim.get("StartedAt", window.started_at)))
-        return Takeover(str(claim.get("RunId") or ""), dict(claim.get("Before") or {}), taken)
-
     def _own_run(self, task: Task, window: Window) -> str:
         """The run this request started, when the task can tell it apart from any other ("" if not)."""
         try:
@@ -356,32 +319,9 @@ class Engine:
         return cancel_run(self.runs, self.clock, transform_id, run_id)
 
     def _hand_over(self, event: dict[str, Any], context: Any, state: dict[str, Any]) -> None:
-        """Hand the request over to a fresh invocation (its own turn); this delivery's duplicates stop."""
-        hand_over(self.lambda_client, self.clock, event, context, {**state, "Turn": uuid.uuid4().hex})
-        key = delivery_key(event)
-        self._ledger("handed over", lambda ledger: ledger.handed_over(key))
-
-
-class Claim(enum.Enum):
-    """What the claim of a delivery found, other than another invocation's claim."""
-
-    OURS = "ours"  # the first delivery: this invocation works on it
-    OUT_OF_REACH = "out of reach"  # the ledger is: no duplicate can be told apart
-
-
-@dataclass(frozen=True)
-class Takeover:
-    """A claim taken over from an invocation that ended unanswered: its run (if it named one)."""
-
-    run_id: str
-    before: dict[str, Any]
-    window: Window
-
-
-def delivery_key(event: Mapping[str, Any]) -> str:
-    """What a delivery is claimed under: the RequestId, and the turn of a hand-over."""
-    turn = (event.get(HANDOVER_KEY) or {}).get("Turn")
-    return f"{event['RequestId']}#{turn}" if turn else str(event["RequestId"])
+        """Hand the request over to a fresh invocation (the turn `state` names); this delivery's duplicates stop."""
+        hand_over(self.lambda_client, self.clock, event, context, state)
+        self.deliveries.handed_over(event)
 
 
 def _answer_key(event: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:

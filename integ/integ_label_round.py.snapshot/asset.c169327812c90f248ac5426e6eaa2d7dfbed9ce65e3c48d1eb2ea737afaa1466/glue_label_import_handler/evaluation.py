@@ -23,7 +23,7 @@ from .answers import TaskFailed, fit_reason
 from .glue_runs import Run, TaskRuns
 from .request import optional_fraction, service_timeout_s, string_list, transform_id
 from .retries import error_code
-from .task import Task
+from .task import OwnAnswers, Task
 
 LOGGER = logging.getLogger(__name__)
 
@@ -70,23 +70,26 @@ class EvaluateTransform(Task):
         """StartMLEvaluationTaskRun."""
         return glue.start_ml_evaluation_task_run(TransformId=self.transform_id).get("TaskRunId")
 
-    def done_already(
-        self, runs: TaskRuns, event: Mapping[str, Any], current: Mapping[str, Any] | None, *, retry_until: float
-    ) -> Run | None:
+    def answer_done(
+        self, runs: TaskRuns, event: Mapping[str, Any], own: OwnAnswers, *, gated: bool, retry_until: float
+    ) -> dict[str, Any] | None:
         """For an Update whose inputs (transform, the runs it follows) did not change: this resource's last
-        evaluation (`current`), if it SUCCEEDED.
+        evaluation (its current Data), gated again (thresholds may have changed) without a new run.
 
-        Its metrics are still the transform's, so they are answered (and gated: thresholds may
-        have changed) without a new run. Another resource's evaluation is never answered.
+        Its metrics are those the resource answered: another resource's later evaluation of the
+        transform is never answered or gated as its own.
         """
         old = self.from_old_properties(event)
         if old is None or (old.transform_id, old.after) != (self.transform_id, self.after):
             return None
-        run_id = (current or {}).get("TaskRunId")
-        if not isinstance(run_id, str) or not run_id:
+        current = own.current or {}
+        if not current.get("TaskRunId"):
             return None
-        run = runs.run(self.transform_id, run_id, retry_until=retry_until)
-        return run if run is not None and run.get("Status") == "SUCCEEDED" else None
+        metrics = {metric: float(current[metric]) for metric in METRICS if isinstance(current.get(metric), float)}
+        failures = self.gate_failures(metrics, None)
+        if failures and gated:
+            raise TaskFailed(fit_reason("", "; ".join(failures), f" (task run {current['TaskRunId']})"))
+        return {"TaskRunId": str(current["TaskRunId"]), **_metric_data(metrics)}
 
     def check(self, runs: TaskRuns, s3: Any, event: Mapping[str, Any], *, retry_until: float) -> dict[str, Any]:
         """The transform must be READY; note its F1 before the run (None when it has none, or not a finite one)."""
