@@ -19,9 +19,9 @@ import pytest
 from moto import mock_aws
 
 import glue_label_import
+import glue_label_import._handler.rules as rules
 import glue_label_import.aws_commands as aws_commands
 import glue_label_import.glue_output as glue_output
-import glue_label_import.label_history as label_history
 from glue_label_import.__main__ import main
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.examples import LABELS
@@ -346,7 +346,7 @@ def test_history_shows_imports_evaluations_and_labeling_sets_newest_first_from_e
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     imported, evaluated, generated, failed = a_label_history(glue, s3, clock, task_runs, transform_id)
-    monkeypatch.setattr(label_history, "PAGE_SIZE", 2)  # five runs: three pages
+    monkeypatch.setattr(rules, "TASK_RUNS_PAGE_SIZE", 2)  # five runs: three pages
     task_runs.calls.clear()
 
     status, lines, err = run(capsys, "history", transform_id)

@@ -7,13 +7,11 @@ pages (``NextToken``; botocore has no paginator for it): every page is read, new
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-PAGE_SIZE = 100
-"""Task runs asked for per GetMLTaskRuns call (Glue's maximum)."""
+from ._handler.rules import newest_task_runs
 
 TASKS = {"IMPORT_LABELS": "import", "EVALUATION": "evaluation", "LABELING_SET_GENERATION": "labeling set"}
 """The task run types of the label history, and how it names them."""
@@ -77,25 +75,10 @@ class HistoryEntry:
 
 def label_history(glue: Any, transform_id: str) -> list[HistoryEntry]:
     """The transform's imports, evaluations and labeling sets, newest first, from every page of GetMLTaskRuns."""
-    entries = (HistoryEntry.from_task_run(run) for run in _task_runs(glue, transform_id))
+    entries = (
+        HistoryEntry.from_task_run(run) for run in newest_task_runs(glue.get_ml_task_runs, TransformId=transform_id)
+    )
     return [entry for entry in entries if entry is not None]
-
-
-def _task_runs(glue: Any, transform_id: str) -> Iterator[dict[str, Any]]:
-    """Every task run of the transform, newest first, page after page."""
-    token: str | None = None
-    while True:
-        paging = {"NextToken": token} if token else {}
-        response = glue.get_ml_task_runs(
-            TransformId=transform_id,
-            Sort={"Column": "STARTED", "SortDirection": "DESCENDING"},
-            MaxResults=PAGE_SIZE,
-            **paging,
-        )
-        yield from response.get("TaskRuns", [])
-        token = response.get("NextToken")
-        if not token:
-            return
 
 
 def history_table(entries: list[HistoryEntry]) -> str:
