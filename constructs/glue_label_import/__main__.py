@@ -47,6 +47,7 @@ in the folder whose names do not start with _ or . (with or without .csv), in ke
 ones are skipped.
 """
 
+FETCH_HELP = "download a labeling set Glue generated, merged into one file ready to label"
 FETCH_PERMISSIONS = """\
 AWS credentials and region: boto3's standard chain (environment, AWS_PROFILE, ~/.aws), or
 --profile and --region. IAM permissions it needs:
@@ -61,6 +62,7 @@ the export into OUT.csv and validate it as a label file: how a transform trained
 starts doing labels as code.
 """
 
+EXPORT_HELP = "export a transform's labels into one label file"
 EXPORT_PERMISSIONS = """\
 AWS credentials and region: boto3's standard chain (environment, AWS_PROFILE, ~/.aws), or
 --profile and --region. IAM permissions it needs:
@@ -76,6 +78,7 @@ The label history of the FindMatches transform TRANSFORM_ID, newest first: its l
 and labeling set generations (when, the folder), from GetMLTaskRuns, as a table or as JSON.
 """
 
+HISTORY_HELP = "list a transform's label imports, evaluations and labeling sets, newest first"
 HISTORY_PERMISSIONS = """\
 AWS credentials and region: boto3's standard chain (environment, AWS_PROFILE, ~/.aws), or
 --profile and --region. IAM permissions it needs:
@@ -111,44 +114,43 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         metavar="GLOB",
         help=f"the label files of a folder (default: {DEFAULT_PATTERN}; subfolders are not searched)",
     )
-    fetch = commands.add_parser(
-        "fetch",
-        help="download a labeling set Glue generated, merged into one file ready to label",
-        description=FETCH_DESCRIPTION,
-        epilog=FETCH_PERMISSIONS,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    fetch = _aws_parser(commands, "fetch", FETCH_HELP, FETCH_DESCRIPTION, FETCH_PERMISSIONS)
     fetch.add_argument("s3_path", metavar="S3_PATH", help="the folder Glue wrote to: s3://bucket/folder/")
-    _add_aws_arguments(fetch)
-    export = commands.add_parser(
-        "export",
-        help="export a transform's labels into one label file",
-        description=EXPORT_DESCRIPTION,
-        epilog=EXPORT_PERMISSIONS,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    _add_output_arguments(fetch)
+    export = _aws_parser(commands, "export", EXPORT_HELP, EXPORT_DESCRIPTION, EXPORT_PERMISSIONS)
     export.add_argument("transform_id", metavar="TRANSFORM_ID", help="the transform, tfm-...")
     export.add_argument("s3_prefix", metavar="S3_PREFIX", help="where Glue may write the export: s3://bucket/folder/")
-    _add_aws_arguments(export)
-    history = commands.add_parser(
-        "history",
-        help="list a transform's label imports, evaluations and labeling sets, newest first",
-        description=HISTORY_DESCRIPTION,
-        epilog=HISTORY_PERMISSIONS,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    _add_output_arguments(export)
+    history = _aws_parser(commands, "history", HISTORY_HELP, HISTORY_DESCRIPTION, HISTORY_PERMISSIONS)
     history.add_argument("transform_id", metavar="TRANSFORM_ID", help="the transform, tfm-...")
     history.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
-    _add_session_arguments(history)
+    for command in (fetch, export, history):
+        _add_session_arguments(command)
     label_command.add_parser(commands)
     return parser
 
 
-def _add_aws_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add OUT.csv and the options fetch and export share."""
+def _aws_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+    permissions: str,
+) -> argparse.ArgumentParser:
+    """Add the parser of a command that calls AWS: its summary, its description, the permissions it needs."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=permissions,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add OUT.csv and --force, which fetch and export share."""
     parser.add_argument("out", metavar="OUT.csv", help="the label file to write")
     parser.add_argument("--force", action="store_true", help="overwrite OUT.csv if it exists")
-    _add_session_arguments(parser)
 
 
 def _add_session_arguments(parser: argparse.ArgumentParser) -> None:
