@@ -91,7 +91,7 @@ def test_the_late_retry_of_a_crash_between_start_and_record_leaves_no_run(
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
     (started,) = running(handler, transform_id)
-    handler.clock.now += 400  # Lambda's retry comes after the request's ServiceTimeout
+    handler.clock.now += 280  # Lambda's retry: past the request's deadline, within the event's maximum age (300 s)
     answer = handler(event, remaining_s=900)
     assert answer is not None and answer["Status"] == "FAILED", answer
     assert running(handler, transform_id) == [], f"{started} left RUNNING; answered {answer['Reason']!r}"
@@ -150,7 +150,10 @@ def test_the_retry_of_a_crash_between_start_and_record_still_gates_the_f1_drop(
         handler(update, remaining_s=100)
     handler.clock.now += 110
     answer = handler(update, remaining_s=900)
-    assert answer is not None and answer["Status"] == "FAILED" and "F1 dropped" in answer["Reason"], answer
+    assert answer is not None and answer["Status"] == "FAILED" and "F1 dropped" in answer["Reason"], (
+        answer and answer["Status"],
+        answer and answer["Data"],
+    )
 
 
 # 2. A generation rollback with its ledger out of reach, beside another stack's generations
@@ -400,3 +403,18 @@ def test_a_second_generation_update_that_changes_nothing_runs_nothing(
     assert second is not None and second["Status"] == "SUCCESS", second
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 1
     assert second["Data"] == create["Data"], (second["Data"], create["Data"])
+
+
+def test_an_ambiguous_lost_reply_answers_within_a_short_service_timeout(
+    handler: Handler, task_runs: GlueMLTaskRuns
+) -> None:
+    transform_id = handler.transform()
+    task_runs.running_seconds = 3000
+    replies.listing_lag_seconds = 4.0
+    theirs = cfn_event("Create", props(transform_id, PATH, replace=True), stack_id=OTHER_STACK_ID)
+    assert handler(theirs, remaining_s=share(1)) is None
+    replies.lose_next_reply("StartImportLabelsTaskRun")
+    started = handler.clock.now
+    answer = handler(cfn_event("Create", props(transform_id, PATH, replace=True, timeout=120)), remaining_s=900)
+    assert answer is not None and answer["Status"] == "FAILED" and "another resource" in answer["Reason"], answer
+    assert handler.clock.now <= started + 120, handler.clock.now - started
