@@ -36,7 +36,8 @@ def test_each_round_goes_to_a_new_folder_that_sorts_in_time_order(handler: Handl
     )
     assert first["Status"] == second["Status"] == "SUCCESS", (first, second)
     folders = [first["Data"]["OutputS3Path"], second["Data"]["OutputS3Path"]]
-    folder_name = re.compile(rf"s3://{BUCKET}/labeling-sets/\d{{8}}T\d{{9}}Z-[0-9a-f]{{8}}/")  # time, then request
+    mark = "[0-9a-f]{8}"  # the folder: the time, then the resource's mark and the request's
+    folder_name = re.compile(rf"s3://{BUCKET}/labeling-sets/\d{{8}}T\d{{9}}Z-{mark}-{mark}/")
     assert all(folder_name.fullmatch(folder) for folder in folders), folders
     assert folders[0] < folders[1]
     (start, _) = task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")

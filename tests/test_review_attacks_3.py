@@ -1,8 +1,7 @@
 """A third reviewer's fault attacks (in process, moto and a fake clock): the takeover of a claimant that
 died during its start (the claim's `Starting` mark), rollbacks on the new paths, hand-overs and answers.
 
-Each xfail is a defect seen: it fails today for the reason it gives (check with --runxfail).
-The ordinary tests are attacks that held."""
+Each held once mended."""
 
 from __future__ import annotations
 
@@ -45,12 +44,6 @@ def evaluations(handler: Handler, transform_id: str) -> list[tuple[str, str]]:
 # 1. A claimant that died between its start and the start's record: the takeover's search
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._run: a takeover searches a dead claimant's start over its whole invocation (Starting .. its"
-    " Limit), so it adopts as its own an evaluation another stack started a minute later, after the claimant's start"
-    " was refused for capacity (rule 6: a resource adopts only runs it started itself)",
-)
 def test_a_takeover_never_adopts_an_evaluation_another_stack_started_after_the_dead_claimants_refused_start(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,12 +68,6 @@ def test_a_takeover_never_adopts_an_evaluation_another_stack_started_after_the_d
     assert answer["Data"]["TaskRunId"] != their_run, "the other stack's evaluation answered as this resource's own"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._run: a takeover after the request's deadline raises 'no task run started' before it looks for"
-    " the run the dead claimant's start (its Starting mark) began: that run is left RUNNING, answered by no resource"
-    " and unknown to a Delete (rule 3)",
-)
 def test_the_late_retry_of_a_crash_between_start_and_record_leaves_no_run(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,12 +84,6 @@ def test_the_late_retry_of_a_crash_between_start_and_record_leaves_no_run(
     assert running(handler, transform_id) == [], f"{started} left RUNNING; answered {answer['Reason']!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._run: the run a takeover finds from the dead claimant's Starting mark is waited on but never"
-    " recorded (Ledger.record_run): not the resource's run in flight, so a Delete cancels nothing and the import"
-    " runs on after the resource is gone",
-)
 def test_a_delete_cancels_the_run_a_takeover_adopted_from_a_dead_claimants_start(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,12 +102,6 @@ def test_a_delete_cancels_the_run_a_takeover_adopted_from_a_dead_claimants_start
     assert running(handler, transform_id) == [], f"{started} still RUNNING after the resource's Delete"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine._run: a takeover of a claimant that died before recording its run gets before={'Gated': True}"
-    " without the F1 the claimant noted (check): the MaxF1Drop gate is skipped, an Update whose F1 dropped 0.40"
-    " answers SUCCESS (rule 1: every Update that is not a rollback is gated)",
-)
 def test_the_retry_of_a_crash_between_start_and_record_still_gates_the_f1_drop(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,12 +144,6 @@ def generation_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generation.GenerateLabelingSet.fallback: a rollback with its ledger out of reach answers the newest"
-    " labeling set under the prefix, whoever generated it: another stack's folder (rules 6 and 8: a rollback answers"
-    " its previous folder; a resource answers only runs it started itself)",
-)
 def test_a_generation_rollback_without_its_ledger_never_answers_another_stacks_folder(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
@@ -383,12 +352,6 @@ def generation_timeout_update(transform_id: str, new_s: int, old_s: int) -> dict
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger.Ledger.remember_answer: an unchanged Update's answer (the same Data) returns early and files"
-    " nothing under its properties, so the next Update that changes nothing (previous_answer of those old properties:"
-    " None) runs a new generation and answers a new folder",
-)
 def test_a_second_generation_update_that_changes_nothing_runs_nothing(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
