@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from glue_label_import._handler import answers, index
@@ -25,7 +26,18 @@ from glue_label_import._handler.ledger import Ledger
 from glue_label_import._handler.retries import Clock
 from glue_label_import.testing import GlueMLTaskRuns, stacks
 from glue_label_import.testing.examples import LABELS
-from glue_label_import.testing.requests import BUCKET, LEDGER_TABLE, SECRET, STACK_ID, create_ledger, create_transform
+from glue_label_import.testing.requests import (
+    BUCKET,
+    GENERATION,
+    LEDGER_TABLE,
+    SECRET,
+    STACK_ID,
+    cfn_event,
+    create_ledger,
+    create_transform,
+    generation_props,
+    props,
+)
 from support import FakeClock, LambdaContext
 
 
@@ -81,6 +93,21 @@ class Handler:
     def transform(self, name: str = "customers") -> str:
         return create_transform(self.glue, name)
 
+    def labelled_transform(self) -> str:
+        """A transform with labels (READY), imported through the handler."""
+        transform_id = self.transform()
+        answer = self(cfn_event("Create", props(transform_id, replace=True), logical_id="Import"))
+        assert answer is not None and answer["Status"] == "SUCCESS"
+        return transform_id
+
+    def runs(self, transform_id: str) -> list[dict[str, Any]]:
+        """The transform's task runs, newest first, as GetMLTaskRuns lists them."""
+        return list(self.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"])
+
+    def running(self, transform_id: str) -> list[str]:
+        """The ids of the transform's task runs still starting or running."""
+        return [run["TaskRunId"] for run in self.runs(transform_id) if run["Status"] in ("STARTING", "RUNNING")]
+
 
 def driven_handler(task_runs: GlueMLTaskRuns, monkeypatch: Any) -> Iterator[Handler]:
     """The handler module on moto and a fake clock, with the label files round-1.csv and round-2.csv in BUCKET."""
@@ -128,3 +155,60 @@ def engine_on(glue: Any, lambda_client: Any, clock: FakeClock, *, dynamodb: Any 
         ledger=ledger,
         clock=retry_clock,
     )
+
+
+class Refusing:
+    """A client whose calls of `refused` (an operation's name, or a test of the name and the parameters)
+    always answer the error `code` (throttled, denied); the rest go through."""
+
+    def __init__(
+        self, client: Any, refused: str | Callable[[str, dict[str, Any]], bool], code: str = "ThrottlingException"
+    ) -> None:
+        self._client, self._code = client, code
+        self._refused = refused if callable(refused) else lambda name, _params: name == refused
+        self.refusals = 0
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+
+        def maybe(**params: Any) -> Any:
+            if self._refused(name, params):
+                self.refusals += 1
+                raise ClientError({"Error": {"Code": self._code, "Message": "Rate exceeded"}}, name)
+            return call(**params)
+
+        return maybe
+
+
+def generation_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
+    """An Update of the generation `gen-1` whose After goes from run `old` to run `new`."""
+    return cfn_event(
+        "Update",
+        generation_props(transform_id, after=(new,)),
+        resource_type=GENERATION,
+        physical_id="gen-1",
+        old_properties=generation_props(transform_id, after=(old,)),
+    )
+
+
+def throttled_dynamodb(refused: str | Callable[[str, dict[str, Any]], bool]) -> Refusing:
+    """A DynamoDB client (the run ledger's) whose `refused` calls are always throttled."""
+    return Refusing(boto3.client("dynamodb"), refused, "ProvisionedThroughputExceededException")
+
+
+class Crash(BaseException):  # the sandbox dying (OOM, a kill): nothing in the handler catches it
+    """The invocation dies here: no answer, no hand-over, nothing after it runs."""
+
+
+def crash_once(target: Any, name: str, monkeypatch: Any) -> None:
+    """Make `target.name` kill the invocation the first time it is called, then behave again."""
+    real = getattr(target, name)
+    calls = {"n": 0}
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise Crash(name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, dying)

@@ -9,19 +9,11 @@ from typing import Any
 import pytest
 
 from glue_label_import.testing import GlueMLTaskRuns, stacks
-from glue_label_import.testing.requests import EVALUATION, STACK_ID, cfn_event, evaluation_props, props
+from glue_label_import.testing.requests import EVALUATION, STACK_ID, cfn_event, evaluation_props
 from handler_driver import Handler
 from support import share
 
 GOOD = {"F1": 0.85, "Precision": 0.9, "Recall": 0.8, "AreaUnderPRCurve": 0.88}
-
-
-def labelled_transform(handler: Handler) -> str:
-    """A transform with labels (READY), imported through the handler."""
-    transform_id = handler.transform()
-    answer = handler(cfn_event("Create", props(transform_id, replace=True)))
-    assert answer is not None and answer["Status"] == "SUCCESS"
-    return transform_id
 
 
 def evaluate(handler: Handler, request_type: str = "Create", remaining_s: float = 900, **kwargs: Any) -> Any:
@@ -31,7 +23,7 @@ def evaluate(handler: Handler, request_type: str = "Create", remaining_s: float 
 
 
 def test_the_metrics_are_answered(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics=GOOD)
     answer = evaluate(handler, properties=evaluation_props(transform_id, MinF1=0.8))
     assert answer is not None and answer["Status"] == "SUCCESS", answer
@@ -78,7 +70,7 @@ def assert_valid_emf(record: dict[str, Any]) -> None:
 def test_the_metrics_are_one_embedded_metric_format_record_on_stdout(
     handler: Handler, task_runs: GlueMLTaskRuns, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     capsys.readouterr()
     task_runs.script_next_run(metrics=GOOD)
     answer = evaluate(handler, properties=evaluation_props(transform_id))
@@ -97,7 +89,7 @@ def test_the_metrics_are_one_embedded_metric_format_record_on_stdout(
 def test_a_metric_that_is_not_a_finite_number_is_left_out_of_the_record(
     handler: Handler, task_runs: GlueMLTaskRuns, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     capsys.readouterr()
     task_runs.script_next_run(metrics={**GOOD, "Recall": float("nan"), "AreaUnderPRCurve": float("inf")})
     evaluate(handler, properties=evaluation_props(transform_id))
@@ -128,7 +120,7 @@ def test_a_metric_that_is_not_a_finite_number_is_left_out_of_the_record(
 def test_each_gate_that_fails_is_named_with_its_value_and_threshold(
     handler: Handler, task_runs: GlueMLTaskRuns, thresholds: dict[str, float], reason: str
 ) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics=GOOD)
     assert evaluate(handler, properties=evaluation_props(transform_id, after=("tsk-1",)))["Status"] == "SUCCESS"
     task_runs.script_next_run(metrics={**GOOD, "F1": 0.71})
@@ -139,7 +131,7 @@ def test_each_gate_that_fails_is_named_with_its_value_and_threshold(
 
 
 def test_without_earlier_metrics_there_is_no_drop_to_check(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={**GOOD, "F1": 0.2})
     answer = evaluate(handler, properties=evaluation_props(transform_id, MaxF1Drop=0.01))
     assert answer is not None and answer["Status"] == "SUCCESS" and answer["Data"]["F1"] == 0.2
@@ -161,7 +153,7 @@ def test_a_transform_that_is_not_ready_fails_at_once(handler: Handler, task_runs
 def test_glues_refusal_to_evaluate_a_transform_not_ready_is_answered(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     task_runs.fail_next("StartMLEvaluationTaskRun", "MLTransformNotReadyException", "not ready")
     answer = evaluate(handler, properties=evaluation_props(transform_id))
     assert answer is not None and answer["Status"] == "FAILED"
@@ -171,7 +163,7 @@ def test_glues_refusal_to_evaluate_a_transform_not_ready_is_answered(
 def test_a_delete_mid_run_cancels_this_resources_evaluation_and_no_other(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     task_runs.running_seconds = 3600
     someone_elses = handler.glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
     assert evaluate(handler, properties=evaluation_props(transform_id), remaining_s=share(10)) is None  # handed over
@@ -187,7 +179,7 @@ def test_a_delete_mid_run_cancels_this_resources_evaluation_and_no_other(
 def test_a_duplicate_delivery_of_a_handed_over_evaluation_starts_nothing_and_stops(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     task_runs.running_seconds = 3600
     event = cfn_event("Create", evaluation_props(transform_id), resource_type=EVALUATION)
     assert handler(event, share(10)) is None and handler(event, share(10)) is None  # the same request, twice
@@ -199,7 +191,7 @@ def test_a_duplicate_delivery_of_a_handed_over_evaluation_starts_nothing_and_sto
 def test_an_update_with_the_same_inputs_runs_nothing_and_gates_the_current_metrics(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics=GOOD)
     created = evaluate(handler, properties=evaluation_props(transform_id, MinF1=0.8))
     looser = evaluate(
@@ -227,7 +219,7 @@ def test_the_rollback_after_a_failed_gate_evaluates_the_restored_labels_without_
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     """The rollback is what CloudFormation says: the stack is UPDATE_ROLLBACK_IN_PROGRESS."""
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     good, bad = (
         evaluation_props(transform_id, after=("tsk-1",), MinF1=0.8),
         evaluation_props(transform_id, after=("tsk-2",), MinF1=0.8),
@@ -253,7 +245,7 @@ def test_the_rollback_after_a_failed_gate_evaluates_the_restored_labels_without_
 def test_a_long_evaluation_is_handed_over_and_the_drop_still_compares_with_before(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled_transform(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics=GOOD)
     evaluate(handler, properties=evaluation_props(transform_id, after=("tsk-1",)))
     task_runs.script_next_run(running_seconds=1500, metrics={**GOOD, "F1": 0.7})

@@ -36,13 +36,6 @@ ROUND_2 = f"s3://{BUCKET}/round-2.csv"
 ROOT_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/App/0c0ffee0-0a6b-11ef-9b7e-0a1b2c3d4e5f"
 
 
-def labelled(handler: Handler) -> str:
-    transform_id = handler.transform()
-    answer = handler(cfn_event("Create", props(transform_id, replace=True), logical_id="Import"))
-    assert answer is not None and answer["Status"] == "SUCCESS"
-    return transform_id
-
-
 def evaluation(request_type: str, after: str, **kwargs: Any) -> dict[str, Any]:
     """An evaluation request on `kwargs["transform_id"]` following run `after`, with MaxF1Drop 0.05."""
     transform_id = kwargs.pop("transform_id")
@@ -73,7 +66,7 @@ def passing_deploy(handler: Handler, task_runs: GlueMLTaskRuns, transform_id: st
 
 
 def test_the_rollback_of_a_passing_gate_is_never_gated(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     passing_deploy(handler, task_runs, transform_id)
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")  # a later resource of the deploy failed
     task_runs.script_next_run(metrics={"F1": 0.8})  # the old labels: F1 dropped 0.10 from 0.90
@@ -83,7 +76,7 @@ def test_the_rollback_of_a_passing_gate_is_never_gated(handler: Handler, task_ru
 
 
 def test_in_a_nested_stack_the_root_stacks_rollback_is_a_rollback(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     passing_deploy(handler, task_runs, transform_id)
     stacks.set(STACK_ID, "UPDATE_IN_PROGRESS", root_id=ROOT_STACK_ID)  # its parent updates it back
     stacks.set(ROOT_STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
@@ -93,7 +86,7 @@ def test_in_a_nested_stack_the_root_stacks_rollback_is_a_rollback(handler: Handl
 
 
 def test_an_ordinary_update_is_gated_whatever_other_stacks_did(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     gate = {"MinF1": 0.7}
     task_runs.script_next_run(metrics={"F1": 0.5})
     other = handler(evaluation("Create", "tsk-1", transform_id=transform_id, thresholds=gate, stack_id=OTHER_STACK_ID))
@@ -107,7 +100,7 @@ def test_an_ordinary_update_is_gated_whatever_other_stacks_did(handler: Handler,
 def test_a_rollback_whose_evaluation_fails_answers_success_with_its_previous_data(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     created = passing_deploy(handler, task_runs, transform_id)
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.script_next_run(final_status="FAILED", error_string="the evaluation broke")
@@ -144,7 +137,7 @@ def test_a_rollback_whose_import_fails_answers_success_with_its_previous_data(
 def test_with_the_stacks_status_unreadable_no_gate_fails_the_update(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     passing_deploy(handler, task_runs, transform_id)
     stacks.reset()  # DescribeStacks: "Stack ... does not exist"
     task_runs.script_next_run(metrics={"F1": 0.8})
@@ -158,7 +151,7 @@ def test_with_the_stacks_status_unreadable_no_gate_fails_the_update(
 def test_nothing_is_written_on_the_transform_even_at_glues_tag_limit(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     arn = f"arn:aws:glue:us-east-1:123456789012:mlTransform/{transform_id}"
     users_tags = {f"team:{n}": "data" for n in range(MAX_TAGS)}
     handler.glue.tag_resource(ResourceArn=arn, TagsToAdd=users_tags)
@@ -198,7 +191,7 @@ def test_without_its_ledger_a_create_still_runs_and_a_delete_succeeds(
 def test_a_lost_start_reply_leaves_one_run_the_one_answered(
     handler: Handler, task_runs: GlueMLTaskRuns, resource_type: str, properties: Any, operation: str
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.calls.clear()
     replies.lose_next_reply(operation)  # Glue starts the run; the caller gets a 500
     replies.listing_lag_seconds = 4.0  # and GetMLTaskRuns lists it only seconds later
@@ -220,7 +213,7 @@ def test_a_lost_start_reply_leaves_one_run_the_one_answered(
 def test_a_late_duplicate_of_a_failed_gate_starts_nothing_and_answers_the_same(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": 0.5})
     event = evaluation("Create", "tsk-1", transform_id=transform_id, thresholds={"MinF1": 0.7})
     first = handler(event)
@@ -385,7 +378,7 @@ def test_an_unchanged_generation_update_answers_its_own_folder_not_another_stack
 def test_a_metric_glue_did_not_report_is_answered_empty_when_nothing_gates_it(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"AreaUnderPRCurve": None})
     answer = handler(evaluation("Create", "tsk-1", transform_id=transform_id, thresholds={"MinF1": 0.8}))
     assert answer is not None and answer["Status"] == "SUCCESS", answer
@@ -397,7 +390,7 @@ def test_a_metric_glue_did_not_report_is_answered_empty_when_nothing_gates_it(
 def test_a_gate_on_a_metric_that_is_not_a_finite_number_fails_naming_it(
     handler: Handler, task_runs: GlueMLTaskRuns, value: float | None
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": value})
     answer = handler(evaluation("Create", "tsk-1", transform_id=transform_id, thresholds={"MinF1": 0.8}))
     assert answer is not None and answer["Status"] == "FAILED", answer
@@ -412,7 +405,7 @@ def strict(text: str) -> Any:
 
 
 def test_a_nan_f1_before_makes_no_nan_in_the_hand_over(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": float("nan")})
     handler(evaluation("Create", "tsk-1", transform_id=transform_id, thresholds={}))
     payloads: list[str] = []

@@ -22,37 +22,11 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import Handler, engine_on
+from handler_driver import Handler, Refusing, engine_on, generation_update, throttled_dynamodb
 from support import BUCKET, OTHER_STACK_ID, share
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 ROUND_2 = f"s3://{BUCKET}/round-2.csv"
-
-
-def labelled(handler: Handler) -> str:
-    transform_id = handler.transform()
-    answer = handler(cfn_event("Create", props(transform_id, replace=True), logical_id="Import"))
-    assert answer is not None and answer["Status"] == "SUCCESS"
-    return transform_id
-
-
-class Refusing:
-    """A client one of whose operations always answers an error code (throttled, denied)."""
-
-    def __init__(self, client: Any, operation: str, code: str) -> None:
-        self._client, self._operation, self._code = client, operation, code
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        call = getattr(self._client, name)
-        if name != self._operation:
-            return call
-
-        def refused(**params: Any) -> Any:
-            self.calls += 1
-            raise ClientError({"Error": {"Code": self._code, "Message": "Rate exceeded"}}, name)
-
-        return refused
 
 
 def throttle_describe_stacks(handler: Handler, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,7 +135,7 @@ def test_a_delete_with_its_ledger_throttled_answers_success(
         handler.glue,
         handler.lambda_client,
         handler.clock,
-        dynamodb=Refusing(boto3.client("dynamodb"), "update_item", "ProvisionedThroughputExceededException"),
+        dynamodb=throttled_dynamodb("update_item"),
     )
     monkeypatch.setattr(index, "engine", engine)
     answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
@@ -185,7 +159,7 @@ def evaluation_event(request_type: str, transform_id: str, stack_id: str, after:
 def test_a_lost_evaluation_start_reply_never_adopts_or_cancels_a_run_another_stack_started_at_that_moment(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.running_seconds = 600
     replies.listing_lag_seconds = 4.0
     a = handler(evaluation_event("Create", transform_id, OTHER_STACK_ID, "tsk-1"), remaining_s=share(1))
@@ -277,7 +251,7 @@ def test_a_lost_start_reply_never_adopts_a_run_another_stack_started_after_the_c
 
 
 def test_an_unchanged_evaluation_update_answers_only_its_own_run(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     mine = handler(evaluation_event("Create", transform_id, STACK_ID, "tsk-1"))
     handler.clock.now += 60
     theirs = handler(evaluation_event("Create", transform_id, OTHER_STACK_ID, "tsk-9"))
@@ -371,7 +345,7 @@ def test_no_answer_hand_over_or_log_line_carries_the_secret_or_a_nan(
     handler: Handler, task_runs: GlueMLTaskRuns, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": float("nan"), "Precision": float("inf")})
     answer = handler(
         cfn_event("Create", evaluation_props(transform_id, MinF1=0.5), resource_type=EVALUATION, logical_id="Q")
@@ -477,16 +451,6 @@ def test_a_generation_rollback_without_its_ledger_starts_no_run(handler: Handler
     )
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == starts
-
-
-def generation_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
-    return cfn_event(
-        "Update",
-        generation_props(transform_id, after=(new,)),
-        resource_type=GENERATION,
-        physical_id="gen-1",
-        old_properties=generation_props(transform_id, after=(old,)),
-    )
 
 
 def test_a_late_duplicate_after_a_rollback_does_not_change_what_the_next_rollback_answers(

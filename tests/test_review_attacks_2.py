@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
@@ -26,67 +24,12 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import Handler, RecordingLambda, engine_on
+from handler_driver import Crash, Handler, RecordingLambda, crash_once, engine_on, throttled_dynamodb
 from support import BUCKET, OTHER_STACK_ID, share
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 ROUND_2 = f"s3://{BUCKET}/round-2.csv"
 HANDOVER = "GlueTaskRunHandover"
-
-
-class Crash(BaseException):  # the sandbox dying (OOM, a kill): nothing in the handler catches it
-    """The invocation dies here: no answer, no hand-over, nothing after it runs."""
-
-
-def crash_once(target: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make `target.name` kill the invocation the first time it is called, then behave again."""
-    real = getattr(target, name)
-    calls = {"n": 0}
-
-    def dying(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise Crash(name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(target, name, dying)
-
-
-def runs_of(handler: Handler, transform_id: str) -> list[dict[str, Any]]:
-    return list(handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"])
-
-
-def running(handler: Handler, transform_id: str) -> list[str]:
-    return [run["TaskRunId"] for run in runs_of(handler, transform_id) if run["Status"] in ("STARTING", "RUNNING")]
-
-
-def labelled(handler: Handler) -> str:
-    transform_id = handler.transform()
-    answer = handler(cfn_event("Create", props(transform_id, replace=True), logical_id="Import"))
-    assert answer is not None and answer["Status"] == "SUCCESS"
-    return transform_id
-
-
-class SelectiveDynamo:
-    """A DynamoDB client whose writes matching `refused` are always throttled; the rest go through."""
-
-    def __init__(self, refused: Callable[[str, dict[str, Any]], bool]) -> None:
-        self._client = boto3.client("dynamodb")
-        self._refused = refused
-        self.refusals = 0
-
-    def __getattr__(self, name: str) -> Any:
-        call = getattr(self._client, name)
-
-        def maybe(**params: Any) -> Any:
-            if self._refused(name, params):
-                self.refusals += 1
-                raise ClientError(
-                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}}, name
-                )
-            return call(**params)
-
-        return maybe
 
 
 def handed_over_write(name: str, params: dict[str, Any]) -> bool:
@@ -105,25 +48,25 @@ def test_the_retry_of_a_crash_between_start_and_record_starts_no_second_import(
     crash_once(Ledger, "record_run", monkeypatch)  # the sandbox dies right after Glue started the run
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
-    (first,) = running(handler, transform_id)
+    (first,) = handler.running(transform_id)
     handler.clock.now += 60  # Lambda retries the crashed event (EventInvokeConfig: 2 retries)
     handler(event, remaining_s=900)
-    assert running(handler, transform_id) == [first], runs_of(handler, transform_id)
+    assert handler.running(transform_id) == [first], handler.runs(transform_id)
 
 
 def test_the_retry_of_a_crash_between_start_and_record_starts_no_second_evaluation(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.running_seconds = 3000
     event = cfn_event("Create", evaluation_props(transform_id), resource_type=EVALUATION, logical_id="Quality")
     crash_once(Ledger, "record_run", monkeypatch)
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
-    (first,) = running(handler, transform_id)
+    (first,) = handler.running(transform_id)
     handler.clock.now += 60
     handler(event, remaining_s=900)
-    evaluations = [(run["TaskRunId"], run["Status"]) for run in runs_of(handler, transform_id)][:-1]  # not the import
+    evaluations = [(run["TaskRunId"], run["Status"]) for run in handler.runs(transform_id)][:-1]  # not the import
     assert evaluations == [(first, "RUNNING")], evaluations
 
 
@@ -136,11 +79,11 @@ def test_the_retry_of_a_crash_between_start_and_record_adopts_its_generation(
     crash_once(Ledger, "record_run", monkeypatch)
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
-    (first,) = running(handler, transform_id)
+    (first,) = handler.running(transform_id)
     handler.clock.now += 60
     assert handler(event, remaining_s=900) is None  # the folder names the request: its run is adopted, handed over
     assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER]["TaskRunId"] == first
-    assert running(handler, transform_id) == [first]
+    assert handler.running(transform_id) == [first]
 
 
 # 2. A crashed claimant, and the request's ServiceTimeout
@@ -158,7 +101,7 @@ def test_the_retry_of_a_crash_answers_before_a_service_timeout_shorter_than_the_
         handler(event, remaining_s=900)
     handler.clock.now += 60  # Lambda retries the crashed event a minute later
     answer = handler(event, remaining_s=900)
-    left = running(handler, transform_id)
+    left = handler.running(transform_id)
     assert answer is not None and left == [], f"answer {answer}, runs left RUNNING {left}"
     assert handler.clock.now <= started + 300, handler.clock.now - started
 
@@ -170,7 +113,7 @@ def test_a_throttled_hand_over_mark_lets_no_duplicate_start_a_second_run(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    dynamodb = SelectiveDynamo(handed_over_write)
+    dynamodb = throttled_dynamodb(handed_over_write)
     monkeypatch.setattr(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
@@ -183,7 +126,7 @@ def test_a_throttled_hand_over_mark_lets_no_duplicate_start_a_second_run(
     task_runs.running_seconds = 600
     assert handler(turn, remaining_s=share(1)) is None  # the turn starts the run, hands its wait over
     handler(event, remaining_s=900)  # Lambda delivers the Create once more
-    started = [(run["TaskRunId"], run["Status"]) for run in runs_of(handler, transform_id)]
+    started = [(run["TaskRunId"], run["Status"]) for run in handler.runs(transform_id)]
     assert len(started) == 1, started
 
 
@@ -217,7 +160,7 @@ def test_a_request_answered_failed_after_an_unclear_hand_over_starts_no_run_late
     task_runs._failures.clear()
     task_runs.running_seconds = 600
     handler(lambda_client.queued[0]["Payload"], remaining_s=share(1))  # Lambda runs the turn it did queue
-    assert runs_of(handler, transform_id) == [], "a run of a request answered FAILED"
+    assert handler.runs(transform_id) == [], "a run of a request answered FAILED"
 
 
 # 5. An unchanged evaluation and another stack's evaluation
@@ -226,7 +169,7 @@ def test_a_request_answered_failed_after_an_unclear_hand_over_starts_no_run_late
 def test_an_unchanged_evaluation_update_gates_its_own_runs_metrics_not_another_stacks(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": 0.9})
     mine = handler(
         cfn_event("Create", evaluation_props(transform_id, after=("tsk-1",)), resource_type=EVALUATION, logical_id="Q")
@@ -273,13 +216,13 @@ def test_a_duplicate_of_a_wait_turn_stops_once_the_turn_hands_over_again(
     handed = len(handler.lambda_client.invocations)
     assert handler(turn, remaining_s=share(1)) is None  # Lambda delivers that turn once more: it stops
     assert len(handler.lambda_client.invocations) == handed
-    assert len(runs_of(handler, transform_id)) == 1
+    assert len(handler.runs(transform_id)) == 1
 
 
 def test_a_late_duplicate_of_a_failed_evaluation_answers_the_same_failure(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": 0.5})
     event = cfn_event("Create", evaluation_props(transform_id, MinF1=0.7), resource_type=EVALUATION, logical_id="Q")
     first = handler(event)
@@ -335,7 +278,7 @@ def test_an_ambiguous_lost_import_reply_leaves_no_run_that_no_resource_answers_f
     b = handler(cfn_event("Create", props(transform_id)))  # the same file, a second later
     assert b is not None and b["Status"] == "FAILED" and "another resource" in b["Reason"], b
     # B cannot tell which run is its own, but it may wait for both: then only A's (answered by A) may run on
-    assert set(running(handler, transform_id)) <= {a_run}, runs_of(handler, transform_id)
+    assert set(handler.running(transform_id)) <= {a_run}, handler.runs(transform_id)
 
 
 def test_a_lost_generation_reply_adopts_its_own_folder_beside_another_stacks_generation(
@@ -393,7 +336,7 @@ def test_a_lost_start_reply_whose_search_is_throttled_starts_no_second_run(
     glue = SlowGlue(handler.glue, handler.clock, "start_import_labels_task_run", start_s=5, throttle_listing_s=12)
     monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
     handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=100)
-    started = [(run["TaskRunId"], run["Status"]) for run in runs_of(handler, transform_id)]
+    started = [(run["TaskRunId"], run["Status"]) for run in handler.runs(transform_id)]
     assert len(started) == 1, started
 
 
@@ -446,7 +389,7 @@ def test_the_retry_of_a_crash_whose_takeover_is_throttled_still_answers(
     crash_once(index.engine.runs, "wait", monkeypatch)
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
-    dynamodb = SelectiveDynamo(take_over_write)
+    dynamodb = throttled_dynamodb(take_over_write)
     monkeypatch.setattr(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
@@ -454,7 +397,7 @@ def test_the_retry_of_a_crash_whose_takeover_is_throttled_still_answers(
     answer = handler(event, remaining_s=900)
     assert dynamodb.refusals > 0
     handed = [call["Payload"] for call in handler.lambda_client.invocations]
-    assert answer is not None or handed, f"no answer, no hand-over; runs left RUNNING: {running(handler, transform_id)}"
+    assert answer is not None or handed, f"no answer, no hand-over; runs left RUNNING: {handler.running(transform_id)}"
 
 
 def test_the_retry_of_a_crash_after_the_service_timeout_cancels_the_run(
@@ -469,7 +412,7 @@ def test_the_retry_of_a_crash_after_the_service_timeout_cancels_the_run(
     handler.clock.now += 400  # the retry comes after the request's ServiceTimeout
     answer = handler(event, remaining_s=900)
     assert answer is not None and answer["Status"] == "FAILED" and "timed out" in answer["Reason"], answer
-    assert running(handler, transform_id) == []
+    assert handler.running(transform_id) == []
 
 
 # Held: an Invoke retried on an unclear result, a Delete before a takeover, the secret in new log lines
@@ -504,7 +447,7 @@ def test_an_invoke_retried_after_an_unclear_result_runs_its_turn_once(
     after_first = len(lambda_client.invocations)
     assert handler(second, remaining_s=share(1)) is None  # its second delivery stops
     assert len(lambda_client.invocations) == after_first
-    assert len(runs_of(handler, transform_id)) == 1
+    assert len(handler.runs(transform_id)) == 1
 
 
 def test_a_delete_before_the_takeover_of_a_crashed_create_leaves_its_run_cancelled(
@@ -516,12 +459,12 @@ def test_a_delete_before_the_takeover_of_a_crashed_create_leaves_its_run_cancell
     crash_once(index.engine.runs, "wait", monkeypatch)
     with pytest.raises(Crash):
         handler(create, remaining_s=100)
-    (run_id,) = running(handler, transform_id)
+    (run_id,) = handler.running(transform_id)
     handler.clock.now += 320  # CloudFormation gave the Create up, and deletes the resource
     deleted = handler(cfn_event("Delete", props(transform_id, PATH, replace=True), physical_id="labels-1"))
     assert deleted is not None and deleted["Status"] == "SUCCESS"
     handler(create, remaining_s=900)  # Lambda's retry of the crashed Create comes after
-    assert running(handler, transform_id) == []
+    assert handler.running(transform_id) == []
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
     assert all(params["TaskRunId"] == run_id for params in task_runs.calls_to("CancelMLTaskRun"))
 
@@ -530,7 +473,7 @@ def test_no_new_log_line_of_a_takeover_or_duplicate_carries_the_secret_or_a_nan(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.running_seconds = 600
     task_runs.script_next_run(metrics={"F1": float("nan")})
     event = cfn_event("Create", evaluation_props(transform_id, MinF1=0.5), resource_type=EVALUATION, logical_id="Q")
@@ -565,12 +508,12 @@ def answer_write(name: str, params: dict[str, Any]) -> bool:
 def test_a_duplicate_of_a_failed_request_never_answers_success_when_the_ledger_is_throttled(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": 0.5})
     event = cfn_event("Create", evaluation_props(transform_id, MinF1=0.7), resource_type=EVALUATION, logical_id="Q")
     first = handler(event)
     assert first is not None and first["Status"] == "FAILED", first
-    dynamodb = SelectiveDynamo(answer_write)  # the duplicate reads the answer; writing it again is throttled
+    dynamodb = throttled_dynamodb(answer_write)  # the duplicate reads the answer; writing it again is throttled
     monkeypatch.setattr(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
@@ -589,7 +532,7 @@ def test_a_late_duplicate_answers_the_same_when_the_first_answer_could_not_be_re
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    dynamodb = SelectiveDynamo(answer_write)
+    dynamodb = throttled_dynamodb(answer_write)
     monkeypatch.setattr(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
@@ -606,7 +549,7 @@ def test_a_late_duplicate_answers_the_same_when_the_first_answer_could_not_be_re
 def test_the_retry_of_a_crash_between_the_recorded_answer_and_its_put_sends_the_same_failure(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": 0.5})
     event = cfn_event("Create", evaluation_props(transform_id, MinF1=0.7), resource_type=EVALUATION, logical_id="Q")
     crash_once(index, "put_answer", monkeypatch)  # the answer is in the ledger; the sandbox dies before the PUT
@@ -661,7 +604,7 @@ def test_the_retry_of_a_crashed_turn_takes_over_the_run_the_turn_started(
     crash_once(index.engine.runs, "wait", monkeypatch)  # the turn starts the run, records it, then dies
     with pytest.raises(Crash):
         handler(turn, remaining_s=share(60))
-    (first,) = running(handler, transform_id)
+    (first,) = handler.running(transform_id)
     handler.clock.now += 120  # Lambda retries the crashed turn once its invocation is surely over
     answer = handler(turn, remaining_s=900)
     assert answer is not None and answer["Status"] == "SUCCESS" and answer["Data"]["TaskRunId"] == first, answer

@@ -23,9 +23,8 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import Handler, engine_on
+from handler_driver import Crash, Handler, crash_once, engine_on, generation_update, throttled_dynamodb
 from support import BUCKET, OTHER_STACK_ID, share
-from test_review_attacks_2 import Crash, SelectiveDynamo, crash_once, labelled, running, runs_of
 
 PATH = f"s3://{BUCKET}/round-1.csv"
 ROUND_2 = f"s3://{BUCKET}/round-2.csv"
@@ -36,7 +35,7 @@ def evaluations(handler: Handler, transform_id: str) -> list[tuple[str, str]]:
     """The evaluation runs of the transform, newest first: (id, status)."""
     return [
         (run["TaskRunId"], run["Status"])
-        for run in runs_of(handler, transform_id)
+        for run in handler.runs(transform_id)
         if run.get("Properties", {}).get("TaskType") == "EVALUATION"
     ]
 
@@ -47,7 +46,7 @@ def evaluations(handler: Handler, transform_id: str) -> list[tuple[str, str]]:
 def test_a_takeover_never_adopts_an_evaluation_another_stack_started_after_the_dead_claimants_refused_start(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.running_seconds = 60
     mine = cfn_event("Create", evaluation_props(transform_id), resource_type=EVALUATION, logical_id="Q")
     task_runs.fail_next("StartMLEvaluationTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
@@ -68,6 +67,26 @@ def test_a_takeover_never_adopts_an_evaluation_another_stack_started_after_the_d
     assert answer["Data"]["TaskRunId"] != their_run, "the other stack's evaluation answered as this resource's own"
 
 
+def test_a_takeover_adopts_the_dead_claimants_evaluation_not_one_another_stack_started_later(
+    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transform_id = handler.labelled_transform()
+    task_runs.running_seconds = 600
+    mine = cfn_event("Create", evaluation_props(transform_id), resource_type=EVALUATION, logical_id="Q")
+    crash_once(Ledger, "record_run", monkeypatch)  # Glue started the run; the sandbox dies before recording it
+    with pytest.raises(Crash):
+        handler(mine, remaining_s=share(60))
+    ((my_run, _),) = evaluations(handler, transform_id)
+    handler.clock.now += 30  # another stack evaluates the same transform, while this one's invocation would still run
+    theirs = cfn_event(
+        "Create", evaluation_props(transform_id), resource_type=EVALUATION, logical_id="Q", stack_id=OTHER_STACK_ID
+    )
+    assert handler(theirs, remaining_s=share(1)) is None
+    handler.clock.now += 60  # Lambda retries the crashed Create once its claimant is surely over
+    answer = handler(mine, remaining_s=900)
+    assert answer is not None and answer["Status"] == "SUCCESS" and answer["Data"]["TaskRunId"] == my_run, answer
+
+
 def test_the_late_retry_of_a_crash_between_start_and_record_leaves_no_run(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -77,11 +96,11 @@ def test_the_late_retry_of_a_crash_between_start_and_record_leaves_no_run(
     crash_once(Ledger, "record_run", monkeypatch)  # Glue started the run; the sandbox dies before its record
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
-    (started,) = running(handler, transform_id)
+    (started,) = handler.running(transform_id)
     handler.clock.now += 280  # Lambda's retry: past the request's deadline, within the event's maximum age (300 s)
     answer = handler(event, remaining_s=900)
     assert answer is not None and answer["Status"] == "FAILED", answer
-    assert running(handler, transform_id) == [], f"{started} left RUNNING; answered {answer['Reason']!r}"
+    assert handler.running(transform_id) == [], f"{started} left RUNNING; answered {answer['Reason']!r}"
 
 
 def test_a_delete_cancels_the_run_a_takeover_adopted_from_a_dead_claimants_start(
@@ -93,19 +112,19 @@ def test_a_delete_cancels_the_run_a_takeover_adopted_from_a_dead_claimants_start
     crash_once(Ledger, "record_run", monkeypatch)
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
-    (started,) = running(handler, transform_id)
+    (started,) = handler.running(transform_id)
     handler.clock.now += 110
     assert handler(event, remaining_s=share(1)) is None  # the retry takes over, adopts the run, hands its wait over
     assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER]["TaskRunId"] == started
     deleted = handler(cfn_event("Delete", props(transform_id, PATH, replace=True), physical_id="labels-1"))
     assert deleted is not None and deleted["Status"] == "SUCCESS"
-    assert running(handler, transform_id) == [], f"{started} still RUNNING after the resource's Delete"
+    assert handler.running(transform_id) == [], f"{started} still RUNNING after the resource's Delete"
 
 
 def test_the_retry_of_a_crash_between_start_and_record_still_gates_the_f1_drop(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": 0.9})
     create = cfn_event(
         "Create", evaluation_props(transform_id, after=("t1",)), resource_type=EVALUATION, logical_id="Q"
@@ -132,16 +151,6 @@ def test_the_retry_of_a_crash_between_start_and_record_still_gates_the_f1_drop(
 
 
 # 2. A generation rollback with its ledger out of reach, beside another stack's generations
-
-
-def generation_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
-    return cfn_event(
-        "Update",
-        generation_props(transform_id, after=(new,)),
-        resource_type=GENERATION,
-        physical_id="gen-1",
-        old_properties=generation_props(transform_id, after=(old,)),
-    )
 
 
 def test_a_generation_rollback_without_its_ledger_never_answers_another_stacks_folder(
@@ -269,7 +278,7 @@ def test_a_late_duplicate_of_a_create_after_its_delete_starts_nothing_and_answer
 def test_an_unchanged_evaluation_update_whose_stored_metrics_are_empty_fails_only_on_a_gated_one(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
-    transform_id = labelled(handler)
+    transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"Precision": float("nan")})  # stored as "": not a number
     create = handler(cfn_event("Create", evaluation_props(transform_id), resource_type=EVALUATION, logical_id="Q"))
     assert create is not None and create["Data"]["Precision"] == "", create
@@ -310,7 +319,7 @@ def test_a_takeover_after_a_refused_start_and_a_crash_starts_exactly_one_run(
     handler.clock.now += 60
     answer = handler(event, remaining_s=900)
     assert answer is not None and answer["Status"] == "SUCCESS", answer
-    assert len(runs_of(handler, transform_id)) == 1
+    assert len(handler.runs(transform_id)) == 1
 
 
 def own_answer_reads(name: str, params: dict[str, Any]) -> bool:
@@ -323,7 +332,7 @@ def test_an_import_update_with_its_own_answers_out_of_reach_imports_once_and_ans
 ) -> None:
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, PATH)))["Status"] == "SUCCESS"  # type: ignore[index]
-    dynamodb = SelectiveDynamo(own_answer_reads)  # OwnAnswers (and the resource's record) throttled
+    dynamodb = throttled_dynamodb(own_answer_reads)  # OwnAnswers (and the resource's record) throttled
     monkeypatch.setattr(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
