@@ -2,13 +2,15 @@
 
 Pure: no boto3, crhelper or aws_cdk, so the Lambda asset carries it and synth imports it as
 ``glue_label_import._handler.rules``. It holds a label file's first columns and the comparison of
-columns, ``s3://`` paths, the TransformId rule and the statuses of a Glue ML task run.
+columns, ``s3://`` paths, the TransformId rule, the statuses of a Glue ML task run and the paging
+of GetMLTaskRuns.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import count
 from typing import Any
 
 LABELING_SET_ID_COLUMN = "labeling_set_id"
@@ -91,3 +93,28 @@ def column_mismatch(found: Iterable[str], expected: Iterable[str], *, elsewhere:
         if columns
     ]
     return "; ".join(problems) or None
+
+
+TASK_RUNS_PAGE_SIZE = 100
+"""Task runs asked for per GetMLTaskRuns call (Glue's maximum)."""
+
+
+def newest_task_runs(
+    get_ml_task_runs: Callable[..., Mapping[str, Any]],
+    *,
+    max_pages: int | None = None,
+    go_on: Callable[[], bool] = lambda: True,
+    **criteria: Any,
+) -> Iterator[dict[str, Any]]:
+    """The task runs GetMLTaskRuns lists for `criteria` (TransformId, Filter), newest first, page after
+    page (``NextToken``: botocore has no paginator for it); at most `max_pages` pages, and no next
+    page once `go_on()` says no."""
+    token: str | None = None
+    for page in count(1):
+        paging = {"NextToken": token} if token else {}
+        sort = {"Column": "STARTED", "SortDirection": "DESCENDING"}
+        response = get_ml_task_runs(**criteria, Sort=sort, MaxResults=TASK_RUNS_PAGE_SIZE, **paging)
+        yield from response.get("TaskRuns", [])
+        token = response.get("NextToken")
+        if not token or page == max_pages or not go_on():
+            return

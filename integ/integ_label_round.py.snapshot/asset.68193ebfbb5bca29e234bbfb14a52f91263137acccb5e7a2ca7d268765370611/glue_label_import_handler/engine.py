@@ -39,7 +39,7 @@ from .deliveries import Claim, Deliveries, Takeover, delivery_key
 from .glue_runs import TaskRuns
 from .handover import DEADLINE_MARGIN_S, HANDOVER_KEY, HANDOVER_MARGIN_S, Window, hand_over
 from .ledger import Ledger, LedgerUnavailable, resource_key
-from .retries import Clock, error_code, is_transient
+from .retries import CALL_DEADLINE_S, Clock, error_code, is_transient
 from .run_starts import Call, NoTimeToStart, cancel_run, run_of_lost_start, start_run
 from .stack_status import Rollback, rollback_of
 from .task import OwnAnswers, Task
@@ -128,26 +128,17 @@ class Engine:
             )
         claimant = uuid.uuid4().hex  # this invocation; it names the turn it hands over to, if it does
         claim = self.deliveries.claim(event, window, claimant)
-        lost_start: Call | None = None
         if isinstance(claim, dict):  # a duplicate delivery (of the request, or of a hand-over)
             taken = self.deliveries.after_claimant(event, claim, window, claimant)
             if not isinstance(taken, Takeover):
                 return taken
-            run_id, before, window = run_id or taken.run_id, before or taken.before, taken.window
-            if taken.starting_at is not None:  # it died during a start: as after a lost reply
-                lost_start = Call(taken.starting_at, taken.claimant_end)
-            if not run_id and window.deadline <= self.clock.now():
-                raise TaskFailed(f"timed out after {task.service_timeout_s / 60:g} minutes: no task run started")
+            run_id, before, window = self._taken_over(task, event, taken, run_id, before)
         if run_id and self._deleted_since(event, window.started_at):
             LOGGER.info({"action": "stop waiting", "reason": "the resource was deleted", "TaskRunId": run_id})
             self._cancel(task.transform_id, run_id)
             return None
         state: dict[str, Any] = {"StartedAt": window.started_at, "Rollback": rollback.value, "Turn": claimant}
-        if not run_id and lost_start is not None:
-            cause = "the invocation that claimed the request ended during its start"
-            found = run_of_lost_start(self.runs, self.clock, task, lost_start, cause=cause, wait_until=window.until)
-            run_id = found or ""
-        elif not run_id and claim is Claim.OUT_OF_REACH:  # a duplicate cannot be told: its own run, if a task can
+        if not run_id and claim is Claim.OUT_OF_REACH:  # a duplicate cannot be told: its own run, if a task can
             run_id = self._own_run(task, window)
         if run_id and not before:
             before = {"Gated": rollback is Rollback.NO}
@@ -157,6 +148,23 @@ class Engine:
                 return begun
             run_id, before = begun
         return self._wait(task, event, context, run_id, before, window, state)
+
+    def _taken_over(
+        self, task: Task, event: Mapping[str, Any], taken: Takeover, run_id: str, before: dict[str, Any]
+    ) -> tuple[str, dict[str, Any], Window]:
+        """Where the work of a claimant that died stood: the run it recorded, or the run of the start
+        it was sending (found as after a lost reply, and recorded), or none; `before`, the window."""
+        run_id, before, window = run_id or taken.run_id, before or taken.before, taken.window
+        if not run_id and taken.starting_at is not None:
+            call = Call(taken.starting_at, taken.starting_at + CALL_DEADLINE_S)
+            cause = "the invocation that claimed the request ended during its start"
+            found = run_of_lost_start(self.runs, self.clock, task, call, cause=cause, wait_until=window.until)
+            if found:
+                self._record_run(event, task, found, before)
+                run_id = found
+        if not run_id and window.deadline <= self.clock.now():
+            raise TaskFailed(f"timed out after {task.service_timeout_s / 60:g} minutes: no task run started")
+        return run_id, before, window
 
     def _begin(
         self,
@@ -177,15 +185,20 @@ class Engine:
             LOGGER.warning({"action": "start", "result": "none: the request was answered before this turn"})
             return None
         gated = rollback is Rollback.NO
-        resource = resource_key(event)
         try:
             done = task.answer_done(self.runs, event, self._own_answers(event), gated=gated, retry_until=window.until)
             if done is not None:
                 LOGGER.info({"action": "nothing new", "TransformId": task.transform_id, "TaskRunId": done["TaskRunId"]})
                 return done
             before = {**task.check(self.runs, self.s3, event, retry_until=window.until), "Gated": gated}
-            self.deliveries.starting(event)
-            run_id = start_run(self.runs, self.clock, task, retry_until=window.until)
+            run_id = start_run(
+                self.runs,
+                self.clock,
+                task,
+                retry_until=window.until,
+                on_send=lambda: self.deliveries.starting(event, before),
+                on_nothing_started=lambda: self.deliveries.not_starting(event),
+            )
         except (BotoCoreError, ClientError, NoTimeToStart) as error:  # no run of this request started (run_starts)
             if (isinstance(error, NoTimeToStart) or is_transient(error)) and window.invocation_end < window.deadline:
                 LOGGER.info(
@@ -201,12 +214,16 @@ class Engine:
             raise TaskFailed(
                 fit_reason(f"{error_code(error)}: ", str(message), f" (transform {task.transform_id[:100]})")
             ) from None
-        key, request_id = delivery_key(event), str(event["RequestId"])
+        self._record_run(event, task, run_id, before)
+        return run_id, before
+
+    def _record_run(self, event: Mapping[str, Any], task: Task, run_id: str, before: dict[str, Any]) -> None:
+        """The run this delivery started (or took over): on its claim, and as the resource's run in flight."""
+        key, request_id, resource = delivery_key(event), str(event["RequestId"]), resource_key(event)
         self._ledger(
             "record run",
             lambda ledger: ledger.record_run(key, request_id, resource, run_id, task.transform_id, before),
         )
-        return run_id, before
 
     def _own_answers(self, event: Mapping[str, Any]) -> OwnAnswers:
         """What the resource answered before, from the run ledger (nothing when it is out of reach)."""

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .retries import SYSTEM_CLOCK, Clock, error_code, is_transient, with_retries
-from .rules import FINAL_STATUSES
+from .rules import FINAL_STATUSES, newest_task_runs
 
 LOGGER = logging.getLogger(__name__)
 
@@ -26,7 +26,6 @@ NOT_FOUND = "EntityNotFoundException"
 POLL_MIN_S = 1.0
 POLL_AGE_FRACTION = 0.125
 POLL_MAX_S = 4.5
-PAGE_SIZE = 100
 MAX_PAGES = 10  # the newest 1,000 runs of a type: far more than a transform's history holds in practice
 
 Run = dict[str, Any]
@@ -57,26 +56,21 @@ class TaskRuns:
 
         Bounded: at most MAX_PAGES pages, and no new page once `retry_until` has passed.
         """
+
+        def in_time() -> bool:
+            if self.clock.now() < retry_until:
+                return True
+            LOGGER.warning({"action": "history", "TransformId": transform_id, "stopped": "out of time"})
+            return False
+
         criteria = {"TaskRunType": task_run_type, **({"Status": status} if status else {})}
-        token: str | None = None
-        for _ in range(MAX_PAGES):
-            paging = {"NextToken": token} if token else {}
-            response = self.call(
-                "get_ml_task_runs",
-                retry_until=retry_until,
-                TransformId=transform_id,
-                Filter=criteria,
-                Sort={"Column": "STARTED", "SortDirection": "DESCENDING"},
-                MaxResults=PAGE_SIZE,
-                **paging,
-            )
-            yield from response.get("TaskRuns", [])
-            token = response.get("NextToken")
-            if not token:
-                return
-            if self.clock.now() >= retry_until:  # a Delete's budget, say: the older pages are left unread
-                LOGGER.warning({"action": "history", "TransformId": transform_id, "stopped": "out of time"})
-                return
+        yield from newest_task_runs(
+            lambda **params: self.call("get_ml_task_runs", retry_until=retry_until, **params),
+            max_pages=MAX_PAGES,
+            go_on=in_time,
+            TransformId=transform_id,
+            Filter=criteria,
+        )
 
     def wait(self, transform_id: str, run_id: str, *, started_at: float, stop_at: float) -> Run | None:
         """Poll the run until it ends (its GetMLTaskRun answer) or `stop_at` comes (None).

@@ -46,8 +46,7 @@ class Takeover:
     run_id: str  # the run it recorded ("" if none)
     before: dict[str, Any]
     window: Window  # the request's time, from its first delivery
-    starting_at: float | None  # when it began a start whose run it did not record (None: it began none)
-    claimant_end: float  # when its invocation was surely over
+    starting_at: float | None  # when it sent a start whose run it did not record (None: none)
 
 
 def delivery_key(event: Mapping[str, Any]) -> str:
@@ -118,16 +117,20 @@ class Deliveries:
             before=dict(claim.get("Before") or {}),
             window=request,
             starting_at=float(starting) if starting is not None else None,
-            claimant_end=claimant_end,
         )
 
     def answered(self, event: Mapping[str, Any]) -> bool:
         """Whether the request has an answer on record (a turn that would start a run asks)."""
         return "Answer" in (self._read(str(event["RequestId"])) or {})
 
-    def starting(self, event: Mapping[str, Any]) -> None:
-        """This delivery begins a start: a takeover after a crash looks for the run it may have started."""
-        self._write("starting", lambda ledger: ledger.starting(delivery_key(event)))
+    def starting(self, event: Mapping[str, Any], before: Mapping[str, Any]) -> None:
+        """This delivery sends a start, having noted `before`: a takeover after a crash looks for the
+        run it may have started, and gates it as this delivery would have."""
+        self._write("starting", lambda ledger: ledger.starting(delivery_key(event), before))
+
+    def not_starting(self, event: Mapping[str, Any]) -> None:
+        """This delivery's start surely started nothing."""
+        self._write("not starting", lambda ledger: ledger.not_starting(delivery_key(event)))
 
     def handed_over(self, event: Mapping[str, Any]) -> None:
         """This delivery handed the request over: its duplicates stop."""

@@ -1,10 +1,11 @@
 """Custom::GlueGenerateLabelingSet: the next labeling set (StartMLLabelingSetGenerationTaskRun) as a task.
 
 Each run writes into a new folder under the resource's OutputS3Path prefix, named by the time the
-run started (to the millisecond) and by its request (`20260101T120000123Z-1a2b3c4d/`), so that the
-rounds sort in time order, two deploys never write into one folder, and a request's own run (after
-a lost start reply, a duplicate delivery, a crash) is recognized by its folder, whoever else
-generates labeling sets under the same prefix.
+run started (to the millisecond), by its resource (stack and logical id) and by its request
+(`20260101T120000123Z-5e6f7a8b-1a2b3c4d/`), so that the rounds sort in time order, two deploys
+never write into one folder, and a request's own run (after a lost start reply, a duplicate
+delivery, a crash) and a resource's own labeling sets are recognized by their folders, whoever
+else generates labeling sets under the same prefix.
 Glue writes the files as the transform's role. A rollback, and an Update that changes nothing it
 depends on, answer the folder answered before (it still exists) without a run.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -42,14 +44,15 @@ class GenerateLabelingSet(Task):
     output_prefix: str  # s3://bucket/prefix/, ending in "/"
     after: tuple[str, ...]  # the task run ids of the resources it follows
     service_timeout_s: int
-    request_mark: str = ""  # what names the request in its folders ("" for properties read without one)
+    resource_mark: str = ""  # what names the resource in its folders ("" for properties read without one)
+    request_mark: str = ""  # what names the request in its folders (the same)
 
     @classmethod
     def from_request(cls, event: Mapping[str, Any]) -> GenerateLabelingSet:
-        """The task of a request: its properties, and the mark of its RequestId."""
+        """The task of a request: its properties, and the marks of its resource and its RequestId."""
         task = cls.from_properties(event["ResourceProperties"])
-        mark = hashlib.sha256(str(event["RequestId"]).encode()).hexdigest()[:8]
-        return replace(task, request_mark=mark)
+        resource = _mark(f"{event['StackId']}#{event['LogicalResourceId']}")
+        return replace(task, resource_mark=resource, request_mark=_mark(str(event["RequestId"])))
 
     @classmethod
     def from_properties(cls, properties: Mapping[str, Any]) -> GenerateLabelingSet:
@@ -79,7 +82,12 @@ class GenerateLabelingSet(Task):
 
     def _of_this_request(self, run: Run) -> bool:
         output = str(_output_of(run))
-        return output.startswith(self.output_prefix) and output.endswith(f"Z-{self.request_mark}/")
+        return output.startswith(self.output_prefix) and output.endswith(f"Z-{self.resource_mark}-{self.request_mark}/")
+
+    def _of_this_resource(self, run: Run) -> bool:
+        output = str(_output_of(run))
+        folder = re.fullmatch(r"\d{8}T\d{9}Z-([0-9a-f]{8})-[0-9a-f]{8}/", output[len(self.output_prefix) :])
+        return output.startswith(self.output_prefix) and folder is not None and folder[1] == self.resource_mark
 
     def unchanged(self, old: Task) -> bool:
         """The transform, the prefix and the runs it follows are those of `old`."""
@@ -92,7 +100,8 @@ class GenerateLabelingSet(Task):
     def start(self, glue: Any, now: float) -> Any:
         """StartMLLabelingSetGenerationTaskRun into a new folder named by the time, to the millisecond."""
         response = glue.start_ml_labeling_set_generation_task_run(
-            TransformId=self.transform_id, OutputS3Path=self.output_prefix + _folder(now, self.request_mark)
+            TransformId=self.transform_id,
+            OutputS3Path=f"{self.output_prefix}{_timestamp(now)}Z-{self.resource_mark}-{self.request_mark}/",
         )
         return response.get("TaskRunId")
 
@@ -101,12 +110,12 @@ class GenerateLabelingSet(Task):
         return {"TaskRunId": run["TaskRunId"], "OutputS3Path": _output_of(run)}
 
     def fallback(self, runs: TaskRuns, run_id: str) -> dict[str, Any]:
-        """A rollback with no answer on record (the ledger out of reach): the newest labeling set under
-        the prefix, or the prefix itself, so that OutputS3Path is always answered and no run starts."""
+        """A rollback with no answer on record (the ledger out of reach): this resource's newest labeling
+        set, or the prefix itself, so that OutputS3Path is always answered and no run starts."""
         try:
             until = runs.clock.now() + LOOKUP_S
             for run in runs.history(self.transform_id, self.task_run_type, status="SUCCEEDED", retry_until=until):
-                if self.fits(run):
+                if self._of_this_resource(run):
                     return {"TaskRunId": run["TaskRunId"], "OutputS3Path": _output_of(run)}
         except (BotoCoreError, ClientError) as error:
             LOGGER.warning(
@@ -115,9 +124,14 @@ class GenerateLabelingSet(Task):
         return {"TaskRunId": run_id, "OutputS3Path": self.output_prefix}
 
 
-def _folder(now: float, request_mark: str) -> str:
-    """The folder of a generation started at `now` for a request: 20260101T120000123Z-1a2b3c4d/."""
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z-{request_mark}/"
+def _timestamp(now: float) -> str:
+    """The time in a folder's name, to the millisecond: 20260101T120000123."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}"
+
+
+def _mark(name: str) -> str:
+    """What stands for a resource or a request in a folder's name: 8 hex digits of its hash."""
+    return hashlib.sha256(name.encode()).hexdigest()[:8]
 
 
 def _output_of(run: Run) -> Any:

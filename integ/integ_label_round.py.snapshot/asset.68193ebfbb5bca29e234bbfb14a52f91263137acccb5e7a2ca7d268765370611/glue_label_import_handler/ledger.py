@@ -6,9 +6,9 @@ kept on the user's transform. Three kinds of items, keyed by `Id`:
 - `request#<RequestId>`: the claim of a request's first delivery, written with a conditional put
   before its run starts (a duplicate delivery finds it): who claimed it (`Claimant`), when the
   request's time began (`StartedAt`) and when the claimant's invocation surely ends (`Limit`);
-  then when it began its start (`Starting`), the run it started (`RunId`), `HandedOver` once a
-  fresh invocation goes on in its place, and the request's answer (`Answer`, written with a
-  conditional update before the PUT: exactly one answer per request).
+  then when it sent a start and what it noted before (`Starting`, `Before`), the run it started
+  (`RunId`), `HandedOver` once a fresh invocation goes on in its place, and the request's answer
+  (`Answer`, written with a conditional update before the PUT: exactly one answer per request).
 - `request#<RequestId>#<Turn>`: the claim of a hand-over (a fresh invocation's turn, named by the
   invocation that handed over), the same way (no `Answer`: that is the request's).
 - `resource#<StackId>#<LogicalResourceId>`: the run the resource has in flight (`InFlight`: what
@@ -40,6 +40,7 @@ CALL_BUDGET_S = 3.0  # how long one ledger operation may retry
 REQUEST_TTL_S = 7 * 24 * 3600  # a request is over within hours; its claim and answer are kept a week
 RESOURCE_TTL_S = 400 * 24 * 3600  # a resource's items outlive a year without deploys, then go
 CONDITION_FAILED = "ConditionalCheckFailedException"
+_ID_NAME: dict[str, Any] = {"ExpressionAttributeNames": {"#id": "Id"}}
 
 
 class LedgerUnavailable(Exception):
@@ -80,12 +81,7 @@ class Ledger:
             "Limit": {"N": repr(limit)},
             "ExpiresAt": {"N": str(int(now + REQUEST_TTL_S))},
         }
-        if self._call_if(
-            "put_item",
-            Item=item,
-            ConditionExpression="attribute_not_exists(#id)",
-            ExpressionAttributeNames={"#id": "Id"},
-        ):
+        if self._call_if("put_item", Item=item, ConditionExpression="attribute_not_exists(#id)", **_ID_NAME):
             return None
         found = self.request(key) or {}
         return None if found.get("Claimant") == claimant else found
@@ -111,15 +107,24 @@ class Ledger:
             },
         )
 
-    def starting(self, key: str) -> None:
-        """The claimant of `key` begins a start (`Starting`): should it die before recording the run,
-        a takeover looks for the run it may have started."""
+    def starting(self, key: str, before: Mapping[str, Any]) -> None:
+        """The claimant of `key` sends a start now (`Starting`), having noted `before`: should it die
+        before recording the run, a takeover looks for the run this start may have started."""
         self._call(
             "update_item",
             Key={"Id": {"S": f"request#{key}"}},
-            UpdateExpression="SET #starting = if_not_exists(#starting, :now)",
+            UpdateExpression="SET #starting = :now, #before = :before",
+            ExpressionAttributeNames={"#starting": "Starting", "#before": "Before"},
+            ExpressionAttributeValues={":now": {"N": repr(self.clock.now())}, ":before": {"S": _json(before)}},
+        )
+
+    def not_starting(self, key: str) -> None:
+        """The claimant's start surely started nothing (refused): no takeover looks for its run."""
+        self._call(
+            "update_item",
+            Key={"Id": {"S": f"request#{key}"}},
+            UpdateExpression="REMOVE #starting",
             ExpressionAttributeNames={"#starting": "Starting"},
-            ExpressionAttributeValues={":now": {"N": repr(self.clock.now())}},
         )
 
     def handed_over(self, key: str) -> None:
@@ -230,13 +235,14 @@ class Ledger:
         """The Data answered for these properties of the resource, now its current Data (and what it replaced)."""
         now = self.clock.now()
         current = self.resource(resource).get("Current")
-        if current == data:  # the same answer again (a late duplicate): what it replaced stays on record
-            return
         item = {
             "Id": {"S": f"answer#{resource}#{fingerprint(properties)}"},
             "Data": {"S": _json(data)},
             "ExpiresAt": {"N": str(int(now + RESOURCE_TTL_S))},
         }
+        if current == data:  # the same Data again (an Update that changed nothing it depends on)
+            self._call_if("put_item", Item=item, ConditionExpression="attribute_not_exists(#id)", **_ID_NAME)
+            return  # what an earlier answer for these properties replaced stays on record
         if current is not None:
             item["Replaced"] = {"S": _json(current)}
         self._call("put_item", Item=item)

@@ -14,7 +14,7 @@ request fails, saying so, rather than take or stop another resource's work.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,11 +32,21 @@ LOST_REPLY_LAG_S = 10.0  # how long after a lost start reply GetMLTaskRuns may t
 LISTING_RETRY_S = 5.0  # how long past that a listing may fail before the search gives up
 
 
-def start_run(runs: TaskRuns, clock: Clock, task: Task, *, retry_until: float) -> str:
+def start_run(
+    runs: TaskRuns,
+    clock: Clock,
+    task: Task,
+    *,
+    retry_until: float,
+    on_send: Callable[[], None] = lambda: None,
+    on_nothing_started: Callable[[], None] = lambda: None,
+) -> str:
     """Start the run; after a lost reply, find the run that start started before starting again.
 
     No attempt begins after `retry_until`: what follows one (its call, the search after a lost reply)
-    fits in the hand-over margin.
+    fits in the hand-over margin. `on_send` is called before each attempt goes out, and
+    `on_nothing_started` after one that surely started nothing (the run ledger notes both, for a
+    takeover should this invocation die meanwhile).
     :raises TaskFailed: Glue's answer had no TaskRunId (the run it started is cancelled), or a lost
         reply's run cannot be told (more than one run fits, or the runs could not be listed).
     :raises ClientError: Glue refused, or lost the reply of a start that started nothing, and
@@ -48,6 +58,7 @@ def start_run(runs: TaskRuns, clock: Clock, task: Task, *, retry_until: float) -
         attempt_at = clock.now()
         if attempt_at >= retry_until:
             raise NoTimeToStart(task.start_operation)
+        on_send()
         try:
             run_id = within(lambda: task.start(runs.glue, attempt_at), CALL_DEADLINE_S)  # noqa: B023
         except (BotoCoreError, ClientError) as error:
@@ -60,6 +71,7 @@ def start_run(runs: TaskRuns, clock: Clock, task: Task, *, retry_until: float) -
                     return found
             elif not surely_did_nothing(error):
                 raise
+            on_nothing_started()
             if clock.now() + delay > retry_until:
                 raise
             LOGGER.warning(
