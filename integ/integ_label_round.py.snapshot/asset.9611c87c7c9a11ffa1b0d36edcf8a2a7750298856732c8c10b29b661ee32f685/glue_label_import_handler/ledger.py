@@ -27,14 +27,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .retries import Clock, error_code, with_retries
 
 LOGGER = logging.getLogger(__name__)
+R = TypeVar("R")
 
 CALL_BUDGET_S = 3.0  # how long one ledger operation may retry
 REQUEST_TTL_S = 7 * 24 * 3600  # a request is over within hours; its claim and answer are kept a week
@@ -296,6 +297,18 @@ class Ledger:
         except (BotoCoreError, ClientError) as error:
             raise LedgerUnavailable(error_code(error)) from None
         return response
+
+
+def or_none(ledger: Ledger | None, what: str, operation: Callable[[Ledger], R]) -> R | None:
+    """`operation` on the ledger, or None (logged WARNING) when there is none or it is out of reach:
+    the caller falls back."""
+    if ledger is None:
+        return None
+    try:
+        return operation(ledger)
+    except LedgerUnavailable as error:
+        LOGGER.warning({"action": what, "ledger": f"unavailable ({error}): falling back"})
+        return None
 
 
 def _json(value: Any) -> str:

@@ -5,10 +5,10 @@ reply started, when there is nothing new to do, what to answer) is a `Task` (tas
 rest the same way for all of them, with the run ledger (ledger.py) as its memory:
 
 - each delivery (a request's, or a hand-over's) is claimed in the ledger before it starts
-  anything; a duplicate delivery finds the claim and never works beside the invocation that
-  holds it: answered already, it answers the same; handed over, it stops; once that invocation
-  is surely over unanswered (its Lambda limit passed: a crash), it takes the claim over and goes
-  on from the run the claim names;
+  anything; a duplicate delivery never works beside the invocation that holds the claim
+  (deliveries.py): answered already, it answers the same; handed over, it stops; once that
+  invocation is surely over unanswered (a crash), it takes the claim over and goes on from the
+  run the claim names, or from the start it was sending;
 - a start whose reply was lost looks for the run it started (GetMLTaskRuns may list it only
   seconds later) before starting again: a request leaves at most one run of its own (run_starts.py);
 - the wait (GetMLTaskRun) is handed over to a fresh invocation before the Lambda's limit, and the
@@ -20,9 +20,10 @@ rest the same way for all of them, with the run ledger (ledger.py) as its memory
 - a Delete marks the resource deleted and cancels the run the ledger names, within 2 s.
 
 A resource adopts, cancels and answers only runs it started itself: the ledger's run id, or the
-run of its own lost start reply. When the ledger is out of reach the handler falls back (logged
-WARNING): Create and Update go on without it (a duplicate delivery then adopts its request's run
-only when the task can tell it apart, as a generation's folder does), a Delete answers SUCCESS.
+run of its own lost start reply; "nothing new to do" is judged from its own answers too. When the
+ledger is out of reach the handler falls back (logged WARNING): Create and Update go on without it
+(a duplicate delivery then adopts its request's run only when the task can tell it apart, as a
+generation's folder does), a Delete answers SUCCESS.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .answers import TaskFailed, failure_reason, fit_reason
 from .deliveries import Claim, Deliveries, Takeover, delivery_key
 from .glue_runs import TaskRuns
 from .handover import DEADLINE_MARGIN_S, HANDOVER_KEY, HANDOVER_MARGIN_S, Window, hand_over
-from .ledger import Ledger, LedgerUnavailable, resource_key
+from .ledger import Ledger, or_none, resource_key
 from .retries import CALL_DEADLINE_S, Clock, error_code, is_transient
 from .run_starts import Call, NoTimeToStart, cancel_run, run_of_lost_start, start_run
 from .stack_status import Rollback, rollback_of
@@ -323,13 +324,7 @@ class Engine:
 
     def _ledger(self, what: str, operation: Callable[[Ledger], R]) -> R | None:
         """A ledger operation, or None (logged WARNING) when the ledger is out of reach."""
-        if self.ledger is None:
-            return None
-        try:
-            return operation(self.ledger)
-        except LedgerUnavailable as error:
-            LOGGER.warning({"action": what, "ledger": f"unavailable ({error}): falling back"})
-            return None
+        return or_none(self.ledger, what, operation)
 
     def _cancel(self, transform_id: str, run_id: str) -> bool:
         """Cancel the run if Glue lets us; say whether it did."""

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .answers import TaskFailed
 from .handover import HANDOVER_KEY, HANDOVER_MARGIN_S, Window
-from .ledger import Ledger, LedgerUnavailable, resource_key
+from .ledger import Ledger, LedgerUnavailable, or_none, resource_key
 from .retries import Clock
 
 LOGGER = logging.getLogger(__name__)
@@ -147,18 +147,7 @@ class Deliveries:
             return True
 
     def _read(self, key: str) -> dict[str, Any] | None:
-        if self.ledger is None:
-            return None
-        try:
-            return self.ledger.request(key)
-        except LedgerUnavailable as error:
-            LOGGER.warning({"action": "read claim", "ledger": f"unavailable ({error})"})
-            return None
+        return or_none(self.ledger, "read claim", lambda ledger: ledger.request(key))
 
-    def _write(self, what: str, operation: Any) -> None:
-        if self.ledger is None:
-            return
-        try:
-            operation(self.ledger)
-        except LedgerUnavailable as error:
-            LOGGER.warning({"action": what, "ledger": f"unavailable ({error}): falling back"})
+    def _write(self, what: str, operation: Callable[[Ledger], None]) -> None:
+        or_none(self.ledger, what, operation)
