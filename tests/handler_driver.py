@@ -40,6 +40,9 @@ from glue_label_import.testing.requests import (
 )
 from support import FakeClock, LambdaContext
 
+ROUND_1 = f"s3://{BUCKET}/round-1.csv"  # the label files driven_handler puts in BUCKET
+ROUND_2 = f"s3://{BUCKET}/round-2.csv"
+
 
 class RecordingConnection:
     """Stands in for http.client.HTTPSConnection in crhelper: records each PUT to the ResponseURL."""

@@ -17,11 +17,9 @@ from botocore.exceptions import ReadTimeoutError
 
 from glue_label_import._handler import index
 from glue_label_import.testing import GlueMLTaskRuns, replies
-from glue_label_import.testing.requests import BUCKET, SECRET, cfn_event, props
-from handler_driver import Answering, Handler, RecordingConnection, engine_on
+from glue_label_import.testing.requests import SECRET, cfn_event, props
+from handler_driver import ROUND_1, Answering, Handler, RecordingConnection, engine_on
 from support import LambdaContext, share
-
-PATH = f"s3://{BUCKET}/round-1.csv"
 
 
 @pytest.mark.parametrize(
@@ -211,7 +209,7 @@ def test_deadline_across_a_hand_over(handler: Handler, task_runs: GlueMLTaskRuns
 def test_delete_cancels_this_resources_run_in_flight(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
-    same_file = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
+    same_file = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=ROUND_1)["TaskRunId"]
     assert handler(cfn_event("Create", props(transform_id)), remaining_s=share(10)) is None  # its run in flight
     (handed_over,) = handler.lambda_client.invocations
     mine = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
@@ -242,7 +240,7 @@ def test_delete_never_fails(handler: Handler, properties: dict[str, Any]) -> Non
 @pytest.mark.parametrize("operation", ["GetMLTaskRuns", "CancelMLTaskRun"])
 def test_delete_succeeds_when_glue_keeps_failing(handler: Handler, task_runs: GlueMLTaskRuns, operation: str) -> None:
     transform_id = handler.transform()
-    handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)
+    handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=ROUND_1)
     task_runs.fail_next(operation, "ThrottlingException", "Rate exceeded", times=1000)
     started = handler.clock()
     answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
@@ -342,7 +340,7 @@ def test_an_update_to_replace_does_not_adopt_an_appending_run_of_the_same_file(
 ) -> None:
     transform_id = handler.transform()
     task_runs.script_next_run(running_seconds=600)
-    appending = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
+    appending = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=ROUND_1)["TaskRunId"]
     update = cfn_event(
         "Update", props(transform_id, replace=True), physical_id="kept", old_properties=props(transform_id)
     )

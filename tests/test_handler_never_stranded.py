@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError
 from glue_label_import._handler import imports, index, retries
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
-    BUCKET,
     EVALUATION,
     GENERATION,
     SECRET,
@@ -28,11 +27,9 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import Handler, engine_on
+from handler_driver import ROUND_1, ROUND_2, Handler, engine_on
 from support import OTHER_STACK_ID, share
 
-PATH = f"s3://{BUCKET}/round-1.csv"
-ROUND_2 = f"s3://{BUCKET}/round-2.csv"
 ROOT_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/App/0c0ffee0-0a6b-11ef-9b7e-0a1b2c3d4e5f"
 
 
@@ -113,10 +110,10 @@ def test_a_rollback_whose_import_fails_answers_success_with_its_previous_data(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    created = handler(cfn_event("Create", props(transform_id, PATH, replace=True)))
+    created = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))
     updated = handler(
         cfn_event(
-            "Update", props(transform_id, ROUND_2, replace=True), physical_id="labels-1", old_properties=props(PATH)
+            "Update", props(transform_id, ROUND_2, replace=True), physical_id="labels-1", old_properties=props(ROUND_1)
         )
     )
     assert created and updated and updated["Status"] == "SUCCESS"
@@ -125,7 +122,7 @@ def test_a_rollback_whose_import_fails_answers_success_with_its_previous_data(
     rollback = handler(
         cfn_event(
             "Update",
-            props(transform_id, PATH, replace=True),
+            props(transform_id, ROUND_1, replace=True),
             physical_id="labels-1",
             old_properties=props(transform_id, ROUND_2, replace=True),
         )

@@ -17,9 +17,7 @@ import pytest
 from glue_label_import._handler import index
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.requests import BUCKET, cfn_event, props
-from handler_driver import Answering, Handler, engine_on
-
-PATH = f"s3://{BUCKET}/round-1.csv"
+from handler_driver import ROUND_1, ROUND_2, Answering, Handler, engine_on
 
 
 def test_create_imports_and_answers_success_with_the_run_id(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
@@ -28,7 +26,7 @@ def test_create_imports_and_answers_success_with_the_run_id(handler: Handler, ta
 
     assert answer is not None and answer["Status"] == "SUCCESS", answer
     (start,) = task_runs.calls_to("StartImportLabelsTaskRun")
-    assert start == {"TransformId": transform_id, "InputS3Path": PATH, "ReplaceAllLabels": True}
+    assert start == {"TransformId": transform_id, "InputS3Path": ROUND_1, "ReplaceAllLabels": True}
     assert answer["Data"] == {"TaskRunId": task_runs.calls_to("GetMLTaskRun")[0]["TaskRunId"], "LabelCount": 3}
     assert (
         handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=answer["Data"]["TaskRunId"])["Status"]
@@ -98,17 +96,17 @@ def test_timeout_status_fails_the_deploy(handler: Handler, task_runs: GlueMLTask
 @pytest.mark.parametrize(
     ("properties", "reason"),
     [
-        ({"TransformId": "", "InputS3Path": PATH}, "TransformId '' must be 1 to 255 characters long, got 0"),
-        ({"TransformId": "t" * 256, "InputS3Path": PATH}, "TransformId 'tttt"),
-        ({"InputS3Path": PATH}, "TransformId None must be a string"),
+        ({"TransformId": "", "InputS3Path": ROUND_1}, "TransformId '' must be 1 to 255 characters long, got 0"),
+        ({"TransformId": "t" * 256, "InputS3Path": ROUND_1}, "TransformId 'tttt"),
+        ({"InputS3Path": ROUND_1}, "TransformId None must be a string"),
         ({"TransformId": "tfm-1", "InputS3Path": "labels.csv"}, "InputS3Path 'labels.csv' must start with s3://"),
         ({"TransformId": "tfm-1", "InputS3Path": "s3://bucket"}, "InputS3Path 's3://bucket' has no object key"),
         (
-            {"TransformId": "tfm-1", "InputS3Path": PATH, "ReplaceAllLabels": "yes"},
+            {"TransformId": "tfm-1", "InputS3Path": ROUND_1, "ReplaceAllLabels": "yes"},
             "ReplaceAllLabels 'yes' must be true or false",
         ),
         (
-            {"TransformId": "tfm-1", "InputS3Path": PATH, "ServiceTimeout": "soon"},
+            {"TransformId": "tfm-1", "InputS3Path": ROUND_1, "ServiceTimeout": "soon"},
             "ServiceTimeout 'soon' must be a whole number",
         ),
     ],
@@ -136,7 +134,7 @@ def test_replace_all_labels_accepts_strings_and_booleans(
 
 def test_replace_all_labels_may_be_absent(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
-    answer = handler(cfn_event("Create", {"TransformId": transform_id, "InputS3Path": PATH}))
+    answer = handler(cfn_event("Create", {"TransformId": transform_id, "InputS3Path": ROUND_1}))
     assert answer is not None and answer["Status"] == "SUCCESS"
     assert task_runs.calls_to("StartImportLabelsTaskRun")[0]["ReplaceAllLabels"] is False
 
@@ -186,9 +184,6 @@ def test_a_label_count_glue_does_not_give_as_a_number_is_left_out(
     assert set(answer["Data"]) == {"TaskRunId"}
 
 
-ROUND_2 = f"s3://{BUCKET}/round-2.csv"
-
-
 def imported(task_runs: GlueMLTaskRuns) -> list[tuple[str, bool]]:
     """(file, replace) of every import the handler started, in order."""
     return [(call["InputS3Path"], call["ReplaceAllLabels"]) for call in task_runs.calls_to("StartImportLabelsTaskRun")]
@@ -198,12 +193,12 @@ def test_an_appending_import_of_a_file_imported_since_the_last_replace_runs_noth
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    replaced = handler(cfn_event("Create", props(transform_id, PATH, replace=True), logical_id="Base"))
+    replaced = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True), logical_id="Base"))
     appended = handler(cfn_event("Create", props(transform_id, ROUND_2), logical_id="Next"))
     again = handler(cfn_event("Create", props(transform_id, ROUND_2), logical_id="Next"))  # Created once more
-    other = handler(cfn_event("Create", props(transform_id, PATH), logical_id="Other"))  # on since the replace, but
+    other = handler(cfn_event("Create", props(transform_id, ROUND_1), logical_id="Other"))  # on since the replace, but
     assert replaced and appended and again and other  # imported by another resource: Other imports it itself
-    assert imported(task_runs) == [(PATH, True), (ROUND_2, False), (PATH, False)]
+    assert imported(task_runs) == [(ROUND_1, True), (ROUND_2, False), (ROUND_1, False)]
     assert again["Status"] == "SUCCESS" and again["Data"]["TaskRunId"] == appended["Data"]["TaskRunId"]
     assert other["Data"]["TaskRunId"] != replaced["Data"]["TaskRunId"]
     assert again["Data"]["LabelCount"] == 6
@@ -213,44 +208,46 @@ def test_an_appending_import_after_a_replace_of_another_file_imports_again(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    handler(cfn_event("Create", props(transform_id, PATH)))
+    handler(cfn_event("Create", props(transform_id, ROUND_1)))
     handler(cfn_event("Create", props(transform_id, ROUND_2, replace=True)))
-    handler(cfn_event("Create", props(transform_id, PATH)))  # its labels went with the replace
-    assert imported(task_runs) == [(PATH, False), (ROUND_2, True), (PATH, False)]
+    handler(cfn_event("Create", props(transform_id, ROUND_1)))  # its labels went with the replace
+    assert imported(task_runs) == [(ROUND_1, False), (ROUND_2, True), (ROUND_1, False)]
 
 
 def test_a_replacing_import_runs_unless_the_newest_import_replaced_with_this_file(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    handler(cfn_event("Create", props(transform_id, PATH)))
-    handler(cfn_event("Create", props(transform_id, PATH, replace=True)))  # appended before: replace anyway
-    handler(cfn_event("Create", props(transform_id, PATH, replace=True)))  # the newest: nothing to do
+    handler(cfn_event("Create", props(transform_id, ROUND_1)))
+    handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))  # appended before: replace anyway
+    handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))  # the newest: nothing to do
     handler(cfn_event("Create", props(transform_id, ROUND_2)))
-    handler(cfn_event("Create", props(transform_id, PATH, replace=True)))  # something came since: replace again
-    assert imported(task_runs) == [(PATH, False), (PATH, True), (ROUND_2, False), (PATH, True)]
+    handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))  # something came since: replace again
+    assert imported(task_runs) == [(ROUND_1, False), (ROUND_1, True), (ROUND_2, False), (ROUND_1, True)]
 
 
 def test_the_rollback_of_an_appending_update_imports_nothing(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
-    created = handler(cfn_event("Create", props(transform_id, PATH)))
+    created = handler(cfn_event("Create", props(transform_id, ROUND_1)))
     assert created is not None
     handler(cfn_event("Update", props(transform_id, ROUND_2), physical_id="kept", old_properties=props(transform_id)))
     rollback = handler(
-        cfn_event("Update", props(transform_id, PATH), physical_id="kept", old_properties=props(transform_id, ROUND_2))
+        cfn_event(
+            "Update", props(transform_id, ROUND_1), physical_id="kept", old_properties=props(transform_id, ROUND_2)
+        )
     )
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert rollback["Data"]["TaskRunId"] == created["Data"]["TaskRunId"]
-    assert imported(task_runs) == [(PATH, False), (ROUND_2, False)]
+    assert imported(task_runs) == [(ROUND_1, False), (ROUND_2, False)]
 
 
 def test_a_failed_import_does_not_count_as_done(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
     task_runs.script_next_run(final_status="FAILED", error_string="try again")
-    handler(cfn_event("Create", props(transform_id, PATH)))
-    answer = handler(cfn_event("Create", props(transform_id, PATH)))
+    handler(cfn_event("Create", props(transform_id, ROUND_1)))
+    answer = handler(cfn_event("Create", props(transform_id, ROUND_1)))
     assert answer is not None and answer["Status"] == "SUCCESS"
-    assert imported(task_runs) == [(PATH, False), (PATH, False)]
+    assert imported(task_runs) == [(ROUND_1, False), (ROUND_1, False)]
 
 
 def catalog_table(glue: Any, columns: list[str]) -> None:
@@ -289,7 +286,7 @@ def test_a_label_file_with_the_schemas_columns_is_imported(handler: Handler, tas
     catalog_table(handler.glue, ["Customer_ID"])  # the catalog's names are lower case; a header's may not be
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "SUCCESS"
-    assert imported(task_runs) == [(PATH, False)]
+    assert imported(task_runs) == [(ROUND_1, False)]
 
 
 @pytest.mark.parametrize("schema", [False, True], ids=["transform without a schema", "with the file's columns"])

@@ -22,11 +22,8 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import Handler, Refusing, engine_on, generation_update, throttled_dynamodb
+from handler_driver import ROUND_1, ROUND_2, Handler, Refusing, engine_on, generation_update, throttled_dynamodb
 from support import BUCKET, OTHER_STACK_ID, share
-
-PATH = f"s3://{BUCKET}/round-1.csv"
-ROUND_2 = f"s3://{BUCKET}/round-2.csv"
 
 
 def throttle_describe_stacks(handler: Handler, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,12 +48,12 @@ def test_a_rollback_whose_status_is_throttled_and_whose_import_fails_still_succe
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
-    assert handler(import_update(transform_id, ROUND_2, PATH))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     throttle_describe_stacks(handler, monkeypatch)
     task_runs.script_next_run(final_status="FAILED", error_string="Glue is down")
-    rollback = handler(import_update(transform_id, PATH, ROUND_2))
+    rollback = handler(import_update(transform_id, ROUND_1, ROUND_2))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
 
 
@@ -95,11 +92,11 @@ def test_a_generation_rollback_with_its_status_throttled_answers_its_previous_fo
 
 def test_a_rollback_whose_label_file_is_gone_answers_success(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
-    created = handler(cfn_event("Create", props(transform_id, PATH, replace=True)))
-    assert handler(import_update(transform_id, ROUND_2, PATH))["Status"] == "SUCCESS"  # type: ignore[index]
+    created = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))
+    assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
     boto3.client("s3").delete_object(Bucket=BUCKET, Key="round-1.csv")
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    rollback = handler(import_update(transform_id, PATH, ROUND_2))
+    rollback = handler(import_update(transform_id, ROUND_1, ROUND_2))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
     assert created is not None and rollback["Data"] == created["Data"]
 
@@ -108,12 +105,12 @@ def test_a_rollback_without_capacity_and_without_its_ledger_never_answers_failed
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
-    assert handler(import_update(transform_id, ROUND_2, PATH))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
     handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "too many runs", times=1000)
-    event = import_update(transform_id, PATH, ROUND_2)
+    event = import_update(transform_id, ROUND_1, ROUND_2)
     answers = []
     for _ in range(200):  # follow the hand-overs until someone answers
         answer = handler(event, remaining_s=share(30))
@@ -329,8 +326,8 @@ def test_an_in_flight_duplicate_without_the_ledger_starts_no_second_run(
 
 def test_a_late_duplicate_of_an_import_update_starts_nothing(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
-    handler(cfn_event("Create", props(transform_id, PATH, replace=True)))
-    event = import_update(transform_id, ROUND_2, PATH)
+    handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))
+    event = import_update(transform_id, ROUND_2, ROUND_1)
     first = handler(event)
     starts = len(task_runs.calls_to("StartImportLabelsTaskRun"))
     again = handler(event)
@@ -365,13 +362,13 @@ def test_an_invoke_refused_during_a_rollback_leaves_no_run(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
-    assert handler(import_update(transform_id, ROUND_2, PATH))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.running_seconds = 600
     refusing = Refusing(handler.lambda_client, "invoke", "AccessDeniedException")
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, refusing, handler.clock))
-    rollback = handler(import_update(transform_id, PATH, ROUND_2), remaining_s=share(15))
+    rollback = handler(import_update(transform_id, ROUND_1, ROUND_2), remaining_s=share(15))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
     runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
     assert not [run for run in runs if run["Status"] in ("STARTING", "RUNNING")], runs
@@ -384,12 +381,12 @@ def test_a_rollback_whose_run_fails_after_a_hand_over_answers_success(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    created = handler(cfn_event("Create", props(transform_id, PATH, replace=True)))
-    assert handler(import_update(transform_id, ROUND_2, PATH))["Status"] == "SUCCESS"  # type: ignore[index]
+    created = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))
+    assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.running_seconds = 600
     task_runs.script_next_run(final_status="FAILED", error_string="Glue is down")
-    assert handler(import_update(transform_id, PATH, ROUND_2), remaining_s=share(15)) is None
+    assert handler(import_update(transform_id, ROUND_1, ROUND_2), remaining_s=share(15)) is None
     handed_over = handler.lambda_client.invocations[-1]["Payload"]
     stacks.set(STACK_ID, "UPDATE_IN_PROGRESS")  # whatever the status says now, the hand-over carries "rollback"
     handler.clock.now += 700
@@ -413,13 +410,13 @@ def test_a_hand_over_whose_result_is_unclear_still_gets_an_answer_in_a_rollback(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
-    assert handler(import_update(transform_id, ROUND_2, PATH))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.running_seconds = 600
     lambda_client = UnknownInvoke()
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, lambda_client, handler.clock))
-    rollback = handler(import_update(transform_id, PATH, ROUND_2), remaining_s=share(15))
+    rollback = handler(import_update(transform_id, ROUND_1, ROUND_2), remaining_s=share(15))
     assert lambda_client.calls >= 1
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
 

@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from glue_label_import._handler import index
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
@@ -24,12 +25,8 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import Crash, Handler, RecordingLambda, crash_once, engine_on, throttled_dynamodb
-from support import BUCKET, OTHER_STACK_ID, share
-
-PATH = f"s3://{BUCKET}/round-1.csv"
-ROUND_2 = f"s3://{BUCKET}/round-2.csv"
-HANDOVER = "GlueTaskRunHandover"
+from handler_driver import ROUND_1, ROUND_2, Crash, Handler, RecordingLambda, crash_once, engine_on, throttled_dynamodb
+from support import OTHER_STACK_ID, share
 
 
 def handed_over_write(name: str, params: dict[str, Any]) -> bool:
@@ -44,7 +41,7 @@ def test_the_retry_of_a_crash_between_start_and_record_starts_no_second_import(
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 3000
-    event = cfn_event("Create", props(transform_id, PATH, replace=True))
+    event = cfn_event("Create", props(transform_id, ROUND_1, replace=True))
     crash_once(Ledger, "record_run", monkeypatch)  # the sandbox dies right after Glue started the run
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
@@ -82,7 +79,7 @@ def test_the_retry_of_a_crash_between_start_and_record_adopts_its_generation(
     (first,) = handler.running(transform_id)
     handler.clock.now += 60
     assert handler(event, remaining_s=900) is None  # the folder names the request: its run is adopted, handed over
-    assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER]["TaskRunId"] == first
+    assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"] == first
     assert handler.running(transform_id) == [first]
 
 
@@ -94,7 +91,7 @@ def test_the_retry_of_a_crash_answers_before_a_service_timeout_shorter_than_the_
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 3000
-    event = cfn_event("Create", props(transform_id, PATH, replace=True, timeout=300))
+    event = cfn_event("Create", props(transform_id, ROUND_1, replace=True, timeout=300))
     started = handler.clock.now
     crash_once(index.engine.runs, "wait", monkeypatch)  # the run started and is recorded; then the sandbox dies
     with pytest.raises(Crash):
@@ -118,7 +115,7 @@ def test_a_throttled_hand_over_mark_lets_no_duplicate_start_a_second_run(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
-    event = cfn_event("Create", props(transform_id, PATH, replace=True))
+    event = cfn_event("Create", props(transform_id, ROUND_1, replace=True))
     assert handler(event, remaining_s=share(30)) is None  # no capacity: the wait is handed over
     assert dynamodb.refusals > 0  # ... and its mark was throttled
     turn = handler.lambda_client.invocations[-1]["Payload"]
@@ -154,7 +151,7 @@ def test_a_request_answered_failed_after_an_unclear_hand_over_starts_no_run_late
     lambda_client = QueuingThenFailing()
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, lambda_client, handler.clock))
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
-    answer = handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(30))
+    answer = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(30))
     assert answer is not None and answer["Status"] == "FAILED", answer  # "Invoke could not hand the wait over"
     assert lambda_client.calls > 1 and len(lambda_client.queued) == 1
     task_runs._failures.clear()
@@ -210,7 +207,7 @@ def test_a_duplicate_of_a_wait_turn_stops_once_the_turn_hands_over_again(
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(1)) is None
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(1)) is None
     turn = handler.lambda_client.invocations[-1]["Payload"]
     assert handler(turn, remaining_s=share(1)) is None  # the turn waits, hands over again
     handed = len(handler.lambda_client.invocations)
@@ -238,18 +235,18 @@ def test_a_rollback_whose_claimant_crashed_never_answers_failed(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
     update = cfn_event(
         "Update",
         props(transform_id, ROUND_2, replace=True),
         physical_id="l-1",
-        old_properties=props(transform_id, PATH, replace=True),
+        old_properties=props(transform_id, ROUND_1, replace=True),
     )
     assert handler(update)["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     rollback = cfn_event(
         "Update",
-        props(transform_id, PATH, replace=True),
+        props(transform_id, ROUND_1, replace=True),
         physical_id="l-1",
         old_properties=props(transform_id, ROUND_2, replace=True),
     )
@@ -273,7 +270,7 @@ def test_an_ambiguous_lost_import_reply_leaves_no_run_that_no_resource_answers_f
     replies.listing_lag_seconds = 4.0
     a = handler(cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID), remaining_s=share(1))
     assert a is None  # stack A's import is in flight, its wait handed over
-    a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER]["TaskRunId"]
+    a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
     replies.lose_next_reply("StartImportLabelsTaskRun")
     b = handler(cfn_event("Create", props(transform_id)))  # the same file, a second later
     assert b is not None and b["Status"] == "FAILED" and "another resource" in b["Reason"], b
@@ -289,7 +286,7 @@ def test_a_lost_generation_reply_adopts_its_own_folder_beside_another_stacks_gen
     replies.listing_lag_seconds = 4.0
     other = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION, stack_id=OTHER_STACK_ID)
     assert handler(other, remaining_s=share(1)) is None
-    a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER]["TaskRunId"]
+    a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
     replies.lose_next_reply("StartMLLabelingSetGenerationTaskRun")
     b = handler(cfn_event("Create", generation_props(transform_id), resource_type=GENERATION))
     assert b is not None and b["Status"] == "SUCCESS", b
@@ -335,7 +332,7 @@ def test_a_lost_start_reply_whose_search_is_throttled_starts_no_second_run(
     task_runs.running_seconds = 600
     glue = SlowGlue(handler.glue, handler.clock, "start_import_labels_task_run", start_s=5, throttle_listing_s=12)
     monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
-    handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=100)
+    handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=100)
     started = [(run["TaskRunId"], run["Status"]) for run in handler.runs(transform_id)]
     assert len(started) == 1, started
 
@@ -368,7 +365,7 @@ def test_a_lost_start_reply_at_the_end_of_an_invocation_still_hands_over_within_
     lambda_client = SlowInvoke(handler.clock, slow=1, read_s=5)  # one Invoke read timeout, then queued
     monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, handler.clock))
     lambda_end = handler.clock.now + share(1)  # the invocation's share ends 1 s from now
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(1)) is None
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(1)) is None
     assert lambda_client.queued_at, "never handed over"
     assert lambda_client.queued_at[0] <= lambda_end, f"handed over {lambda_client.queued_at[0] - lambda_end:.1f} s late"
 
@@ -385,7 +382,7 @@ def test_the_retry_of_a_crash_whose_takeover_is_throttled_still_answers(
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 3000
-    event = cfn_event("Create", props(transform_id, PATH, replace=True))
+    event = cfn_event("Create", props(transform_id, ROUND_1, replace=True))
     crash_once(index.engine.runs, "wait", monkeypatch)
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
@@ -405,7 +402,7 @@ def test_the_retry_of_a_crash_after_the_service_timeout_cancels_the_run(
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 3000
-    event = cfn_event("Create", props(transform_id, PATH, replace=True, timeout=300))
+    event = cfn_event("Create", props(transform_id, ROUND_1, replace=True, timeout=300))
     crash_once(index.engine.runs, "wait", monkeypatch)
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
@@ -440,7 +437,7 @@ def test_an_invoke_retried_after_an_unclear_result_runs_its_turn_once(
     task_runs.running_seconds = 600
     lambda_client = QueuesTwice()
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, lambda_client, handler.clock))
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(1)) is None
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(1)) is None
     first, second = (call["Payload"] for call in lambda_client.invocations)
     assert first == second  # the same turn, queued twice
     assert handler(first, remaining_s=share(1)) is None  # the turn waits, hands over again
@@ -455,13 +452,13 @@ def test_a_delete_before_the_takeover_of_a_crashed_create_leaves_its_run_cancell
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 3000
-    create = cfn_event("Create", props(transform_id, PATH, replace=True, timeout=300))
+    create = cfn_event("Create", props(transform_id, ROUND_1, replace=True, timeout=300))
     crash_once(index.engine.runs, "wait", monkeypatch)
     with pytest.raises(Crash):
         handler(create, remaining_s=100)
     (run_id,) = handler.running(transform_id)
     handler.clock.now += 320  # CloudFormation gave the Create up, and deletes the resource
-    deleted = handler(cfn_event("Delete", props(transform_id, PATH, replace=True), physical_id="labels-1"))
+    deleted = handler(cfn_event("Delete", props(transform_id, ROUND_1, replace=True), physical_id="labels-1"))
     assert deleted is not None and deleted["Status"] == "SUCCESS"
     handler(create, remaining_s=900)  # Lambda's retry of the crashed Create comes after
     assert handler.running(transform_id) == []
@@ -536,7 +533,7 @@ def test_a_late_duplicate_answers_the_same_when_the_first_answer_could_not_be_re
     monkeypatch.setattr(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
-    event = cfn_event("Create", props(transform_id, PATH, replace=True))
+    event = cfn_event("Create", props(transform_id, ROUND_1, replace=True))
     first = handler(event)
     assert first is not None and first["Status"] == "SUCCESS" and dynamodb.refusals > 0
     other = cfn_event("Create", props(transform_id, ROUND_2), stack_id=OTHER_STACK_ID)  # another stack appends labels
@@ -571,7 +568,7 @@ def test_the_hand_over_margin_holds_a_lost_start_reply_and_the_invokes_own_retri
     lambda_client = SlowInvoke(handler.clock, slow=2, read_s=5)  # two read timeouts, the third try queues it
     monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, handler.clock))
     lambda_end = handler.clock.now + share(1)
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(1)) is None
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(1)) is None
     assert lambda_client.queued_at, "never handed over"
     assert lambda_client.queued_at[0] <= lambda_end, f"handed over {lambda_client.queued_at[0] - lambda_end:.1f} s late"
 
@@ -583,10 +580,10 @@ def test_an_import_create_never_answers_another_stacks_run_as_its_own(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    theirs = handler(cfn_event("Create", props(transform_id, PATH, replace=True), stack_id=OTHER_STACK_ID))
+    theirs = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True), stack_id=OTHER_STACK_ID))
     assert theirs is not None and theirs["Status"] == "SUCCESS"
     handler.clock.now += 60
-    mine = handler(cfn_event("Create", props(transform_id, PATH, replace=True)))
+    mine = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))
     assert mine is not None and mine["Status"] == "SUCCESS"
     assert mine["Data"]["TaskRunId"] != theirs["Data"]["TaskRunId"], mine["Data"]
 
@@ -596,7 +593,7 @@ def test_the_retry_of_a_crashed_turn_takes_over_the_run_the_turn_started(
 ) -> None:
     transform_id = handler.transform()
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True)), remaining_s=share(30)) is None
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(30)) is None
     turn = handler.lambda_client.invocations[-1]["Payload"]  # a wait for capacity, handed over
     task_runs._failures.clear()
     refused = len(task_runs.calls_to("StartImportLabelsTaskRun"))

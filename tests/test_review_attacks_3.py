@@ -12,6 +12,7 @@ import pytest
 
 from glue_label_import._handler import engine as engine_module
 from glue_label_import._handler import index
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
@@ -23,12 +24,17 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import Crash, Handler, crash_once, engine_on, generation_update, throttled_dynamodb
-from support import BUCKET, OTHER_STACK_ID, share
-
-PATH = f"s3://{BUCKET}/round-1.csv"
-ROUND_2 = f"s3://{BUCKET}/round-2.csv"
-HANDOVER = "GlueTaskRunHandover"
+from handler_driver import (
+    ROUND_1,
+    ROUND_2,
+    Crash,
+    Handler,
+    crash_once,
+    engine_on,
+    generation_update,
+    throttled_dynamodb,
+)
+from support import OTHER_STACK_ID, share
 
 
 def evaluations(handler: Handler, transform_id: str) -> list[tuple[str, str]]:
@@ -60,7 +66,7 @@ def test_a_takeover_never_adopts_an_evaluation_another_stack_started_after_the_d
         "Create", evaluation_props(transform_id), resource_type=EVALUATION, logical_id="Q", stack_id=OTHER_STACK_ID
     )
     assert handler(theirs, remaining_s=share(1)) is None
-    their_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER]["TaskRunId"]
+    their_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
     handler.clock.now += 60  # Lambda retries the crashed Create once its claimant is surely over
     answer = handler(mine, remaining_s=900)
     assert answer is not None and answer["Status"] == "SUCCESS", answer
@@ -92,7 +98,7 @@ def test_the_late_retry_of_a_crash_between_start_and_record_leaves_no_run(
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 3000
-    event = cfn_event("Create", props(transform_id, PATH, replace=True, timeout=300))
+    event = cfn_event("Create", props(transform_id, ROUND_1, replace=True, timeout=300))
     crash_once(Ledger, "record_run", monkeypatch)  # Glue started the run; the sandbox dies before its record
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
@@ -108,15 +114,15 @@ def test_a_delete_cancels_the_run_a_takeover_adopted_from_a_dead_claimants_start
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 3000
-    event = cfn_event("Create", props(transform_id, PATH, replace=True))
+    event = cfn_event("Create", props(transform_id, ROUND_1, replace=True))
     crash_once(Ledger, "record_run", monkeypatch)
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
     (started,) = handler.running(transform_id)
     handler.clock.now += 110
     assert handler(event, remaining_s=share(1)) is None  # the retry takes over, adopts the run, hands its wait over
-    assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER]["TaskRunId"] == started
-    deleted = handler(cfn_event("Delete", props(transform_id, PATH, replace=True), physical_id="labels-1"))
+    assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"] == started
+    deleted = handler(cfn_event("Delete", props(transform_id, ROUND_1, replace=True), physical_id="labels-1"))
     assert deleted is not None and deleted["Status"] == "SUCCESS"
     assert handler.running(transform_id) == [], f"{started} still RUNNING after the resource's Delete"
 
@@ -179,7 +185,7 @@ def test_a_rollback_after_a_failed_forward_import_imports_nothing_again(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    create = handler(cfn_event("Create", props(transform_id, PATH, replace=True)))
+    create = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))
     assert create is not None and create["Status"] == "SUCCESS"
     task_runs.script_next_run(final_status="FAILED", error_string="bad labels")
     forward = handler(
@@ -187,7 +193,7 @@ def test_a_rollback_after_a_failed_forward_import_imports_nothing_again(
             "Update",
             props(transform_id, ROUND_2, replace=True),
             physical_id="labels-1",
-            old_properties=props(transform_id, PATH, replace=True),
+            old_properties=props(transform_id, ROUND_1, replace=True),
         )
     )
     assert forward is not None and forward["Status"] == "FAILED"
@@ -196,7 +202,7 @@ def test_a_rollback_after_a_failed_forward_import_imports_nothing_again(
     rollback = handler(
         cfn_event(
             "Update",
-            props(transform_id, PATH, replace=True),
+            props(transform_id, ROUND_1, replace=True),
             physical_id="labels-1",
             old_properties=props(transform_id, ROUND_2, replace=True),
         )
@@ -213,7 +219,7 @@ def test_a_rollback_whose_lost_start_reply_is_ambiguous_answers_success(
     assert handler(cfn_event("Create", props(transform_id, ROUND_2, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
     update = cfn_event(
         "Update",
-        props(transform_id, PATH, replace=True),
+        props(transform_id, ROUND_1, replace=True),
         physical_id="labels-1",
         old_properties=props(transform_id, ROUND_2, replace=True),
     )
@@ -228,7 +234,7 @@ def test_a_rollback_whose_lost_start_reply_is_ambiguous_answers_success(
         "Update",
         props(transform_id, ROUND_2, replace=True),
         physical_id="labels-1",
-        old_properties=props(transform_id, PATH, replace=True),
+        old_properties=props(transform_id, ROUND_1, replace=True),
     )
     answer = handler(rollback)
     assert answer is not None and answer["Status"] == "SUCCESS", answer
@@ -239,19 +245,19 @@ def test_a_rollback_that_never_gets_capacity_before_its_deadline_answers_success
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    assert handler(cfn_event("Create", props(transform_id, PATH, replace=True, timeout=120)))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True, timeout=120)))["Status"] == "SUCCESS"  # type: ignore[index]
     forward = cfn_event(
         "Update",
         props(transform_id, ROUND_2, replace=True, timeout=120),
         physical_id="labels-1",
-        old_properties=props(transform_id, PATH, replace=True, timeout=120),
+        old_properties=props(transform_id, ROUND_1, replace=True, timeout=120),
     )
     assert handler(forward)["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
     rollback = cfn_event(
         "Update",
-        props(transform_id, PATH, replace=True, timeout=120),
+        props(transform_id, ROUND_1, replace=True, timeout=120),
         physical_id="labels-1",
         old_properties=props(transform_id, ROUND_2, replace=True, timeout=120),
     )
@@ -265,9 +271,9 @@ def test_a_late_duplicate_of_a_create_after_its_delete_starts_nothing_and_answer
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    create = cfn_event("Create", props(transform_id, PATH, replace=True))
+    create = cfn_event("Create", props(transform_id, ROUND_1, replace=True))
     first = handler(create)
-    deleted = handler(cfn_event("Delete", props(transform_id, PATH, replace=True), physical_id="labels-1"))
+    deleted = handler(cfn_event("Delete", props(transform_id, ROUND_1, replace=True), physical_id="labels-1"))
     assert first is not None and deleted is not None and deleted["Status"] == "SUCCESS"
     handler.clock.now += 3600
     again = handler(create)
@@ -310,7 +316,7 @@ def test_a_takeover_after_a_refused_start_and_a_crash_starts_exactly_one_run(
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 60
-    event = cfn_event("Create", props(transform_id, PATH, replace=True))
+    event = cfn_event("Create", props(transform_id, ROUND_1, replace=True))
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
     crash_once(engine_module, "hand_over", monkeypatch)  # the Starting mark is written, the start refused, then death
     with pytest.raises(Crash):
@@ -331,16 +337,16 @@ def test_an_import_update_with_its_own_answers_out_of_reach_imports_once_and_ans
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    assert handler(cfn_event("Create", props(transform_id, PATH)))["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handler(cfn_event("Create", props(transform_id, ROUND_1)))["Status"] == "SUCCESS"  # type: ignore[index]
     dynamodb = throttled_dynamodb(own_answer_reads)  # OwnAnswers (and the resource's record) throttled
     monkeypatch.setattr(
         index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
     )
     update = cfn_event(
         "Update",
-        props(transform_id, PATH, timeout=1800),
+        props(transform_id, ROUND_1, timeout=1800),
         physical_id="labels-1",
-        old_properties=props(transform_id, PATH),
+        old_properties=props(transform_id, ROUND_1),
     )
     answer = handler(update)
     assert dynamodb.refusals > 0
@@ -383,10 +389,10 @@ def test_an_ambiguous_lost_reply_answers_within_a_short_service_timeout(
     transform_id = handler.transform()
     task_runs.running_seconds = 3000
     replies.listing_lag_seconds = 4.0
-    theirs = cfn_event("Create", props(transform_id, PATH, replace=True), stack_id=OTHER_STACK_ID)
+    theirs = cfn_event("Create", props(transform_id, ROUND_1, replace=True), stack_id=OTHER_STACK_ID)
     assert handler(theirs, remaining_s=share(1)) is None
     replies.lose_next_reply("StartImportLabelsTaskRun")
     started = handler.clock.now
-    answer = handler(cfn_event("Create", props(transform_id, PATH, replace=True, timeout=120)), remaining_s=900)
+    answer = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True, timeout=120)), remaining_s=900)
     assert answer is not None and answer["Status"] == "FAILED" and "another resource" in answer["Reason"], answer
     assert handler.clock.now <= started + 120, handler.clock.now - started
