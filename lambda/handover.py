@@ -61,7 +61,7 @@ def hand_over(
             retry_until=clock.now() + min(HANDOVER_RETRY_S, remaining_s - ANSWER_RESERVE_S),
             clock=clock,
             what="Invoke",
-        )  # retried whatever the error: a second delivery of the turn stops
+        )  # retried on any transient error, of unknown effect too: a second delivery of the turn stops
     except (BotoCoreError, ClientError) as error:
         LOGGER.warning({**log, "result": f"not handed over ({error_code(error)}): this invocation answers"})
         raise TaskFailed(f"Invoke could not hand the wait over: {error_code(error)}") from None
