@@ -1,7 +1,7 @@
 """The run ledger: what the handler must remember between invocations, in the library's own table.
 
 One DynamoDB table per stack (the provider creates it; its name is in LEDGER_TABLE). Nothing is
-kept on the user's transform. Three kinds of items, keyed by `Id`:
+kept on the user's transform. Its items, keyed by `Id`:
 
 - `request#<RequestId>`: the claim of a request's first delivery, written with a conditional put
   before its run starts (a duplicate delivery finds it): who claimed it (`Claimant`), when the
@@ -196,7 +196,7 @@ class Ledger:
         return (dict(stored), False) if isinstance(stored, dict) else (dict(answer), True)
 
     def resource(self, resource: str) -> dict[str, Any]:
-        """The resource's run in flight (`InFlight`) and `DeletedAt`, those it has."""
+        """The resource's run in flight (`InFlight`), `DeletedAt` and its last SUCCESS's Data (`Current`)."""
         item = self._get(f"resource#{resource}") or {}
         found: dict[str, Any] = {}
         if "InFlight" in item:

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .retries import SYSTEM_CLOCK, Clock, error_code, is_transient, with_retries
+from .retries import SYSTEM_CLOCK, Clock, is_transient, with_retries
 from .rules import FINAL_STATUSES, newest_task_runs
 
 LOGGER = logging.getLogger(__name__)
@@ -95,15 +95,6 @@ class TaskRuns:
             if now >= stop_at:
                 return None
             self.clock.sleep(min(poll_interval(now - started_at), stop_at - now))
-
-    def run(self, transform_id: str, run_id: str, *, retry_until: float) -> Run | None:
-        """GetMLTaskRun's answer, or None when Glue no longer knows the run (its history is kept 90 days)."""
-        try:
-            return self.call("get_ml_task_run", retry_until=retry_until, TransformId=transform_id, TaskRunId=run_id)
-        except ClientError as error:
-            if error_code(error) == NOT_FOUND:
-                return None
-            raise
 
     def cancel(self, transform_id: str, run_id: str, *, retry_until: float) -> None:
         """Ask Glue to stop the run; its status goes to STOPPING, then STOPPED."""

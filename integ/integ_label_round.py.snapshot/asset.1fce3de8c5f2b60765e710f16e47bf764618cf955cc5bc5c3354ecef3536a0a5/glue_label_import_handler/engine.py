@@ -229,9 +229,12 @@ class Engine:
     def _own_answers(self, event: Mapping[str, Any]) -> OwnAnswers:
         """What the resource answered before, from the run ledger (nothing when it is out of reach)."""
         resource, properties = resource_key(event), event.get("ResourceProperties") or {}
-        current = self._ledger("read resource", lambda ledger: ledger.resource(resource).get("Current"))
-        for_these = self._ledger("previous answer", lambda ledger: ledger.previous_answer(resource, properties))
-        return OwnAnswers(current=current, for_these_properties=for_these)
+        return OwnAnswers(
+            read_current=lambda: self._ledger("read resource", lambda ledger: ledger.resource(resource).get("Current")),
+            read_for_these=lambda: self._ledger(
+                "previous answer", lambda ledger: ledger.previous_answer(resource, properties)
+            ),
+        )
 
     def _wait(
         self,

@@ -30,6 +30,7 @@ from .task import Task
 
 LOGGER = logging.getLogger(__name__)
 LOOKUP_S = 5.0  # how long the search for the newest labeling set may take
+_FOLDER = re.compile(r"\d{8}T\d{9}Z-([0-9a-f]{8})-([0-9a-f]{8})/")  # a folder start() names: time, resource, request
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,17 @@ class GenerateLabelingSet(Task):
         return None
 
     def _of_this_request(self, run: Run) -> bool:
-        output = str(_output_of(run))
-        return output.startswith(self.output_prefix) and output.endswith(f"Z-{self.resource_mark}-{self.request_mark}/")
+        return self._marks_of(run) == (self.resource_mark, self.request_mark)
 
     def _of_this_resource(self, run: Run) -> bool:
+        marks = self._marks_of(run)
+        return marks is not None and marks[0] == self.resource_mark
+
+    def _marks_of(self, run: Run) -> tuple[str, str] | None:
+        """The resource's and the request's marks in the name of the run's folder under this prefix, if it has one."""
         output = str(_output_of(run))
-        folder = re.fullmatch(r"\d{8}T\d{9}Z-([0-9a-f]{8})-[0-9a-f]{8}/", output[len(self.output_prefix) :])
-        return output.startswith(self.output_prefix) and folder is not None and folder[1] == self.resource_mark
+        folder = _FOLDER.fullmatch(output[len(self.output_prefix) :]) if output.startswith(self.output_prefix) else None
+        return (folder[1], folder[2]) if folder else None
 
     def unchanged(self, old: Task) -> bool:
         """The transform, the prefix and the runs it follows are those of `old`."""

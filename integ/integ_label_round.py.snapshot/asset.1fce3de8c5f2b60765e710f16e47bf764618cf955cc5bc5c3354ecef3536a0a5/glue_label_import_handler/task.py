@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 
 from .glue_runs import Run, TaskRuns, started_on
@@ -19,14 +19,26 @@ from .request import InvalidProperty
 CLOCK_SKEW_S = 1.0
 
 T = TypeVar("T", bound="Task")
+Reader = Callable[[], Mapping[str, Any] | None]  # a ledger read, None when nothing is on record
 
 
-@dataclass(frozen=True)
 class OwnAnswers:
-    """What a resource answered before (its run ledger; nothing when the ledger is out of reach)."""
+    """What a resource answered before (its run ledger; nothing when the ledger is out of reach), each
+    read when the task first asks (an import always does, an evaluation for an Update, a generation never)."""
 
-    current: Mapping[str, Any] | None  # the Data of its last SUCCESS
-    for_these_properties: Mapping[str, Any] | None  # the Data it answered for the request's properties
+    def __init__(self, read_current: Reader, read_for_these: Reader) -> None:
+        self._read_current = read_current
+        self._read_for_these = read_for_these
+
+    @cached_property
+    def current(self) -> Mapping[str, Any] | None:
+        """The Data of its last SUCCESS."""
+        return self._read_current()
+
+    @cached_property
+    def for_these_properties(self) -> Mapping[str, Any] | None:
+        """The Data it answered for the request's properties."""
+        return self._read_for_these()
 
     def run_ids(self) -> set[str]:
         """The task runs of those answers: runs this resource started."""
