@@ -190,8 +190,7 @@ def _records(file: Path) -> Iterator[list[str]]:
 
 def _header(file: Path) -> tuple[str, ...]:
     """Return the header of ``file``: its first non-blank CSV record."""
-    with open(file, encoding="utf-8", newline="") as text:
-        return tuple(next((record for record in csv.reader(text, strict=True) if record), []))
+    return tuple(next(_records(file), []))
 
 
 def _norm(files: Sequence[Path], headers: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], list[Path]]:
