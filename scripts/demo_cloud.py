@@ -18,9 +18,9 @@ from glue_label_import.testing.sandbox import LambdaSandbox
 STACK = "GlueLabelImportExample"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 DATA_BUCKET = "glue-label-import-example-data"
-CUSTOM_TYPES = ("Custom::GlueImportLabels", "Custom::GlueEvaluateTransform", "Custom::GlueGenerateLabelingSet")
 SHORT_TYPES = {"Custom::GlueImportLabels": "import", "Custom::GlueEvaluateTransform": "evaluation",
                "Custom::GlueGenerateLabelingSet": "generation"}  # fmt: skip
+CUSTOM_TYPES = tuple(SHORT_TYPES)
 
 
 class DemoFailed(Exception):
