@@ -17,7 +17,6 @@ once. The ratio is the round's time over import + max(evaluation, generation); g
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from crhelper import CfnResource
 
+from demo_cloud import dependencies
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
 from glue_label_import._handler.glue_runs import TaskRuns
 from glue_label_import._handler.retries import Clock
@@ -93,19 +93,6 @@ def round_template() -> dict[str, Any]:
     bucket = s3.Bucket.from_bucket_name(stack, "Output", BUCKET)
     LabelingSetGeneration(stack, "NextRound", transform=transform, output_bucket=bucket)
     return dict(Template.from_stack(stack).to_json())
-
-
-def dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
-    """Each custom resource of the template and the custom resources it waits for: DependsOn, Ref, Fn::GetAtt."""
-    resources = template["Resources"]
-    custom = [logical_id for logical_id, resource in resources.items() if resource["Type"].startswith("Custom::Glue")]
-
-    def needs(logical_id: str) -> set[str]:
-        text = json.dumps(resources[logical_id].get("Properties", {}))
-        depends = set(resources[logical_id].get("DependsOn", []))
-        return {other for other in custom if other != logical_id and (other in depends or f'"{other}"' in text)}
-
-    return {logical_id: needs(logical_id) for logical_id in custom}
 
 
 def resolved(value: Any, refs: dict[str, Any], attributes: dict[str, dict[str, Any]]) -> Any:

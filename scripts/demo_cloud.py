@@ -18,9 +18,9 @@ from glue_label_import.testing.sandbox import LambdaSandbox
 STACK = "GlueLabelImportExample"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 DATA_BUCKET = "glue-label-import-example-data"
-CUSTOM_TYPES = ("Custom::GlueImportLabels", "Custom::GlueEvaluateTransform", "Custom::GlueGenerateLabelingSet")
 SHORT_TYPES = {"Custom::GlueImportLabels": "import", "Custom::GlueEvaluateTransform": "evaluation",
                "Custom::GlueGenerateLabelingSet": "generation"}  # fmt: skip
+CUSTOM_TYPES = tuple(SHORT_TYPES)
 
 
 class DemoFailed(Exception):
@@ -247,12 +247,9 @@ class Cloud:
         return answer
 
 
-def dependency_order(template: dict[str, Any]) -> list[str]:
-    """The template's custom resources, each after those it depends on (DependsOn, Ref, Fn::GetAtt).
-
-    Those CloudFormation would run side by side (the gate and the generation, after the imports)
-    are played one after another in the template's order, which is their declaration order.
-    """
+def dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Each custom resource of the template, in the template's order, and the custom resources it
+    waits for: DependsOn, Ref, Fn::GetAtt."""
     resources = template["Resources"]
     custom = [logical_id for logical_id, r in resources.items() if r["Type"] in CUSTOM_TYPES]
 
@@ -261,9 +258,20 @@ def dependency_order(template: dict[str, Any]) -> list[str]:
         depends = set(resources[logical_id].get("DependsOn", []))
         return {other for other in custom if other != logical_id and (other in depends or f'"{other}"' in text)}
 
+    return {logical_id: needs(logical_id) for logical_id in custom}
+
+
+def dependency_order(template: dict[str, Any]) -> list[str]:
+    """The template's custom resources, each after those it depends on (DependsOn, Ref, Fn::GetAtt).
+
+    Those CloudFormation would run side by side (the gate and the generation, after the imports)
+    are played one after another in the template's order, which is their declaration order.
+    """
+    needs = dependencies(template)
+    custom = list(needs)
     ordered: list[str] = []
     while len(ordered) < len(custom):
-        ready = [r for r in custom if r not in ordered and needs(r) <= set(ordered)]
+        ready = [r for r in custom if r not in ordered and needs[r] <= set(ordered)]
         if not ready:
             raise DemoFailed("the custom resources depend on each other in a cycle")
         ordered.extend(ready)

@@ -187,11 +187,6 @@ class PeopleFactory:
         )
 
 
-# --- near-duplicate perturbations --------------------------------------------
-# Each perturbation returns a modified copy of the customer, or the customer
-# unchanged when it does not apply (e.g. no nickname known, value missing).
-
-
 def generate_people(rng: random.Random) -> tuple[list[Customer], dict[int, list[int]]]:
     """Return distinct people and, per person, the household members at their address."""
     factory = PeopleFactory(rng)

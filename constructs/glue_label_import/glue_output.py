@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any, TextIO
 
 from glue_label_import._handler.rules import LABEL_COLUMN, LABELING_SET_ID_COLUMN, s3_uri_problem, split_s3_uri
 from glue_label_import.label_file import counted
+from glue_label_import.staging import replaced_whole
 
 PAGE_SIZE = 1000
 """Keys per ListObjectsV2 page (S3's maximum)."""
@@ -92,14 +91,8 @@ def merge_parts(s3: Any, folder: S3Folder, out: Path) -> MergedParts:
     :raises botocore.exceptions.ClientError: from S3, as it comes.
     """
     keys = list(_part_keys(s3, folder))
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as text:
-            merged = _write_parts(s3, folder, keys, text)
-        os.replace(temporary, out)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with replaced_whole(out) as text:
+        merged = _write_parts(s3, folder, keys, text)
     return merged
 
 

@@ -142,11 +142,18 @@ def check_label_file(path: str | os.PathLike[str], *, primary_key: str | None = 
     return report
 
 
+def non_blank_records(path: str | os.PathLike[str]) -> Iterator[list[str]]:
+    """Yield the non-blank CSV records of ``path`` (UTF-8, strict), header first."""
+    with open(path, encoding="utf-8", newline="") as text:
+        for record in csv.reader(text, strict=True):
+            if record:
+                yield record
+
+
 def read_header(path: str | os.PathLike[str]) -> list[str] | None:
     """The first non-blank CSV record of ``path`` (its header), or None when it cannot be read as one."""
     try:
-        with open(path, encoding="utf-8", newline="") as text:
-            return next((record for record in csv.reader(text, strict=True) if record), None)
+        return next(non_blank_records(path), None)
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
 

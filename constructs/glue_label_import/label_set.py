@@ -18,13 +18,13 @@ import csv
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from glue_label_import._handler.rules import LABELING_SET_ID_COLUMN
-from glue_label_import.label_file import glue_column_order
+from glue_label_import.label_file import glue_column_order, non_blank_records
 from glue_label_import.staging import stage_file
 
 DEFAULT_PATTERN = "*.csv"
@@ -127,7 +127,7 @@ def merge_label_files(
         csv_writer = csv.writer(writer, lineterminator="\n")
         csv_writer.writerow(columns)
         for file, order in zip(files, orders, strict=True):
-            records = _records(file)
+            records = non_blank_records(file)
             next(records, None)  # the header
             prefix = set_id_prefix(file)
             set_ids: set[str] = set()
@@ -180,18 +180,9 @@ def _check_prefixes_differ(files: Sequence[Path]) -> None:
             )
 
 
-def _records(file: Path) -> Iterator[list[str]]:
-    """Yield the non-blank CSV records of ``file``, header first."""
-    with open(file, encoding="utf-8", newline="") as text:
-        for record in csv.reader(text, strict=True):
-            if record:
-                yield record
-
-
 def _header(file: Path) -> tuple[str, ...]:
     """Return the header of ``file``: its first non-blank CSV record."""
-    with open(file, encoding="utf-8", newline="") as text:
-        return tuple(next((record for record in csv.reader(text, strict=True) if record), []))
+    return tuple(next(non_blank_records(file), []))
 
 
 def _norm(files: Sequence[Path], headers: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], list[Path]]:

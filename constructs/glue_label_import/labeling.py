@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from glue_label_import._handler.rules import LABEL_COLUMN, LABELING_SET_ID_COLUMN
 from glue_label_import.label_file import LabelFileReport, counted, validate_label_file
+from glue_label_import.staging import replaced_whole
 
 
 class LabelingError(ValueError):
@@ -154,18 +154,12 @@ class Labeling:
         if not complete:
             return Written(sets=0, rows=0)
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.out.parent, prefix=f".{self.out.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as text:
-                writer = csv.writer(text, lineterminator="\n")
-                writer.writerow(self.header)
-                for labeling_set in complete:
-                    for label, record in zip(labeling_set.labels, labeling_set.records, strict=True):
-                        writer.writerow([labeling_set.set_id, label, *record])
-            os.replace(temporary, self.out)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        with replaced_whole(self.out) as text:
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(self.header)
+            for labeling_set in complete:
+                for label, record in zip(labeling_set.labels, labeling_set.records, strict=True):
+                    writer.writerow([labeling_set.set_id, label, *record])
         self.written_sets = len(complete)
         self.last_write = Written(sets=len(complete), rows=sum(len(labeling_set.records) for labeling_set in complete))
         return self.last_write

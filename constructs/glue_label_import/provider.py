@@ -87,7 +87,7 @@ class TaskRunProvider(Construct):
         if isinstance(existing, cls):
             return existing
         provider = cls(stack, cls.ID)
-        provider._creator = f"TaskRunProvider.of({stack.node.path!r})" if scope is stack else _named(scope)
+        provider._creator = f"TaskRunProvider.of({stack.node.path!r})" if scope is stack else arguments.shown(scope)
         return provider
 
     @classmethod
@@ -251,11 +251,6 @@ class TaskRunProvider(Construct):
             self.function.add_to_role_policy(self._glue_access[actions])
         transform_arn = Stack.of(self).format_arn(service="glue", resource="mlTransform", resource_name=transform_id)
         self._glue_access[actions].add_resources(transform_arn)
-
-
-def _named(scope: Construct) -> str:
-    """A construct as a message names it: its class and construct path."""
-    return f"{type(scope).__name__} {scope.node.path}"
 
 
 def deprecated_alias(name: str) -> Any:

@@ -4,7 +4,7 @@ A staged file is ``<staging>/<sha256 of its content>/<name>``: the same content 
 same path and the same bytes, so its asset hash follows the bytes Glue reads. The staging folder
 is in the app's (the stage's) output directory, which CDK owns: a fresh one per app, never a
 fixed temporary path (see ``label_source``). Nothing here imports the CDK: the command line
-merges files with it too.
+merges files with it too, and writes its label files whole or not at all (``replaced_whole``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import csv
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from glue_label_import.label_file import glue_column_order
 
@@ -47,6 +48,23 @@ def stage_file(staging: Path, name: str, write: Callable[[Path], _Written]) -> t
     finally:
         temporary.unlink(missing_ok=True)
     return path, written
+
+
+@contextmanager
+def replaced_whole(out: Path) -> Iterator[TextIO]:
+    """Open a temporary text file next to ``out`` that replaces ``out`` when the block ends without raising.
+
+    UTF-8, no newline translation. ``out`` is replaced whole or not at all: a block that raises
+    (or a failed rename) removes the temporary file and leaves ``out`` as it was.
+    """
+    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as text:
+            yield text
+        os.replace(temporary, out)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def write_in_glue_order(source: Path, output: Path) -> None:

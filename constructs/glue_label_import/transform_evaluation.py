@@ -11,13 +11,11 @@ from aws_cdk import aws_glue as glue
 from constructs import Construct
 
 from glue_label_import import arguments
+from glue_label_import._handler.metrics_log import DIMENSION as METRIC_DIMENSION
+from glue_label_import._handler.metrics_log import NAMESPACE as METRIC_NAMESPACE
 from glue_label_import._task_run import _FollowingTaskRun
 
 RESOURCE_TYPE = "Custom::GlueEvaluateTransform"
-METRIC_NAMESPACE = "GlueLabelImport"
-"""The CloudWatch namespace of the metrics each evaluation logs (in the embedded metric format)."""
-METRIC_DIMENSION = "TransformId"
-"""Their one dimension: the transform evaluated."""
 
 
 class TransformEvaluation(_FollowingTaskRun):

@@ -43,6 +43,7 @@ from ..label_source import LabelSource
 from .control import glue_ml
 from .endpoints import InvokeEndpoint, ResponseEndpoint, self_signed_certificate
 from .iam import IamChecks, enforced_iam, template_roles
+from .lambda_runner import STARTED
 from .requests import (
     BUCKET,
     LEDGER_TABLE,
@@ -236,7 +237,7 @@ class LambdaSandbox:
 
     def answer_seconds(self, event: dict[str, Any], invocation: Invocation) -> float:
         """How long after the handler was invoked (its process started and imported) the answer arrived."""
-        (line,) = [line for line in invocation.output.splitlines() if line.startswith("handler invoked at ")]
+        (line,) = [line for line in invocation.output.splitlines() if line.startswith(f"{STARTED} ")]
         (answered_at,) = self.responses.answered_at(event["RequestId"])
         return answered_at - float(line.rsplit(" ", 1)[1])
 
