@@ -183,13 +183,13 @@ class Refusing:
         return maybe
 
 
-def generation_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
-    """An Update of the generation `gen-1` whose After goes from run `old` to run `new`."""
+def generation_update(transform_id: str, new: str, old: str, *, physical_id: str = "gen-1") -> dict[str, Any]:
+    """An Update of the generation `physical_id` whose After goes from run `old` to run `new`."""
     return cfn_event(
         "Update",
         generation_props(transform_id, after=(new,)),
         resource_type=GENERATION,
-        physical_id="gen-1",
+        physical_id=physical_id,
         old_properties=generation_props(transform_id, after=(old,)),
     )
 

@@ -27,7 +27,7 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import ROUND_1, ROUND_2, Handler, engine_on
+from handler_driver import ROUND_1, ROUND_2, Handler, engine_on, generation_update
 from support import OTHER_STACK_ID, share
 
 ROOT_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/App/0c0ffee0-0a6b-11ef-9b7e-0a1b2c3d4e5f"
@@ -438,26 +438,10 @@ def test_the_rollback_of_a_generation_answers_its_previous_folder_without_a_run(
 ) -> None:
     transform_id = handler.transform()
     first = handler(cfn_event("Create", generation_props(transform_id, after=("tsk-1",)), resource_type=GENERATION))
-    second = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("tsk-2",)),
-            old_properties=generation_props(transform_id, after=("tsk-1",)),
-            physical_id="next-round",
-            resource_type=GENERATION,
-        )
-    )
+    second = handler(generation_update(transform_id, "tsk-2", "tsk-1", physical_id="next-round"))
     assert first and second and first["Data"] != second["Data"]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    rollback = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("tsk-1",)),
-            old_properties=generation_props(transform_id, after=("tsk-2",)),
-            physical_id="next-round",
-            resource_type=GENERATION,
-        )
-    )
+    rollback = handler(generation_update(transform_id, "tsk-1", "tsk-2", physical_id="next-round"))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert rollback["Data"] == first["Data"]
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 2
@@ -486,22 +470,12 @@ def test_the_rollback_of_a_failed_generation_answers_its_folder_though_the_runs_
 ) -> None:
     """The rollback's properties name the run the import's own rollback just made: never answered before."""
     transform_id = handler.transform()
-
-    def generation(request_type: str, after: str, old: str | None = None) -> dict[str, Any]:
-        return cfn_event(
-            request_type,
-            generation_props(transform_id, after=(after,)),
-            old_properties=generation_props(transform_id, after=(old,)) if old else None,
-            physical_id="next-round" if old else None,
-            resource_type=GENERATION,
-        )
-
-    first = handler(generation("Create", "tsk-1"))
+    first = handler(cfn_event("Create", generation_props(transform_id, after=("tsk-1",)), resource_type=GENERATION))
     task_runs.script_next_run(final_status="FAILED", error_string="Access Denied")
-    failed = handler(generation("Update", "tsk-2", "tsk-1"))
+    failed = handler(generation_update(transform_id, "tsk-2", "tsk-1", physical_id="next-round"))
     assert first is not None and failed is not None and failed["Status"] == "FAILED"
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    rollback = handler(generation("Update", "tsk-3", "tsk-2"))
+    rollback = handler(generation_update(transform_id, "tsk-3", "tsk-2", physical_id="next-round"))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert rollback["Data"] == first["Data"]
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 2
@@ -512,23 +486,9 @@ def test_a_late_duplicate_of_an_update_leaves_what_its_rollback_answers(
 ) -> None:
     transform_id = handler.transform()
     first = handler(cfn_event("Create", generation_props(transform_id, after=("tsk-1",)), resource_type=GENERATION))
-    update = cfn_event(
-        "Update",
-        generation_props(transform_id, after=("tsk-2",)),
-        old_properties=generation_props(transform_id, after=("tsk-1",)),
-        physical_id="next-round",
-        resource_type=GENERATION,
-    )
+    update = generation_update(transform_id, "tsk-2", "tsk-1", physical_id="next-round")
     second, again = handler(update), handler(update)  # the Update, then a late duplicate of it
     assert first and second and again == second
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    rollback = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("tsk-1",)),
-            old_properties=generation_props(transform_id, after=("tsk-2",)),
-            physical_id="next-round",
-            resource_type=GENERATION,
-        )
-    )
+    rollback = handler(generation_update(transform_id, "tsk-1", "tsk-2", physical_id="next-round"))
     assert rollback is not None and rollback["Data"] == first["Data"]

@@ -63,28 +63,12 @@ def test_a_generation_rollback_with_its_status_throttled_answers_its_previous_fo
     transform_id = handler.transform()
     first = handler(cfn_event("Create", generation_props(transform_id, after=("a",)), resource_type=GENERATION))
     handler.clock.now += 60
-    updated = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("b",)),
-            resource_type=GENERATION,
-            physical_id="gen-1",
-            old_properties=generation_props(transform_id, after=("a",)),
-        )
-    )
+    updated = handler(generation_update(transform_id, "b", "a"))
     assert first and updated and first["Data"] != updated["Data"]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     throttle_describe_stacks(handler, monkeypatch)
     starts = len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun"))
-    rollback = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("a",)),
-            resource_type=GENERATION,
-            physical_id="gen-1",
-            old_properties=generation_props(transform_id, after=("b",)),
-        )
-    )
+    rollback = handler(generation_update(transform_id, "a", "b"))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == starts
     assert rollback["Data"] == first["Data"]
@@ -425,27 +409,11 @@ def test_a_generation_rollback_without_its_ledger_starts_no_run(handler: Handler
     transform_id = handler.transform()
     handler(cfn_event("Create", generation_props(transform_id, after=("a",)), resource_type=GENERATION))
     handler.clock.now += 60
-    handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("b",)),
-            resource_type=GENERATION,
-            physical_id="gen-1",
-            old_properties=generation_props(transform_id, after=("a",)),
-        )
-    )
+    handler(generation_update(transform_id, "b", "a"))
     handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")  # denied or gone: the same to it
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     starts = len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun"))
-    rollback = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("a",)),
-            resource_type=GENERATION,
-            physical_id="gen-1",
-            old_properties=generation_props(transform_id, after=("b",)),
-        )
-    )
+    rollback = handler(generation_update(transform_id, "a", "b"))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == starts
 
