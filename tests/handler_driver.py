@@ -194,6 +194,19 @@ def generation_update(transform_id: str, new: str, old: str, *, physical_id: str
     )
 
 
+def import_update(
+    transform_id: str, new: str, old: str, *, physical_id: str = "labels-1", **kwargs: Any
+) -> dict[str, Any]:
+    """An Update of the replacing import `physical_id` from label file `old` to `new`; `kwargs` go to both
+    props (timeout=120)."""
+    return cfn_event(
+        "Update",
+        props(transform_id, new, replace=True, **kwargs),
+        physical_id=physical_id,
+        old_properties=props(transform_id, old, replace=True, **kwargs),
+    )
+
+
 def throttled_dynamodb(refused: str | Callable[[str, dict[str, Any]], bool]) -> Refusing:
     """A DynamoDB client (the run ledger's) whose `refused` calls are always throttled."""
     return Refusing(boto3.client("dynamodb"), refused, "ProvisionedThroughputExceededException")

@@ -27,7 +27,7 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import ROUND_1, ROUND_2, Handler, engine_on, generation_update
+from handler_driver import ROUND_1, ROUND_2, Handler, engine_on, generation_update, import_update
 from support import OTHER_STACK_ID, share
 
 ROOT_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/App/0c0ffee0-0a6b-11ef-9b7e-0a1b2c3d4e5f"
@@ -119,14 +119,7 @@ def test_a_rollback_whose_import_fails_answers_success_with_its_previous_data(
     assert created and updated and updated["Status"] == "SUCCESS"
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.script_next_run(final_status="FAILED", error_string="Glue is down")
-    rollback = handler(
-        cfn_event(
-            "Update",
-            props(transform_id, ROUND_1, replace=True),
-            physical_id="labels-1",
-            old_properties=props(transform_id, ROUND_2, replace=True),
-        )
-    )
+    rollback = handler(import_update(transform_id, ROUND_1, ROUND_2))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
     assert rollback["Data"] == created["Data"]
 

@@ -22,7 +22,16 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import ROUND_1, ROUND_2, Handler, Refusing, engine_on, generation_update, throttled_dynamodb
+from handler_driver import (
+    ROUND_1,
+    ROUND_2,
+    Handler,
+    Refusing,
+    engine_on,
+    generation_update,
+    import_update,
+    throttled_dynamodb,
+)
 from support import BUCKET, OTHER_STACK_ID, share
 
 
@@ -30,15 +39,6 @@ def throttle_describe_stacks(handler: Handler, monkeypatch: pytest.MonkeyPatch) 
     engine = engine_on(handler.glue, handler.lambda_client, handler.clock)
     engine.cloudformation = Refusing(boto3.client("cloudformation"), "describe_stacks", "Throttling")
     monkeypatch.setattr(index, "engine", engine)
-
-
-def import_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
-    return cfn_event(
-        "Update",
-        props(transform_id, new, replace=True),
-        physical_id="labels-1",
-        old_properties=props(transform_id, old, replace=True),
-    )
 
 
 # 1. Rollbacks

@@ -25,7 +25,17 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import ROUND_1, ROUND_2, Crash, Handler, RecordingLambda, crash_once, engine_on, throttled_dynamodb
+from handler_driver import (
+    ROUND_1,
+    ROUND_2,
+    Crash,
+    Handler,
+    RecordingLambda,
+    crash_once,
+    engine_on,
+    import_update,
+    throttled_dynamodb,
+)
 from support import OTHER_STACK_ID, share
 
 
@@ -236,20 +246,10 @@ def test_a_rollback_whose_claimant_crashed_never_answers_failed(
 ) -> None:
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
-    update = cfn_event(
-        "Update",
-        props(transform_id, ROUND_2, replace=True),
-        physical_id="l-1",
-        old_properties=props(transform_id, ROUND_1, replace=True),
-    )
+    update = import_update(transform_id, ROUND_2, ROUND_1, physical_id="l-1")
     assert handler(update)["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    rollback = cfn_event(
-        "Update",
-        props(transform_id, ROUND_1, replace=True),
-        physical_id="l-1",
-        old_properties=props(transform_id, ROUND_2, replace=True),
-    )
+    rollback = import_update(transform_id, ROUND_1, ROUND_2, physical_id="l-1")
     task_runs.script_next_run(final_status="FAILED", error_string="Glue is down")
     crash_once(index.engine.runs, "wait", monkeypatch)
     with pytest.raises(Crash):
