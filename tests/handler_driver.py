@@ -22,6 +22,7 @@ from moto import mock_aws
 from glue_label_import._handler import answers, index
 from glue_label_import._handler.engine import Engine
 from glue_label_import._handler.glue_runs import TaskRuns
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import._handler.retries import Clock
 from glue_label_import.testing import GlueMLTaskRuns, stacks
@@ -102,6 +103,11 @@ class Handler:
         answer = self(cfn_event("Create", props(transform_id, replace=True), logical_id="Import"))
         assert answer is not None and answer["Status"] == "SUCCESS"
         return transform_id
+
+    def handed_over_run(self) -> str:
+        """The TaskRunId in the state of the last hand-over."""
+        run_id: str = self.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
+        return run_id
 
     def runs(self, transform_id: str) -> list[dict[str, Any]]:
         """The transform's task runs, newest first, as GetMLTaskRuns lists them."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from glue_label_import._handler.handover import HANDOVER_MARGIN_S
+from glue_label_import._handler.handover import HANDOVER_KEY, HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns, replies
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.requests import BUCKET, GENERATION, STACK_ID, generation_props, props
@@ -64,7 +64,7 @@ def test_a_duplicate_of_a_handed_over_request_starts_nothing_and_the_hand_over_a
     create = sandbox.event("Create", props(transform_id, sandbox.upload("handed.csv", LABELS)))
     sandbox.invoke(create, remaining_s=HAND_OVER_AT_ONCE_S)
     (handed_over,) = sandbox.invokes.take()
-    run_id = handed_over["payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    run_id = handed_over["payload"][HANDOVER_KEY]["TaskRunId"]
 
     duplicate = sandbox.invoke(create)  # Lambda delivers the request again: its claimant handed over
     assert duplicate.seconds < 10  # it stops at once, rather than wait for the claimant's end
@@ -112,7 +112,7 @@ def test_a_duplicate_of_a_capacity_wait_hand_over_starts_one_run(sandbox: Lambda
     create = sandbox.event("Create", generation_props(transform_id), resource_type=GENERATION)
     sandbox.invoke(create, remaining_s=HAND_OVER_AT_ONCE_S)
     (handed_over,) = sandbox.invokes.take()  # waiting for capacity, no run started
-    assert "TaskRunId" not in handed_over["payload"]["GlueTaskRunHandover"]
+    assert "TaskRunId" not in handed_over["payload"][HANDOVER_KEY]
     assert runs.calls_to("StartMLLabelingSetGenerationTaskRun")[3:]  # the request's start was refused
 
     deliveries = [sandbox.start(handed_over["payload"]) for _ in range(2)]  # the hand-over, delivered twice at once
@@ -144,7 +144,7 @@ def test_a_lost_start_reply_beside_another_stacks_import_adopts_its_own_run_and_
     a = sandbox.event("Create", props(transform_id, path))
     sandbox.invoke(a, remaining_s=HAND_OVER_AT_ONCE_S)
     (a_handed_over,) = sandbox.invokes.take()  # A's import in flight
-    a_run = a_handed_over["payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    a_run = a_handed_over["payload"][HANDOVER_KEY]["TaskRunId"]
     a_started = sandbox.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=a_run)["StartedOn"].timestamp()
     time.sleep(max(0.0, a_started + 2.5 - time.time()))  # B starts 2.5 s after A's run
 

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.requests import (
     BUCKET,
@@ -90,5 +91,5 @@ def test_a_transform_with_three_runs_in_flight_makes_the_gate_and_the_generation
     answer = handler(cfn_event("Create", properties(transform_id), resource_type=resource_type), remaining_s=share(30))
     assert answer is None  # no answer yet: handed over to wait for room
     (handover,) = handler.lambda_client.invocations
-    assert "TaskRunId" not in handover["Payload"]["GlueTaskRunHandover"]  # no run of its own started
+    assert "TaskRunId" not in handover["Payload"][HANDOVER_KEY]  # no run of its own started
     assert len(handler.glue.get_ml_task_runs(TransformId=transform_id, Filter={"Status": "RUNNING"})["TaskRuns"]) == 3

@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from glue_label_import._handler import imports, index, retries
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
     EVALUATION,
@@ -151,7 +152,7 @@ def test_nothing_is_written_on_the_transform_even_at_glues_tag_limit(
     deleted = handler(evaluation("Delete", "tsk-1", transform_id=transform_id))
     assert deleted is not None and deleted["Status"] == "SUCCESS"
     (cancel,) = task_runs.calls_to("CancelMLTaskRun")  # found without a tag
-    assert cancel["TaskRunId"] == handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    assert cancel["TaskRunId"] == handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     assert handler.glue.get_tags(ResourceArn=arn)["Tags"] == users_tags
 
 
@@ -311,7 +312,7 @@ def test_a_hanging_poll_hands_the_wait_over(
     assert answer is None  # no answer yet: the wait goes on in the next invocation
     (handed_over,) = handler.lambda_client.invocations
     (run,) = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
-    assert handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == run["TaskRunId"]
+    assert handed_over["Payload"][HANDOVER_KEY]["TaskRunId"] == run["TaskRunId"]
 
 
 # 6. Two stacks on one transform
@@ -329,8 +330,8 @@ def test_two_stacks_importing_one_label_file_never_touch_each_others_runs(
     b = cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID)  # the same asset key, the same file
     assert handler(b, remaining_s=share(10)) is None
     (b_handed_over,) = handler.lambda_client.invocations
-    a_run = a_handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
-    b_run = b_handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    a_run = a_handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
+    b_run = b_handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     assert a_run != b_run  # B started its own
 
     deleted = handler(cfn_event("Delete", props(transform_id), stack_id=OTHER_STACK_ID, physical_id="labels-1"))
@@ -403,7 +404,7 @@ def test_a_nan_f1_before_makes_no_nan_in_the_hand_over(handler: Handler, task_ru
     task_runs.script_next_run(running_seconds=1500)
     assert handler(evaluation("Update", "tsk-2", old_after="tsk-1", transform_id=transform_id)) is None
     (payload,) = payloads
-    assert strict(payload)["GlueTaskRunHandover"]["Before"] == {"F1": None, "Gated": True}
+    assert strict(payload)[HANDOVER_KEY]["Before"] == {"F1": None, "Gated": True}
 
 
 def test_an_invoke_error_quoting_the_payload_reaches_neither_logs_nor_reason(
@@ -454,7 +455,7 @@ def test_a_waiter_that_finds_its_resource_deleted_cancels_its_run_and_stops(
     handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
     assert handler(handed_over["Payload"]) is None  # CloudFormation gave up on it: nobody to answer
     assert handler.lambda_client.invocations == []
-    run_id = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    run_id = handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     assert handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=run_id)["Status"] in {"STOPPING", "STOPPED"}
 
 

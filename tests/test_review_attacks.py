@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from glue_label_import._handler import index
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
     EVALUATION,
@@ -145,7 +146,7 @@ def test_a_lost_evaluation_start_reply_never_adopts_or_cancels_a_run_another_sta
     replies.listing_lag_seconds = 4.0
     a = handler(evaluation_event("Create", transform_id, OTHER_STACK_ID, "tsk-1"), remaining_s=share(1))
     assert a is None  # stack A's run is in flight, its wait handed over
-    a_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    a_run = handler.handed_over_run()
     replies.lose_next_reply("StartMLEvaluationTaskRun")
     b = handler(evaluation_event("Create", transform_id, STACK_ID, "tsk-1"))  # 1 s later: which run is B's?
     assert b is not None, "B answers"
@@ -160,7 +161,7 @@ def lost_import_start_after_another_stacks(handler: Handler, remaining_s: float)
     transform_id = handler.transform()
     replies.listing_lag_seconds = 4.0
     assert handler(cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID), remaining_s=share(1)) is None
-    a_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    a_run = handler.handed_over_run()
     handler.clock.now += 2
     replies.lose_next_reply("StartImportLabelsTaskRun")
     return transform_id, a_run, handler(cfn_event("Create", props(transform_id)), remaining_s=remaining_s)
@@ -187,7 +188,7 @@ def test_a_lost_start_reply_near_its_time_limit_hands_its_own_run_over_and_never
     task_runs.running_seconds = 600
     transform_id, a_run, b = lost_import_start_after_another_stacks(handler, remaining_s=share(1))  # 1 s of B's left
     assert b is None  # B looked for its run past its share of time, then handed the wait over
-    b_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    b_run = handler.handed_over_run()
     runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
     assert sorted(run["TaskRunId"] for run in runs if run["Status"] == "RUNNING") == sorted([a_run, b_run])
     assert a_run != b_run and task_runs.calls_to("CancelMLTaskRun") == []
@@ -227,7 +228,7 @@ def test_a_lost_start_reply_never_adopts_a_run_another_stack_started_after_the_c
     b = handler(cfn_event("Create", props(transform_id)), remaining_s=share(1))  # no time for a second try
     assert glue.theirs is not None
     assert b is None, b  # B started nothing, found nothing of its own: the next invocation starts
-    (handed,) = [call["Payload"]["GlueTaskRunHandover"] for call in handler.lambda_client.invocations]
+    (handed,) = [call["Payload"][HANDOVER_KEY] for call in handler.lambda_client.invocations]
     assert "TaskRunId" not in handed and task_runs.calls_to("CancelMLTaskRun") == []
 
 
@@ -285,9 +286,9 @@ def test_an_in_flight_duplicate_adopts_the_run_and_starts_nothing(handler: Handl
     task_runs.running_seconds = 600
     event = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION)
     assert handler(event, remaining_s=share(1)) is None
-    first_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    first_run = handler.handed_over_run()
     assert handler(event, remaining_s=share(1)) is None  # the duplicate
-    assert handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == first_run
+    assert handler.handed_over_run() == first_run
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 1
 
 
@@ -301,10 +302,10 @@ def test_an_in_flight_duplicate_without_the_ledger_starts_no_second_run(
     assert handler(other, remaining_s=share(1)) is None  # another stack generates under the same prefix
     event = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION)
     assert handler(event, remaining_s=share(1)) is None
-    mine = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    mine = handler.handed_over_run()
     handler.clock.now += 1
     assert handler(event, remaining_s=share(1)) is None  # the duplicate adopts its request's run, by its folder
-    assert handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == mine
+    assert handler.handed_over_run() == mine
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 2  # the other stack's, and mine
 
 
@@ -462,7 +463,7 @@ def test_a_duplicate_of_a_capacity_wait_hand_over_starts_no_second_run(
     event = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION)
     assert handler(event, remaining_s=share(30)) is None  # no capacity: the wait for it is handed over
     capacity_wait = handler.lambda_client.invocations[-1]["Payload"]
-    assert "TaskRunId" not in capacity_wait["GlueTaskRunHandover"]
+    assert "TaskRunId" not in capacity_wait[HANDOVER_KEY]
     task_runs._failures.clear()  # capacity again
     task_runs.running_seconds = 600
     handler.clock.now += 5

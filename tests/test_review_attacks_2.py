@@ -12,7 +12,6 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from glue_label_import._handler import index
-from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
@@ -89,7 +88,7 @@ def test_the_retry_of_a_crash_between_start_and_record_adopts_its_generation(
     (first,) = handler.running(transform_id)
     handler.clock.now += 60
     assert handler(event, remaining_s=900) is None  # the folder names the request: its run is adopted, handed over
-    assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"] == first
+    assert handler.handed_over_run() == first
     assert handler.running(transform_id) == [first]
 
 
@@ -270,7 +269,7 @@ def test_an_ambiguous_lost_import_reply_leaves_no_run_that_no_resource_answers_f
     replies.listing_lag_seconds = 4.0
     a = handler(cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID), remaining_s=share(1))
     assert a is None  # stack A's import is in flight, its wait handed over
-    a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
+    a_run = handler.handed_over_run()
     replies.lose_next_reply("StartImportLabelsTaskRun")
     b = handler(cfn_event("Create", props(transform_id)))  # the same file, a second later
     assert b is not None and b["Status"] == "FAILED" and "another resource" in b["Reason"], b
@@ -286,7 +285,7 @@ def test_a_lost_generation_reply_adopts_its_own_folder_beside_another_stacks_gen
     replies.listing_lag_seconds = 4.0
     other = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION, stack_id=OTHER_STACK_ID)
     assert handler(other, remaining_s=share(1)) is None
-    a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
+    a_run = handler.handed_over_run()
     replies.lose_next_reply("StartMLLabelingSetGenerationTaskRun")
     b = handler(cfn_event("Create", generation_props(transform_id), resource_type=GENERATION))
     assert b is not None and b["Status"] == "SUCCESS", b

@@ -12,7 +12,6 @@ import pytest
 
 from glue_label_import._handler import engine as engine_module
 from glue_label_import._handler import index
-from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
@@ -67,7 +66,7 @@ def test_a_takeover_never_adopts_an_evaluation_another_stack_started_after_the_d
         "Create", evaluation_props(transform_id), resource_type=EVALUATION, logical_id="Q", stack_id=OTHER_STACK_ID
     )
     assert handler(theirs, remaining_s=share(1)) is None
-    their_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
+    their_run = handler.handed_over_run()
     handler.clock.now += 60  # Lambda retries the crashed Create once its claimant is surely over
     answer = handler(mine, remaining_s=900)
     assert answer is not None and answer["Status"] == "SUCCESS", answer
@@ -122,7 +121,7 @@ def test_a_delete_cancels_the_run_a_takeover_adopted_from_a_dead_claimants_start
     (started,) = handler.running(transform_id)
     handler.clock.now += 110
     assert handler(event, remaining_s=share(1)) is None  # the retry takes over, adopts the run, hands its wait over
-    assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"] == started
+    assert handler.handed_over_run() == started
     deleted = handler(cfn_event("Delete", props(transform_id, ROUND_1, replace=True), physical_id="labels-1"))
     assert deleted is not None and deleted["Status"] == "SUCCESS"
     assert handler.running(transform_id) == [], f"{started} still RUNNING after the resource's Delete"
