@@ -57,7 +57,7 @@ def test_a_start_that_failed_without_starting_a_run_is_tried_again(
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "SUCCESS", answer
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 3
-    (run,) = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    (run,) = handler.runs(transform_id)
     assert answer["Data"]["TaskRunId"] == run["TaskRunId"]
 
 
@@ -426,6 +426,6 @@ def test_a_start_whose_last_reply_was_lost_adopts_its_run_past_its_share_of_time
     replies.listing_lag_seconds = 1.0  # listed only after the little time the invocation has
     assert handler(cfn_event("Create", props(transform_id)), remaining_s=share(0.5)) is None  # no time for a second try
     (handed_over,) = handler.lambda_client.invocations
-    (run,) = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    (run,) = handler.runs(transform_id)
     assert handed_over["Payload"][HANDOVER_KEY]["TaskRunId"] == run["TaskRunId"]
     assert glue.lost == 1 and task_runs.calls_to("CancelMLTaskRun") == []

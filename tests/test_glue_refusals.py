@@ -54,7 +54,7 @@ def test_a_label_file_glue_refuses_fails_the_deploy_with_glues_message_before_an
     assert answer is not None and answer["Status"] == "FAILED"
     assert answer["Reason"] == f"{reason} (transform {transform_id})"
     assert task_runs.calls_to("GetMLTaskRun") == []
-    assert handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"] == []
+    assert handler.runs(transform_id) == []
 
 
 def test_a_label_file_in_another_region_fails_the_deploy_with_glues_message(

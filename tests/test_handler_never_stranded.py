@@ -311,7 +311,7 @@ def test_a_hanging_poll_hands_the_wait_over(
     glue.release.set()
     assert answer is None  # no answer yet: the wait goes on in the next invocation
     (handed_over,) = handler.lambda_client.invocations
-    (run,) = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    (run,) = handler.runs(transform_id)
     assert handed_over["Payload"][HANDOVER_KEY]["TaskRunId"] == run["TaskRunId"]
 
 

@@ -173,11 +173,7 @@ def test_a_lost_import_start_reply_adopts_its_own_run_not_another_stacks_import_
     task_runs.running_seconds = 600
     transform_id, a_run, b = lost_import_start_after_another_stacks(handler, remaining_s=900)
     assert b is not None and b["Status"] == "SUCCESS", b
-    (b_run,) = [
-        run["TaskRunId"]
-        for run in handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
-        if run["TaskRunId"] != a_run
-    ]
+    (b_run,) = [run["TaskRunId"] for run in handler.runs(transform_id) if run["TaskRunId"] != a_run]
     assert b["Data"]["TaskRunId"] == b_run
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 2  # A's and B's: B started no second run
 
@@ -189,7 +185,7 @@ def test_a_lost_start_reply_near_its_time_limit_hands_its_own_run_over_and_never
     transform_id, a_run, b = lost_import_start_after_another_stacks(handler, remaining_s=share(1))  # 1 s of B's left
     assert b is None  # B looked for its run past its share of time, then handed the wait over
     b_run = handler.handed_over_run()
-    runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    runs = handler.runs(transform_id)
     assert sorted(run["TaskRunId"] for run in runs if run["Status"] == "RUNNING") == sorted([a_run, b_run])
     assert a_run != b_run and task_runs.calls_to("CancelMLTaskRun") == []
 
@@ -355,7 +351,7 @@ def test_an_invoke_refused_during_a_rollback_leaves_no_run(
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, refusing, handler.clock))
     rollback = handler(import_update(transform_id, ROUND_1, ROUND_2), remaining_s=share(15))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
-    runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    runs = handler.runs(transform_id)
     assert not [run for run in runs if run["Status"] in ("STARTING", "RUNNING")], runs
 
 
@@ -470,5 +466,5 @@ def test_a_duplicate_of_a_capacity_wait_hand_over_starts_no_second_run(
     assert handler(capacity_wait, remaining_s=share(1)) is None  # it starts the run, hands the wait over
     handler.clock.now += 1
     handler(capacity_wait, remaining_s=share(1))  # Lambda delivers the capacity-wait hand-over once more
-    runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    runs = handler.runs(transform_id)
     assert len(runs) == 1, [(run["TaskRunId"], run["Status"]) for run in runs]
