@@ -21,6 +21,7 @@ from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
     EVALUATION,
     GENERATION,
+    LEDGER_TABLE,
     SECRET,
     STACK_ID,
     cfn_event,
@@ -160,7 +161,7 @@ def test_without_its_ledger_a_create_still_runs_and_a_delete_succeeds(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")  # denied or gone: the same to it
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)  # denied or gone: the same to it
     created = handler(cfn_event("Create", props(transform_id)))
     assert created is not None and created["Status"] == "SUCCESS"
     deleted = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))

@@ -16,6 +16,7 @@ from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
     EVALUATION,
     GENERATION,
+    LEDGER_TABLE,
     SECRET,
     STACK_ID,
     cfn_event,
@@ -92,7 +93,7 @@ def test_a_rollback_without_capacity_and_without_its_ledger_never_answers_failed
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
     assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "too many runs", times=1000)
     event = import_update(transform_id, ROUND_1, ROUND_2)
@@ -292,7 +293,7 @@ def test_an_in_flight_duplicate_without_the_ledger_starts_no_second_run(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)
     task_runs.running_seconds = 600
     other = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION, stack_id=OTHER_STACK_ID)
     assert handler(other, remaining_s=share(1)) is None  # another stack generates under the same prefix
@@ -407,7 +408,7 @@ def test_a_generation_rollback_without_its_ledger_starts_no_run(handler: Handler
     handler(cfn_event("Create", generation_props(transform_id, after=("a",)), resource_type=GENERATION))
     handler.clock.now += 60
     handler(generation_update(transform_id, "b", "a"))
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")  # denied or gone: the same to it
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)  # denied or gone: the same to it
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     starts = len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun"))
     rollback = handler(generation_update(transform_id, "a", "b"))

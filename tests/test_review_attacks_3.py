@@ -17,6 +17,7 @@ from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
     EVALUATION,
     GENERATION,
+    LEDGER_TABLE,
     STACK_ID,
     cfn_event,
     evaluation_props,
@@ -171,7 +172,7 @@ def test_a_generation_rollback_without_its_ledger_never_answers_another_stacks_f
         cfn_event("Create", generation_props(transform_id), resource_type=GENERATION, stack_id=OTHER_STACK_ID)
     )
     assert first and forward and theirs and theirs["Status"] == "SUCCESS"
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")  # denied or gone: the same to it
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)  # denied or gone: the same to it
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     rollback = handler(generation_update(transform_id, "a", "b"))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
