@@ -13,7 +13,6 @@ import hashlib
 import re
 import subprocess
 import time
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -23,18 +22,10 @@ from glue_label_import.testing import GlueMLTaskRuns, replies
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.requests import BUCKET, GENERATION, STACK_ID, generation_props, props
 from glue_label_import.testing.sandbox import LambdaSandbox
-from support import OTHER_STACK_ID, share
+from support import OTHER_STACK_ID, share, wait_for
 
 CLAIMANT_REMAINING_S = share(5)  # a claimant whose end (its Lambda limit) comes 50 s after it began
 FOLDER = re.compile(r"\d{8}T\d{9}Z-([0-9a-f]{8})-([0-9a-f]{8})/")
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 30) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (found := condition()):
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
-    return found
 
 
 def claim_of(sandbox: LambdaSandbox, request_id: str) -> dict[str, Any]:
