@@ -29,7 +29,7 @@ os.environ.pop("AWS_PROFILE", None)
 install()
 
 from glue_label_import import LabelImport, LabelSource  # noqa: E402
-from glue_label_import.testing.examples import find_matches_transform  # noqa: E402
+from glue_label_import.testing.examples import LABELS, find_matches_transform  # noqa: E402
 from glue_label_import.testing.requests import (  # noqa: E402
     BUCKET,
     STACK_ID,
@@ -78,6 +78,14 @@ def labels_csv(tmp_path: Path) -> str:
     path = tmp_path / "labels.csv"
     path.write_text("labeling_set_id,label,customer_id,name\ns1,A,1,Ann\ns1,A,2,Anne\ns1,B,3,Bob\n")
     return str(path)
+
+
+@pytest.fixture
+def labels(tmp_path: Path) -> LabelSource:
+    """The example labels (LABELS) as a file asset."""
+    path = tmp_path / "labels.csv"
+    path.write_text(LABELS, encoding="utf-8")
+    return LabelSource.from_asset(str(path))
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from moto import mock_aws
 from glue_label_import._handler import answers, index
 from glue_label_import._handler.engine import Engine
 from glue_label_import._handler.glue_runs import TaskRuns
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import._handler.retries import Clock
 from glue_label_import.testing import GlueMLTaskRuns, stacks
@@ -103,6 +104,11 @@ class Handler:
         assert answer is not None and answer["Status"] == "SUCCESS"
         return transform_id
 
+    def handed_over_run(self) -> str:
+        """The TaskRunId in the state of the last hand-over."""
+        run_id: str = self.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
+        return run_id
+
     def runs(self, transform_id: str) -> list[dict[str, Any]]:
         """The transform's task runs, newest first, as GetMLTaskRuns lists them."""
         return list(self.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"])
@@ -183,14 +189,27 @@ class Refusing:
         return maybe
 
 
-def generation_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
-    """An Update of the generation `gen-1` whose After goes from run `old` to run `new`."""
+def generation_update(transform_id: str, new: str, old: str, *, physical_id: str = "gen-1") -> dict[str, Any]:
+    """An Update of the generation `physical_id` whose After goes from run `old` to run `new`."""
     return cfn_event(
         "Update",
         generation_props(transform_id, after=(new,)),
         resource_type=GENERATION,
-        physical_id="gen-1",
+        physical_id=physical_id,
         old_properties=generation_props(transform_id, after=(old,)),
+    )
+
+
+def import_update(
+    transform_id: str, new: str, old: str, *, physical_id: str = "labels-1", **kwargs: Any
+) -> dict[str, Any]:
+    """An Update of the replacing import `physical_id` from label file `old` to `new`; `kwargs` go to both
+    props (timeout=120)."""
+    return cfn_event(
+        "Update",
+        props(transform_id, new, replace=True, **kwargs),
+        physical_id=physical_id,
+        old_properties=props(transform_id, old, replace=True, **kwargs),
     )
 
 

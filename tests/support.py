@@ -6,6 +6,7 @@ One module, so that no test file keeps its own copy of a helper.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,15 @@ def share(seconds: float) -> float:
     """The remaining time of an invocation whose own share of time (before its hand-over margin) is
     `seconds`: `share(1)` starts or waits a second, then hands the request over."""
     return HANDOVER_MARGIN_S + seconds
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float = 30) -> Any:
+    """Poll `condition` (in real time) until it answers something truthy; return that answer."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := condition()):
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+    return found
 
 
 OTHER_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Other/77aa0c10-0a6b-11ef-9b7e-0a1b2c3d4e5f"

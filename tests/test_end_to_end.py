@@ -6,7 +6,6 @@ never appeared in the handler's output (which runs at LOG_LEVEL=DEBUG).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.requests import EVALUATION, GENERATION, evaluation_props, generation_props, props
 from glue_label_import.testing.sandbox import LambdaSandbox, log_lines, metric_records
+from support import wait_for
 
 HANDOVER_REMAINING_S = HANDOVER_MARGIN_S + 3  # an invocation that waits about 3 s, then hands over
 
@@ -93,7 +93,7 @@ def test_delete_during_a_run_cancels_it(sandbox: LambdaSandbox, runs: GlueMLTask
     runs.script_next_run(running_seconds=30)
     create = sandbox.event("Create", props(transform_id, path))
     creating = sandbox.start(create)
-    _wait_for(lambda: runs.calls_to("StartImportLabelsTaskRun"))
+    wait_for(lambda: runs.calls_to("StartImportLabelsTaskRun"))
 
     delete = sandbox.event("Delete", props(transform_id, path), physical_id="Labels-1")
     deletion = sandbox.invoke(delete)
@@ -135,7 +135,7 @@ def test_duplicate_delivery_adopts_the_run(sandbox: LambdaSandbox, runs: GlueMLT
     runs.script_next_run(running_seconds=3)
     create = sandbox.event("Create", props(transform_id, sandbox.upload("dup.csv", LABELS)))
     first = sandbox.start(create)
-    _wait_for(lambda: runs.calls_to("StartImportLabelsTaskRun"))
+    wait_for(lambda: runs.calls_to("StartImportLabelsTaskRun"))
     sandbox.invoke(create)  # the same request delivered again while the run is in flight
     sandbox.finish(first)
     answers = sandbox.responses.answers(create["RequestId"])
@@ -166,13 +166,6 @@ def test_bad_property(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
 
 def _function_arn_quoted() -> str:
     return "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3ALabels-GlueLabelImportHandler"
-
-
-def _wait_for(condition: Any, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
 
 
 def test_runner_uses_only_the_asset_and_boto3(sandbox: LambdaSandbox) -> None:

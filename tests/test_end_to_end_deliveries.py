@@ -13,29 +13,19 @@ import hashlib
 import re
 import subprocess
 import time
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 
-from glue_label_import._handler.handover import HANDOVER_MARGIN_S
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns, replies
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.requests import BUCKET, GENERATION, STACK_ID, generation_props, props
 from glue_label_import.testing.sandbox import LambdaSandbox
-from support import OTHER_STACK_ID
+from support import OTHER_STACK_ID, share, wait_for
 
-HAND_OVER_AT_ONCE_S = HANDOVER_MARGIN_S + 1  # an invocation that waits a second, then hands the wait over
-CLAIMANT_REMAINING_S = HANDOVER_MARGIN_S + 5  # a claimant whose end (its Lambda limit) comes 50 s after it began
+CLAIMANT_REMAINING_S = share(5)  # a claimant whose end (its Lambda limit) comes 50 s after it began
 FOLDER = re.compile(r"\d{8}T\d{9}Z-([0-9a-f]{8})-([0-9a-f]{8})/")
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 30) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (found := condition()):
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
-    return found
 
 
 def claim_of(sandbox: LambdaSandbox, request_id: str) -> dict[str, Any]:
@@ -62,9 +52,9 @@ def test_a_duplicate_of_a_handed_over_request_starts_nothing_and_the_hand_over_a
     transform_id = sandbox.transform()
     runs.script_next_run(running_seconds=3)
     create = sandbox.event("Create", props(transform_id, sandbox.upload("handed.csv", LABELS)))
-    sandbox.invoke(create, remaining_s=HAND_OVER_AT_ONCE_S)
+    sandbox.invoke(create, remaining_s=share(1))
     (handed_over,) = sandbox.invokes.take()
-    run_id = handed_over["payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    run_id = handed_over["payload"][HANDOVER_KEY]["TaskRunId"]
 
     duplicate = sandbox.invoke(create)  # Lambda delivers the request again: its claimant handed over
     assert duplicate.seconds < 10  # it stops at once, rather than wait for the claimant's end
@@ -110,9 +100,9 @@ def test_a_duplicate_of_a_capacity_wait_hand_over_starts_one_run(sandbox: Lambda
             TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/busy/{n}/"
         )
     create = sandbox.event("Create", generation_props(transform_id), resource_type=GENERATION)
-    sandbox.invoke(create, remaining_s=HAND_OVER_AT_ONCE_S)
+    sandbox.invoke(create, remaining_s=share(1))
     (handed_over,) = sandbox.invokes.take()  # waiting for capacity, no run started
-    assert "TaskRunId" not in handed_over["payload"]["GlueTaskRunHandover"]
+    assert "TaskRunId" not in handed_over["payload"][HANDOVER_KEY]
     assert runs.calls_to("StartMLLabelingSetGenerationTaskRun")[3:]  # the request's start was refused
 
     deliveries = [sandbox.start(handed_over["payload"]) for _ in range(2)]  # the hand-over, delivered twice at once
@@ -142,9 +132,9 @@ def test_a_lost_start_reply_beside_another_stacks_import_adopts_its_own_run_and_
     path = sandbox.upload("both-stacks.csv", LABELS)  # the same asset key in both stacks
     runs.script_next_run(running_seconds=20)
     a = sandbox.event("Create", props(transform_id, path))
-    sandbox.invoke(a, remaining_s=HAND_OVER_AT_ONCE_S)
+    sandbox.invoke(a, remaining_s=share(1))
     (a_handed_over,) = sandbox.invokes.take()  # A's import in flight
-    a_run = a_handed_over["payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    a_run = a_handed_over["payload"][HANDOVER_KEY]["TaskRunId"]
     a_started = sandbox.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=a_run)["StartedOn"].timestamp()
     time.sleep(max(0.0, a_started + 2.5 - time.time()))  # B starts 2.5 s after A's run
 

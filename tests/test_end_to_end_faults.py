@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from glue_label_import._handler.handover import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.endpoints import Fault
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.faults import hanging_endpoint
 from glue_label_import.testing.requests import props
 from glue_label_import.testing.sandbox import LambdaSandbox, answer_errors
+from support import share
 
 
 def test_delete_answers_within_3_seconds_when_aws_hangs(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
@@ -90,12 +90,12 @@ def test_a_hand_over_of_unknown_outcome_is_tried_again_and_its_second_delivery_s
     runs.script_next_run(running_seconds=2)
     create = sandbox.event("Create", props(transform_id, sandbox.upload("unknown.csv", LABELS)))
     sandbox.invokes.misbehave_next(fault)
-    sandbox.invoke(create, remaining_s=HANDOVER_MARGIN_S + 1)  # waits a second, then hands over
+    sandbox.invoke(create, remaining_s=share(1))  # waits a second, then hands over
     assert sandbox.responses.answers(create["RequestId"]) == []  # neither FAILED nor a guess
     first, again = sandbox.invokes.take()  # queued, its reply lost; then tried again: the same turn
     assert first["payload"] == again["payload"]
     for delivery in (first, again):
-        sandbox.invoke(delivery["payload"], remaining_s=HANDOVER_MARGIN_S + 20)
+        sandbox.invoke(delivery["payload"], remaining_s=share(20))
     answers = sandbox.responses.answers(create["RequestId"])
     assert answers and answers[0]["Status"] == "SUCCESS"
     assert all(answer == answers[0] for answer in answers)  # the second delivery answers the same, if at all

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glue_label_import._handler.handover import HANDOVER_MARGIN_S
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.faults import TricklingProxy
@@ -24,9 +24,7 @@ from glue_label_import.testing.requests import (
     props,
 )
 from glue_label_import.testing.sandbox import LambdaSandbox
-from support import OTHER_STACK_ID
-
-HAND_OVER_AT_ONCE_S = HANDOVER_MARGIN_S + 1  # an invocation that waits a second, then hands the wait over
+from support import OTHER_STACK_ID, share
 
 
 def labelled(sandbox: LambdaSandbox) -> str:
@@ -75,11 +73,11 @@ def test_nothing_is_written_on_the_transform_and_a_delete_cancels_its_run(
     sandbox.glue.tag_resource(ResourceArn=arn, TagsToAdd=users_tags)
     runs.script_next_run(running_seconds=600)
     create = gate(sandbox, "Create", transform_id, "tsk-1")
-    sandbox.invoke(create, remaining_s=HAND_OVER_AT_ONCE_S)
+    sandbox.invoke(create, remaining_s=share(1))
     (handed_over,) = sandbox.invokes.take()
     delete = gate(sandbox, "Delete", transform_id, "tsk-1")
     assert answered(sandbox, delete)["Status"] == "SUCCESS"
-    run_id = handed_over["payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    run_id = handed_over["payload"][HANDOVER_KEY]["TaskRunId"]
     assert runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": run_id}]
     assert sandbox.glue.get_tags(ResourceArn=arn)["Tags"] == users_tags
 
@@ -142,12 +140,12 @@ def test_two_stacks_importing_one_file_never_touch_each_others_runs(
     path = sandbox.upload("shared.csv", LABELS)  # the same asset key in both stacks
     runs.running_seconds = 6
     a = sandbox.event("Create", props(transform_id, path))
-    sandbox.invoke(a, remaining_s=HAND_OVER_AT_ONCE_S)
+    sandbox.invoke(a, remaining_s=share(1))
     b = sandbox.event("Create", props(transform_id, path), stack_id=OTHER_STACK_ID)
-    sandbox.invoke(b, remaining_s=HAND_OVER_AT_ONCE_S)
+    sandbox.invoke(b, remaining_s=share(1))
     a_handed_over, b_handed_over = sandbox.invokes.take()
-    a_run = a_handed_over["payload"]["GlueTaskRunHandover"]["TaskRunId"]
-    b_run = b_handed_over["payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    a_run = a_handed_over["payload"][HANDOVER_KEY]["TaskRunId"]
+    b_run = b_handed_over["payload"][HANDOVER_KEY]["TaskRunId"]
     assert a_run != b_run
     b_delete = sandbox.event("Delete", props(transform_id, path), stack_id=OTHER_STACK_ID, physical_id="labels-b")
     assert answered(sandbox, b_delete)["Status"] == "SUCCESS"

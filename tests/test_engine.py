@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from glue_label_import._handler import index
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns, replies
 from glue_label_import.testing.requests import SECRET, cfn_event, props
 from handler_driver import ROUND_1, Answering, Handler, RecordingConnection, engine_on
@@ -56,7 +57,7 @@ def test_a_start_that_failed_without_starting_a_run_is_tried_again(
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "SUCCESS", answer
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 3
-    (run,) = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    (run,) = handler.runs(transform_id)
     assert answer["Data"]["TaskRunId"] == run["TaskRunId"]
 
 
@@ -71,7 +72,7 @@ def test_a_start_refused_for_capacity_waits_across_invocations_until_the_deadlin
     while answers[-1] is None:  # each invocation waits for capacity as long as it may, then hands over
         (invocation,) = handler.lambda_client.invocations
         handler.lambda_client.invocations.clear()
-        state = dict(invocation["Payload"]["GlueTaskRunHandover"])
+        state = dict(invocation["Payload"][HANDOVER_KEY])
         assert state.pop("Turn")  # what the fresh invocation claims
         assert state == {"StartedAt": started, "Rollback": "no"}
         answers.append(handler(invocation["Payload"]))
@@ -104,7 +105,7 @@ def test_a_duplicate_delivery_of_a_handed_over_request_starts_nothing_and_the_ha
     handler.clock.now += 600
     answer = handler(handed_over["Payload"])
     assert answer is not None and answer["Status"] == "SUCCESS"
-    assert answer["Data"]["TaskRunId"] == handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    assert answer["Data"]["TaskRunId"] == handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
 
 
@@ -212,7 +213,7 @@ def test_delete_cancels_this_resources_run_in_flight(handler: Handler, task_runs
     same_file = handler.glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=ROUND_1)["TaskRunId"]
     assert handler(cfn_event("Create", props(transform_id)), remaining_s=share(10)) is None  # its run in flight
     (handed_over,) = handler.lambda_client.invocations
-    mine = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    mine = handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
     assert answer is not None and answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] == "labels-1"
     assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": mine}]
@@ -425,6 +426,6 @@ def test_a_start_whose_last_reply_was_lost_adopts_its_run_past_its_share_of_time
     replies.listing_lag_seconds = 1.0  # listed only after the little time the invocation has
     assert handler(cfn_event("Create", props(transform_id)), remaining_s=share(0.5)) is None  # no time for a second try
     (handed_over,) = handler.lambda_client.invocations
-    (run,) = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
-    assert handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == run["TaskRunId"]
+    (run,) = handler.runs(transform_id)
+    assert handed_over["Payload"][HANDOVER_KEY]["TaskRunId"] == run["TaskRunId"]
     assert glue.lost == 1 and task_runs.calls_to("CancelMLTaskRun") == []

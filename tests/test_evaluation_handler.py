@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns, stacks
 from glue_label_import.testing.requests import EVALUATION, STACK_ID, cfn_event, evaluation_props
 from handler_driver import Handler
@@ -168,7 +169,7 @@ def test_a_delete_mid_run_cancels_this_resources_evaluation_and_no_other(
     someone_elses = handler.glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
     assert evaluate(handler, properties=evaluation_props(transform_id), remaining_s=share(10)) is None  # handed over
     (handed_over,) = handler.lambda_client.invocations
-    ours = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    ours = handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     assert ours != someone_elses  # not adopted: it is not this resource's
 
     answer = evaluate(handler, "Delete", properties=evaluation_props(transform_id), physical_id="gate-1")
@@ -184,7 +185,7 @@ def test_a_duplicate_delivery_of_a_handed_over_evaluation_starts_nothing_and_sto
     event = cfn_event("Create", evaluation_props(transform_id), resource_type=EVALUATION)
     assert handler(event, share(10)) is None and handler(event, share(10)) is None  # the same request, twice
     (handed_over,) = handler.lambda_client.invocations  # the first delivery's hand-over goes on; the second stops
-    assert handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    assert handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     assert len(task_runs.calls_to("StartMLEvaluationTaskRun")) == 1
 
 
@@ -260,7 +261,7 @@ def test_a_long_evaluation_is_handed_over_and_the_drop_still_compares_with_befor
     while answers[-1] is None:
         (invocation,) = handler.lambda_client.invocations
         handler.lambda_client.invocations.clear()
-        assert invocation["Payload"]["GlueTaskRunHandover"]["Before"] == {"F1": 0.85, "Gated": True}
+        assert invocation["Payload"][HANDOVER_KEY]["Before"] == {"F1": 0.85, "Gated": True}
         answers.append(handler(invocation["Payload"]))
     assert len(answers) == 2
     assert answers[-1]["Status"] == "FAILED" and answers[-1]["Reason"].startswith("F1 dropped 0.15 from 0.85")

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.requests import BUCKET, GENERATION, cfn_event, generation_props
 from handler_driver import Handler
@@ -70,7 +71,7 @@ def test_a_delete_mid_run_cancels_the_generation_and_leaves_the_files(
     )["TaskRunId"]
     assert handler(cfn_event("Create", generation_props(transform_id), resource_type=GENERATION), share(10)) is None
     (handed_over,) = handler.lambda_client.invocations
-    mine = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    mine = handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     answer = generate(handler, "Delete", generation_props(transform_id), physical_id="next-round")
     assert answer["Status"] == "SUCCESS"
     assert task_runs.calls_to("CancelMLTaskRun") == [{"TransformId": transform_id, "TaskRunId": mine}]

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.requests import (
     BUCKET,
@@ -53,7 +54,7 @@ def test_a_label_file_glue_refuses_fails_the_deploy_with_glues_message_before_an
     assert answer is not None and answer["Status"] == "FAILED"
     assert answer["Reason"] == f"{reason} (transform {transform_id})"
     assert task_runs.calls_to("GetMLTaskRun") == []
-    assert handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"] == []
+    assert handler.runs(transform_id) == []
 
 
 def test_a_label_file_in_another_region_fails_the_deploy_with_glues_message(
@@ -90,5 +91,5 @@ def test_a_transform_with_three_runs_in_flight_makes_the_gate_and_the_generation
     answer = handler(cfn_event("Create", properties(transform_id), resource_type=resource_type), remaining_s=share(30))
     assert answer is None  # no answer yet: handed over to wait for room
     (handover,) = handler.lambda_client.invocations
-    assert "TaskRunId" not in handover["Payload"]["GlueTaskRunHandover"]  # no run of its own started
+    assert "TaskRunId" not in handover["Payload"][HANDOVER_KEY]  # no run of its own started
     assert len(handler.glue.get_ml_task_runs(TransformId=transform_id, Filter={"Status": "RUNNING"})["TaskRuns"]) == 3

@@ -16,10 +16,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from glue_label_import._handler import imports, index, retries
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
     EVALUATION,
     GENERATION,
+    LEDGER_TABLE,
     SECRET,
     STACK_ID,
     cfn_event,
@@ -27,7 +29,7 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import ROUND_1, ROUND_2, Handler, engine_on
+from handler_driver import ROUND_1, ROUND_2, Handler, engine_on, generation_update, import_update
 from support import OTHER_STACK_ID, share
 
 ROOT_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/App/0c0ffee0-0a6b-11ef-9b7e-0a1b2c3d4e5f"
@@ -119,14 +121,7 @@ def test_a_rollback_whose_import_fails_answers_success_with_its_previous_data(
     assert created and updated and updated["Status"] == "SUCCESS"
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.script_next_run(final_status="FAILED", error_string="Glue is down")
-    rollback = handler(
-        cfn_event(
-            "Update",
-            props(transform_id, ROUND_1, replace=True),
-            physical_id="labels-1",
-            old_properties=props(transform_id, ROUND_2, replace=True),
-        )
-    )
+    rollback = handler(import_update(transform_id, ROUND_1, ROUND_2))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
     assert rollback["Data"] == created["Data"]
 
@@ -158,7 +153,7 @@ def test_nothing_is_written_on_the_transform_even_at_glues_tag_limit(
     deleted = handler(evaluation("Delete", "tsk-1", transform_id=transform_id))
     assert deleted is not None and deleted["Status"] == "SUCCESS"
     (cancel,) = task_runs.calls_to("CancelMLTaskRun")  # found without a tag
-    assert cancel["TaskRunId"] == handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    assert cancel["TaskRunId"] == handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     assert handler.glue.get_tags(ResourceArn=arn)["Tags"] == users_tags
 
 
@@ -166,7 +161,7 @@ def test_without_its_ledger_a_create_still_runs_and_a_delete_succeeds(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")  # denied or gone: the same to it
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)  # denied or gone: the same to it
     created = handler(cfn_event("Create", props(transform_id)))
     assert created is not None and created["Status"] == "SUCCESS"
     deleted = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
@@ -317,8 +312,8 @@ def test_a_hanging_poll_hands_the_wait_over(
     glue.release.set()
     assert answer is None  # no answer yet: the wait goes on in the next invocation
     (handed_over,) = handler.lambda_client.invocations
-    (run,) = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
-    assert handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == run["TaskRunId"]
+    (run,) = handler.runs(transform_id)
+    assert handed_over["Payload"][HANDOVER_KEY]["TaskRunId"] == run["TaskRunId"]
 
 
 # 6. Two stacks on one transform
@@ -336,8 +331,8 @@ def test_two_stacks_importing_one_label_file_never_touch_each_others_runs(
     b = cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID)  # the same asset key, the same file
     assert handler(b, remaining_s=share(10)) is None
     (b_handed_over,) = handler.lambda_client.invocations
-    a_run = a_handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
-    b_run = b_handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    a_run = a_handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
+    b_run = b_handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     assert a_run != b_run  # B started its own
 
     deleted = handler(cfn_event("Delete", props(transform_id), stack_id=OTHER_STACK_ID, physical_id="labels-1"))
@@ -410,7 +405,7 @@ def test_a_nan_f1_before_makes_no_nan_in_the_hand_over(handler: Handler, task_ru
     task_runs.script_next_run(running_seconds=1500)
     assert handler(evaluation("Update", "tsk-2", old_after="tsk-1", transform_id=transform_id)) is None
     (payload,) = payloads
-    assert strict(payload)["GlueTaskRunHandover"]["Before"] == {"F1": None, "Gated": True}
+    assert strict(payload)[HANDOVER_KEY]["Before"] == {"F1": None, "Gated": True}
 
 
 def test_an_invoke_error_quoting_the_payload_reaches_neither_logs_nor_reason(
@@ -438,26 +433,10 @@ def test_the_rollback_of_a_generation_answers_its_previous_folder_without_a_run(
 ) -> None:
     transform_id = handler.transform()
     first = handler(cfn_event("Create", generation_props(transform_id, after=("tsk-1",)), resource_type=GENERATION))
-    second = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("tsk-2",)),
-            old_properties=generation_props(transform_id, after=("tsk-1",)),
-            physical_id="next-round",
-            resource_type=GENERATION,
-        )
-    )
+    second = handler(generation_update(transform_id, "tsk-2", "tsk-1", physical_id="next-round"))
     assert first and second and first["Data"] != second["Data"]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    rollback = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("tsk-1",)),
-            old_properties=generation_props(transform_id, after=("tsk-2",)),
-            physical_id="next-round",
-            resource_type=GENERATION,
-        )
-    )
+    rollback = handler(generation_update(transform_id, "tsk-1", "tsk-2", physical_id="next-round"))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert rollback["Data"] == first["Data"]
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 2
@@ -477,7 +456,7 @@ def test_a_waiter_that_finds_its_resource_deleted_cancels_its_run_and_stops(
     handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
     assert handler(handed_over["Payload"]) is None  # CloudFormation gave up on it: nobody to answer
     assert handler.lambda_client.invocations == []
-    run_id = handed_over["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    run_id = handed_over["Payload"][HANDOVER_KEY]["TaskRunId"]
     assert handler.glue.get_ml_task_run(TransformId=transform_id, TaskRunId=run_id)["Status"] in {"STOPPING", "STOPPED"}
 
 
@@ -486,22 +465,12 @@ def test_the_rollback_of_a_failed_generation_answers_its_folder_though_the_runs_
 ) -> None:
     """The rollback's properties name the run the import's own rollback just made: never answered before."""
     transform_id = handler.transform()
-
-    def generation(request_type: str, after: str, old: str | None = None) -> dict[str, Any]:
-        return cfn_event(
-            request_type,
-            generation_props(transform_id, after=(after,)),
-            old_properties=generation_props(transform_id, after=(old,)) if old else None,
-            physical_id="next-round" if old else None,
-            resource_type=GENERATION,
-        )
-
-    first = handler(generation("Create", "tsk-1"))
+    first = handler(cfn_event("Create", generation_props(transform_id, after=("tsk-1",)), resource_type=GENERATION))
     task_runs.script_next_run(final_status="FAILED", error_string="Access Denied")
-    failed = handler(generation("Update", "tsk-2", "tsk-1"))
+    failed = handler(generation_update(transform_id, "tsk-2", "tsk-1", physical_id="next-round"))
     assert first is not None and failed is not None and failed["Status"] == "FAILED"
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    rollback = handler(generation("Update", "tsk-3", "tsk-2"))
+    rollback = handler(generation_update(transform_id, "tsk-3", "tsk-2", physical_id="next-round"))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert rollback["Data"] == first["Data"]
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 2
@@ -512,23 +481,9 @@ def test_a_late_duplicate_of_an_update_leaves_what_its_rollback_answers(
 ) -> None:
     transform_id = handler.transform()
     first = handler(cfn_event("Create", generation_props(transform_id, after=("tsk-1",)), resource_type=GENERATION))
-    update = cfn_event(
-        "Update",
-        generation_props(transform_id, after=("tsk-2",)),
-        old_properties=generation_props(transform_id, after=("tsk-1",)),
-        physical_id="next-round",
-        resource_type=GENERATION,
-    )
+    update = generation_update(transform_id, "tsk-2", "tsk-1", physical_id="next-round")
     second, again = handler(update), handler(update)  # the Update, then a late duplicate of it
     assert first and second and again == second
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    rollback = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("tsk-1",)),
-            old_properties=generation_props(transform_id, after=("tsk-2",)),
-            physical_id="next-round",
-            resource_type=GENERATION,
-        )
-    )
+    rollback = handler(generation_update(transform_id, "tsk-1", "tsk-2", physical_id="next-round"))
     assert rollback is not None and rollback["Data"] == first["Data"]

@@ -17,8 +17,6 @@ from aws_cdk.assertions import Match, Template
 from glue_label_import import LabelImport, LabelSource, TaskRunProvider
 from support import handler_statements, new_stack, resources_of
 
-WATCH_ACTIONS = ["glue:GetMLTaskRun", "glue:GetMLTaskRuns", "glue:CancelMLTaskRun", "glue:GetMLTransform"]
-
 
 def test_one_handler_function_serves_every_import(three_imports: tuple[Stack, Template]) -> None:
     _, template = three_imports

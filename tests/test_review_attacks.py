@@ -11,10 +11,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from glue_label_import._handler import index
+from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
     EVALUATION,
     GENERATION,
+    LEDGER_TABLE,
     SECRET,
     STACK_ID,
     cfn_event,
@@ -22,7 +24,16 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import ROUND_1, ROUND_2, Handler, Refusing, engine_on, generation_update, throttled_dynamodb
+from handler_driver import (
+    ROUND_1,
+    ROUND_2,
+    Handler,
+    Refusing,
+    engine_on,
+    generation_update,
+    import_update,
+    throttled_dynamodb,
+)
 from support import BUCKET, OTHER_STACK_ID, share
 
 
@@ -30,15 +41,6 @@ def throttle_describe_stacks(handler: Handler, monkeypatch: pytest.MonkeyPatch) 
     engine = engine_on(handler.glue, handler.lambda_client, handler.clock)
     engine.cloudformation = Refusing(boto3.client("cloudformation"), "describe_stacks", "Throttling")
     monkeypatch.setattr(index, "engine", engine)
-
-
-def import_update(transform_id: str, new: str, old: str) -> dict[str, Any]:
-    return cfn_event(
-        "Update",
-        props(transform_id, new, replace=True),
-        physical_id="labels-1",
-        old_properties=props(transform_id, old, replace=True),
-    )
 
 
 # 1. Rollbacks
@@ -63,28 +65,12 @@ def test_a_generation_rollback_with_its_status_throttled_answers_its_previous_fo
     transform_id = handler.transform()
     first = handler(cfn_event("Create", generation_props(transform_id, after=("a",)), resource_type=GENERATION))
     handler.clock.now += 60
-    updated = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("b",)),
-            resource_type=GENERATION,
-            physical_id="gen-1",
-            old_properties=generation_props(transform_id, after=("a",)),
-        )
-    )
+    updated = handler(generation_update(transform_id, "b", "a"))
     assert first and updated and first["Data"] != updated["Data"]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     throttle_describe_stacks(handler, monkeypatch)
     starts = len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun"))
-    rollback = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("a",)),
-            resource_type=GENERATION,
-            physical_id="gen-1",
-            old_properties=generation_props(transform_id, after=("b",)),
-        )
-    )
+    rollback = handler(generation_update(transform_id, "a", "b"))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == starts
     assert rollback["Data"] == first["Data"]
@@ -107,7 +93,7 @@ def test_a_rollback_without_capacity_and_without_its_ledger_never_answers_failed
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
     assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "too many runs", times=1000)
     event = import_update(transform_id, ROUND_1, ROUND_2)
@@ -161,7 +147,7 @@ def test_a_lost_evaluation_start_reply_never_adopts_or_cancels_a_run_another_sta
     replies.listing_lag_seconds = 4.0
     a = handler(evaluation_event("Create", transform_id, OTHER_STACK_ID, "tsk-1"), remaining_s=share(1))
     assert a is None  # stack A's run is in flight, its wait handed over
-    a_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    a_run = handler.handed_over_run()
     replies.lose_next_reply("StartMLEvaluationTaskRun")
     b = handler(evaluation_event("Create", transform_id, STACK_ID, "tsk-1"))  # 1 s later: which run is B's?
     assert b is not None, "B answers"
@@ -176,7 +162,7 @@ def lost_import_start_after_another_stacks(handler: Handler, remaining_s: float)
     transform_id = handler.transform()
     replies.listing_lag_seconds = 4.0
     assert handler(cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID), remaining_s=share(1)) is None
-    a_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    a_run = handler.handed_over_run()
     handler.clock.now += 2
     replies.lose_next_reply("StartImportLabelsTaskRun")
     return transform_id, a_run, handler(cfn_event("Create", props(transform_id)), remaining_s=remaining_s)
@@ -188,11 +174,7 @@ def test_a_lost_import_start_reply_adopts_its_own_run_not_another_stacks_import_
     task_runs.running_seconds = 600
     transform_id, a_run, b = lost_import_start_after_another_stacks(handler, remaining_s=900)
     assert b is not None and b["Status"] == "SUCCESS", b
-    (b_run,) = [
-        run["TaskRunId"]
-        for run in handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
-        if run["TaskRunId"] != a_run
-    ]
+    (b_run,) = [run["TaskRunId"] for run in handler.runs(transform_id) if run["TaskRunId"] != a_run]
     assert b["Data"]["TaskRunId"] == b_run
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 2  # A's and B's: B started no second run
 
@@ -203,8 +185,8 @@ def test_a_lost_start_reply_near_its_time_limit_hands_its_own_run_over_and_never
     task_runs.running_seconds = 600
     transform_id, a_run, b = lost_import_start_after_another_stacks(handler, remaining_s=share(1))  # 1 s of B's left
     assert b is None  # B looked for its run past its share of time, then handed the wait over
-    b_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
-    runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    b_run = handler.handed_over_run()
+    runs = handler.runs(transform_id)
     assert sorted(run["TaskRunId"] for run in runs if run["Status"] == "RUNNING") == sorted([a_run, b_run])
     assert a_run != b_run and task_runs.calls_to("CancelMLTaskRun") == []
 
@@ -243,7 +225,7 @@ def test_a_lost_start_reply_never_adopts_a_run_another_stack_started_after_the_c
     b = handler(cfn_event("Create", props(transform_id)), remaining_s=share(1))  # no time for a second try
     assert glue.theirs is not None
     assert b is None, b  # B started nothing, found nothing of its own: the next invocation starts
-    (handed,) = [call["Payload"]["GlueTaskRunHandover"] for call in handler.lambda_client.invocations]
+    (handed,) = [call["Payload"][HANDOVER_KEY] for call in handler.lambda_client.invocations]
     assert "TaskRunId" not in handed and task_runs.calls_to("CancelMLTaskRun") == []
 
 
@@ -301,9 +283,9 @@ def test_an_in_flight_duplicate_adopts_the_run_and_starts_nothing(handler: Handl
     task_runs.running_seconds = 600
     event = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION)
     assert handler(event, remaining_s=share(1)) is None
-    first_run = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    first_run = handler.handed_over_run()
     assert handler(event, remaining_s=share(1)) is None  # the duplicate
-    assert handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == first_run
+    assert handler.handed_over_run() == first_run
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 1
 
 
@@ -311,16 +293,16 @@ def test_an_in_flight_duplicate_without_the_ledger_starts_no_second_run(
     handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)
     task_runs.running_seconds = 600
     other = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION, stack_id=OTHER_STACK_ID)
     assert handler(other, remaining_s=share(1)) is None  # another stack generates under the same prefix
     event = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION)
     assert handler(event, remaining_s=share(1)) is None
-    mine = handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"]
+    mine = handler.handed_over_run()
     handler.clock.now += 1
     assert handler(event, remaining_s=share(1)) is None  # the duplicate adopts its request's run, by its folder
-    assert handler.lambda_client.invocations[-1]["Payload"]["GlueTaskRunHandover"]["TaskRunId"] == mine
+    assert handler.handed_over_run() == mine
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == 2  # the other stack's, and mine
 
 
@@ -370,7 +352,7 @@ def test_an_invoke_refused_during_a_rollback_leaves_no_run(
     monkeypatch.setattr(index, "engine", engine_on(handler.glue, refusing, handler.clock))
     rollback = handler(import_update(transform_id, ROUND_1, ROUND_2), remaining_s=share(15))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
-    runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    runs = handler.runs(transform_id)
     assert not [run for run in runs if run["Status"] in ("STARTING", "RUNNING")], runs
 
 
@@ -425,27 +407,11 @@ def test_a_generation_rollback_without_its_ledger_starts_no_run(handler: Handler
     transform_id = handler.transform()
     handler(cfn_event("Create", generation_props(transform_id, after=("a",)), resource_type=GENERATION))
     handler.clock.now += 60
-    handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("b",)),
-            resource_type=GENERATION,
-            physical_id="gen-1",
-            old_properties=generation_props(transform_id, after=("a",)),
-        )
-    )
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")  # denied or gone: the same to it
+    handler(generation_update(transform_id, "b", "a"))
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)  # denied or gone: the same to it
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     starts = len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun"))
-    rollback = handler(
-        cfn_event(
-            "Update",
-            generation_props(transform_id, after=("a",)),
-            resource_type=GENERATION,
-            physical_id="gen-1",
-            old_properties=generation_props(transform_id, after=("b",)),
-        )
-    )
+    rollback = handler(generation_update(transform_id, "a", "b"))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
     assert len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun")) == starts
 
@@ -494,12 +460,12 @@ def test_a_duplicate_of_a_capacity_wait_hand_over_starts_no_second_run(
     event = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION)
     assert handler(event, remaining_s=share(30)) is None  # no capacity: the wait for it is handed over
     capacity_wait = handler.lambda_client.invocations[-1]["Payload"]
-    assert "TaskRunId" not in capacity_wait["GlueTaskRunHandover"]
+    assert "TaskRunId" not in capacity_wait[HANDOVER_KEY]
     task_runs._failures.clear()  # capacity again
     task_runs.running_seconds = 600
     handler.clock.now += 5
     assert handler(capacity_wait, remaining_s=share(1)) is None  # it starts the run, hands the wait over
     handler.clock.now += 1
     handler(capacity_wait, remaining_s=share(1))  # Lambda delivers the capacity-wait hand-over once more
-    runs = handler.glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
+    runs = handler.runs(transform_id)
     assert len(runs) == 1, [(run["TaskRunId"], run["Status"]) for run in runs]

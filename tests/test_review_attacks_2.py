@@ -12,7 +12,6 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from glue_label_import._handler import index
-from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
@@ -25,7 +24,17 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import ROUND_1, ROUND_2, Crash, Handler, RecordingLambda, crash_once, engine_on, throttled_dynamodb
+from handler_driver import (
+    ROUND_1,
+    ROUND_2,
+    Crash,
+    Handler,
+    RecordingLambda,
+    crash_once,
+    engine_on,
+    import_update,
+    throttled_dynamodb,
+)
 from support import OTHER_STACK_ID, share
 
 
@@ -79,7 +88,7 @@ def test_the_retry_of_a_crash_between_start_and_record_adopts_its_generation(
     (first,) = handler.running(transform_id)
     handler.clock.now += 60
     assert handler(event, remaining_s=900) is None  # the folder names the request: its run is adopted, handed over
-    assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"] == first
+    assert handler.handed_over_run() == first
     assert handler.running(transform_id) == [first]
 
 
@@ -236,20 +245,10 @@ def test_a_rollback_whose_claimant_crashed_never_answers_failed(
 ) -> None:
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
-    update = cfn_event(
-        "Update",
-        props(transform_id, ROUND_2, replace=True),
-        physical_id="l-1",
-        old_properties=props(transform_id, ROUND_1, replace=True),
-    )
+    update = import_update(transform_id, ROUND_2, ROUND_1, physical_id="l-1")
     assert handler(update)["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    rollback = cfn_event(
-        "Update",
-        props(transform_id, ROUND_1, replace=True),
-        physical_id="l-1",
-        old_properties=props(transform_id, ROUND_2, replace=True),
-    )
+    rollback = import_update(transform_id, ROUND_1, ROUND_2, physical_id="l-1")
     task_runs.script_next_run(final_status="FAILED", error_string="Glue is down")
     crash_once(index.engine.runs, "wait", monkeypatch)
     with pytest.raises(Crash):
@@ -270,7 +269,7 @@ def test_an_ambiguous_lost_import_reply_leaves_no_run_that_no_resource_answers_f
     replies.listing_lag_seconds = 4.0
     a = handler(cfn_event("Create", props(transform_id), stack_id=OTHER_STACK_ID), remaining_s=share(1))
     assert a is None  # stack A's import is in flight, its wait handed over
-    a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
+    a_run = handler.handed_over_run()
     replies.lose_next_reply("StartImportLabelsTaskRun")
     b = handler(cfn_event("Create", props(transform_id)))  # the same file, a second later
     assert b is not None and b["Status"] == "FAILED" and "another resource" in b["Reason"], b
@@ -286,7 +285,7 @@ def test_a_lost_generation_reply_adopts_its_own_folder_beside_another_stacks_gen
     replies.listing_lag_seconds = 4.0
     other = cfn_event("Create", generation_props(transform_id), resource_type=GENERATION, stack_id=OTHER_STACK_ID)
     assert handler(other, remaining_s=share(1)) is None
-    a_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
+    a_run = handler.handed_over_run()
     replies.lose_next_reply("StartMLLabelingSetGenerationTaskRun")
     b = handler(cfn_event("Create", generation_props(transform_id), resource_type=GENERATION))
     assert b is not None and b["Status"] == "SUCCESS", b

@@ -12,12 +12,12 @@ import pytest
 
 from glue_label_import._handler import engine as engine_module
 from glue_label_import._handler import index
-from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
     EVALUATION,
     GENERATION,
+    LEDGER_TABLE,
     STACK_ID,
     cfn_event,
     evaluation_props,
@@ -32,6 +32,7 @@ from handler_driver import (
     crash_once,
     engine_on,
     generation_update,
+    import_update,
     throttled_dynamodb,
 )
 from support import OTHER_STACK_ID, share
@@ -66,7 +67,7 @@ def test_a_takeover_never_adopts_an_evaluation_another_stack_started_after_the_d
         "Create", evaluation_props(transform_id), resource_type=EVALUATION, logical_id="Q", stack_id=OTHER_STACK_ID
     )
     assert handler(theirs, remaining_s=share(1)) is None
-    their_run = handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"]
+    their_run = handler.handed_over_run()
     handler.clock.now += 60  # Lambda retries the crashed Create once its claimant is surely over
     answer = handler(mine, remaining_s=900)
     assert answer is not None and answer["Status"] == "SUCCESS", answer
@@ -121,7 +122,7 @@ def test_a_delete_cancels_the_run_a_takeover_adopted_from_a_dead_claimants_start
     (started,) = handler.running(transform_id)
     handler.clock.now += 110
     assert handler(event, remaining_s=share(1)) is None  # the retry takes over, adopts the run, hands its wait over
-    assert handler.lambda_client.invocations[-1]["Payload"][HANDOVER_KEY]["TaskRunId"] == started
+    assert handler.handed_over_run() == started
     deleted = handler(cfn_event("Delete", props(transform_id, ROUND_1, replace=True), physical_id="labels-1"))
     assert deleted is not None and deleted["Status"] == "SUCCESS"
     assert handler.running(transform_id) == [], f"{started} still RUNNING after the resource's Delete"
@@ -171,7 +172,7 @@ def test_a_generation_rollback_without_its_ledger_never_answers_another_stacks_f
         cfn_event("Create", generation_props(transform_id), resource_type=GENERATION, stack_id=OTHER_STACK_ID)
     )
     assert first and forward and theirs and theirs["Status"] == "SUCCESS"
-    handler.dynamodb.delete_table(TableName="Labels-GlueLabelImportLedger")  # denied or gone: the same to it
+    handler.dynamodb.delete_table(TableName=LEDGER_TABLE)  # denied or gone: the same to it
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     rollback = handler(generation_update(transform_id, "a", "b"))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
@@ -188,25 +189,11 @@ def test_a_rollback_after_a_failed_forward_import_imports_nothing_again(
     create = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))
     assert create is not None and create["Status"] == "SUCCESS"
     task_runs.script_next_run(final_status="FAILED", error_string="bad labels")
-    forward = handler(
-        cfn_event(
-            "Update",
-            props(transform_id, ROUND_2, replace=True),
-            physical_id="labels-1",
-            old_properties=props(transform_id, ROUND_1, replace=True),
-        )
-    )
+    forward = handler(import_update(transform_id, ROUND_2, ROUND_1))
     assert forward is not None and forward["Status"] == "FAILED"
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     starts = len(task_runs.calls_to("StartImportLabelsTaskRun"))
-    rollback = handler(
-        cfn_event(
-            "Update",
-            props(transform_id, ROUND_1, replace=True),
-            physical_id="labels-1",
-            old_properties=props(transform_id, ROUND_2, replace=True),
-        )
-    )
+    rollback = handler(import_update(transform_id, ROUND_1, ROUND_2))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
     assert rollback["Data"]["TaskRunId"] == create["Data"]["TaskRunId"]
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == starts  # its own file is still the newest import
@@ -217,12 +204,7 @@ def test_a_rollback_whose_lost_start_reply_is_ambiguous_answers_success(
 ) -> None:
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_2, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
-    update = cfn_event(
-        "Update",
-        props(transform_id, ROUND_1, replace=True),
-        physical_id="labels-1",
-        old_properties=props(transform_id, ROUND_2, replace=True),
-    )
+    update = import_update(transform_id, ROUND_1, ROUND_2)
     assert handler(update)["Status"] == "SUCCESS"  # type: ignore[index]
     task_runs.running_seconds = 600
     replies.listing_lag_seconds = 4.0
@@ -230,12 +212,7 @@ def test_a_rollback_whose_lost_start_reply_is_ambiguous_answers_success(
     assert handler(theirs, remaining_s=share(1)) is None  # another stack imports round-2 at that very moment
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     replies.lose_next_reply("StartImportLabelsTaskRun")
-    rollback = cfn_event(
-        "Update",
-        props(transform_id, ROUND_2, replace=True),
-        physical_id="labels-1",
-        old_properties=props(transform_id, ROUND_1, replace=True),
-    )
+    rollback = import_update(transform_id, ROUND_2, ROUND_1)
     answer = handler(rollback)
     assert answer is not None and answer["Status"] == "SUCCESS", answer
     json.dumps(answer, allow_nan=False)
@@ -246,21 +223,11 @@ def test_a_rollback_that_never_gets_capacity_before_its_deadline_answers_success
 ) -> None:
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True, timeout=120)))["Status"] == "SUCCESS"  # type: ignore[index]
-    forward = cfn_event(
-        "Update",
-        props(transform_id, ROUND_2, replace=True, timeout=120),
-        physical_id="labels-1",
-        old_properties=props(transform_id, ROUND_1, replace=True, timeout=120),
-    )
+    forward = import_update(transform_id, ROUND_2, ROUND_1, timeout=120)
     assert handler(forward)["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
-    rollback = cfn_event(
-        "Update",
-        props(transform_id, ROUND_1, replace=True, timeout=120),
-        physical_id="labels-1",
-        old_properties=props(transform_id, ROUND_2, replace=True, timeout=120),
-    )
+    rollback = import_update(transform_id, ROUND_1, ROUND_2, timeout=120)
     started = handler.clock.now
     answer = handler(rollback, remaining_s=900)
     assert answer is not None and answer["Status"] == "SUCCESS", answer

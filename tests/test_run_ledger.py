@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import pytest
 from aws_cdk import NestedStack, Stack
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
-from glue_label_import.testing.examples import LABELS, find_matches_transform
+from glue_label_import.testing.examples import find_matches_transform
 from glue_label_import.testing.requests import BUCKET
 from support import new_stack
-
-
-@pytest.fixture
-def labels(tmp_path: Path) -> LabelSource:
-    path = tmp_path / "labels.csv"
-    path.write_text(LABELS)
-    return LabelSource.from_asset(str(path))
 
 
 def label_round(stack: Stack, labels: LabelSource) -> None:

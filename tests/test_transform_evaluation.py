@@ -6,7 +6,6 @@ Its order after the imports, however declared: test_rounds.py.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,15 +15,8 @@ from aws_cdk.aws_cloudwatch import ComparisonOperator, Unit
 
 from glue_label_import import LabelImport, LabelSource, TransformEvaluation
 from glue_label_import._handler import metrics_log
-from glue_label_import.testing.examples import LABELS, find_matches_transform
+from glue_label_import.testing.examples import find_matches_transform
 from support import logical_id, new_stack
-
-
-@pytest.fixture
-def labels(tmp_path: Path) -> LabelSource:
-    path = tmp_path / "labels.csv"
-    path.write_text(LABELS)
-    return LabelSource.from_asset(str(path))
 
 
 def resources(stack: Stack, resource_type: str) -> dict[str, dict[str, Any]]:

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from aws_cdk import aws_s3 as s3
 
 from glue_label_import import LabelImport, LabelSource, TransformEvaluation
-from glue_label_import.testing.examples import LABELS, find_matches_transform
+from glue_label_import.testing.examples import find_matches_transform
 from support import new_stack
-
-
-@pytest.fixture
-def labels(tmp_path: Path) -> LabelSource:
-    path = tmp_path / "labels.csv"
-    path.write_text(LABELS, encoding="utf-8")
-    return LabelSource.from_asset(str(path))
 
 
 def test_after_on_another_transform_names_both_transforms_by_construct_path(labels: LabelSource) -> None:
