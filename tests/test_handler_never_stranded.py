@@ -113,11 +113,7 @@ def test_a_rollback_whose_import_fails_answers_success_with_its_previous_data(
 ) -> None:
     transform_id = handler.transform()
     created = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))
-    updated = handler(
-        cfn_event(
-            "Update", props(transform_id, ROUND_2, replace=True), physical_id="labels-1", old_properties=props(ROUND_1)
-        )
-    )
+    updated = handler(import_update(transform_id, ROUND_2, ROUND_1))
     assert created and updated and updated["Status"] == "SUCCESS"
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.script_next_run(final_status="FAILED", error_string="Glue is down")
