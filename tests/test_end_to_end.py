@@ -9,14 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from glue_label_import._handler.handover import HANDOVER_MARGIN_S
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.requests import EVALUATION, GENERATION, evaluation_props, generation_props, props
 from glue_label_import.testing.sandbox import LambdaSandbox, log_lines, metric_records
-from support import wait_for
-
-HANDOVER_REMAINING_S = HANDOVER_MARGIN_S + 3  # an invocation that waits about 3 s, then hands over
+from support import share, wait_for
 
 
 def test_create_update_delete(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
@@ -115,7 +112,7 @@ def test_a_run_that_outlasts_one_invocation_is_handed_over(sandbox: LambdaSandbo
 
     event, invocations = create, 0
     while not sandbox.responses.answers(create["RequestId"]):
-        invocation = sandbox.invoke(event, remaining_s=HANDOVER_REMAINING_S)
+        invocation = sandbox.invoke(event, remaining_s=share(3))  # an invocation that waits about 3 s, then hands over
         assert "Execution timed out" not in invocation.output
         invocations += 1
         if not sandbox.responses.answers(create["RequestId"]):
