@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -39,7 +38,7 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from support import FakeClock, LambdaContext
+from support import NO_RETRIES, FakeClock, LambdaContext
 
 ROUND_1 = f"s3://{BUCKET}/round-1.csv"  # the label files driven_handler puts in BUCKET
 ROUND_2 = f"s3://{BUCKET}/round-2.csv"
@@ -127,7 +126,7 @@ def driven_handler(task_runs: GlueMLTaskRuns, monkeypatch: Any) -> Iterator[Hand
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="round-1.csv", Body=LABELS.encode())
         s3.put_object(Bucket=BUCKET, Key="round-2.csv", Body=LABELS.encode())
-        glue = boto3.client("glue", config=Config(retries={"total_max_attempts": 1}))
+        glue = boto3.client("glue", config=NO_RETRIES)
         create_ledger(boto3.client("dynamodb"))
         stacks.set(STACK_ID, "UPDATE_IN_PROGRESS")
         lambda_client = RecordingLambda()

@@ -7,14 +7,13 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.examples import LABELS
 from glue_label_import.testing.requests import BUCKET, create_transform
-from support import FakeClock
+from support import NO_RETRIES, FakeClock, error_code, start
 
 PATH = f"s3://{BUCKET}/labels.csv"
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/Nested/1"
@@ -28,7 +27,7 @@ def glue(task_runs: GlueMLTaskRuns) -> Iterator[Any]:
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS.encode())
-        yield boto3.client("glue", config=Config(retries={"total_max_attempts": 1}))
+        yield boto3.client("glue", config=NO_RETRIES)
 
 
 def test_tag_resource_past_glues_limit_is_refused(glue: Any) -> None:
@@ -37,7 +36,7 @@ def test_tag_resource_past_glues_limit_is_refused(glue: Any) -> None:
     glue.tag_resource(ResourceArn=arn, TagsToAdd={"k0": "changed"})  # a tag it has: still 50
     with pytest.raises(ClientError) as refused:
         glue.tag_resource(ResourceArn=arn, TagsToAdd={"one-more": "v"})
-    assert refused.value.response["Error"]["Code"] == "InvalidInputException"
+    assert error_code(refused) == "InvalidInputException"
     assert len(glue.get_tags(ResourceArn=arn)["Tags"]) == MAX_TAGS
 
 
@@ -45,18 +44,18 @@ def test_a_lost_reply_starts_the_run_and_answers_500(glue: Any, task_runs: GlueM
     transform_id = create_transform(glue)
     replies.lose_next_reply("StartImportLabelsTaskRun")
     with pytest.raises(ClientError) as lost:
-        glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)
-    assert lost.value.response["Error"]["Code"] == "InternalServiceException"
+        start(glue, transform_id, PATH)
+    assert error_code(lost) == "InternalServiceException"
     assert lost.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     (run,) = glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]
     assert run["Properties"]["ImportLabelsTaskRunProperties"]["InputS3Path"] == PATH
-    assert glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]  # once only
+    assert start(glue, transform_id, PATH)  # once only
 
 
 def test_get_ml_task_runs_lists_a_run_only_after_the_listing_lag(glue: Any, task_runs: GlueMLTaskRuns) -> None:
     transform_id = create_transform(glue)
     replies.listing_lag_seconds = 3.0
-    run_id = glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=PATH)["TaskRunId"]
+    run_id = start(glue, transform_id, PATH)
     assert glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"] == []
     assert glue.get_ml_task_run(TransformId=transform_id, TaskRunId=run_id)["TaskRunId"] == run_id  # by id: at once
     task_runs.clock.sleep(3.0)  # type: ignore[attr-defined]
@@ -74,4 +73,4 @@ def test_describe_stacks_reports_the_status_set_and_the_root_of_a_nested_stack(g
     stacks.reset()
     with pytest.raises(ClientError) as unknown:
         cloudformation.describe_stacks(StackName=STACK)
-    assert unknown.value.response["Error"]["Code"] == "ValidationError"
+    assert error_code(unknown) == "ValidationError"

@@ -21,6 +21,7 @@ from support import (
     error_code,
     label_count,
     labelled,
+    labelled_with,
     start,
     status,
     succeeded,
@@ -112,14 +113,13 @@ def test_a_transform_is_not_ready_until_it_has_labels_and_evaluation_needs_it_re
     assert glue.get_ml_transform(TransformId=transform_id)["Status"] == "NOT_READY"
     with pytest.raises(ClientError) as refused:
         glue.start_ml_evaluation_task_run(TransformId=transform_id)
-    assert refused.value.response["Error"]["Code"] == "MLTransformNotReadyException"
+    assert error_code(refused) == "MLTransformNotReadyException"
     assert refused.value.response["Error"]["Message"] == (
         "This operation can only be applied to a transform that is in a READY state."
     )
 
-    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
-    glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/labels.csv")
-    assert succeeded(clock, glue, transform_id)["Status"] == "READY"
+    labelled_with(glue, s3, clock, transform_id)
+    assert glue.get_ml_transform(TransformId=transform_id)["Status"] == "READY"
 
     ml.script_next_run(metrics={"F1": 0.61})
     run_id = glue.start_ml_evaluation_task_run(TransformId=transform_id)["TaskRunId"]
@@ -146,9 +146,7 @@ def test_a_generation_writes_labeling_sets_of_the_tables_columns_and_an_export_t
     generation = glue.start_ml_labeling_set_generation_task_run(
         TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/sets/round-1/"
     )["TaskRunId"]
-    s3.put_object(Bucket=BUCKET, Key="labels.csv", Body=LABELS_CSV.encode())
-    glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=f"s3://{BUCKET}/labels.csv")
-    succeeded(clock, glue, transform_id)
+    labelled_with(glue, s3, clock, transform_id)
     run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=generation)
     assert run["Properties"]["LabelingSetGenerationTaskRunProperties"] == {
         "OutputS3Path": f"s3://{BUCKET}/sets/round-1/"
@@ -172,7 +170,7 @@ def test_a_generation_writes_labeling_sets_of_the_tables_columns_and_an_export_t
 def test_an_export_of_a_transform_without_labels_is_refused(glue: Any, transform_id: str) -> None:
     with pytest.raises(ClientError) as refused:
         glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/exports/")
-    assert refused.value.response["Error"]["Code"] == "EntityNotFoundException"
+    assert error_code(refused) == "EntityNotFoundException"
     assert refused.value.response["Error"]["Message"] == (
         f"No labelset exists for transformId {transform_id} in account id 123456789012."
     )

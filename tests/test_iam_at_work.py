@@ -16,7 +16,6 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from botocore.config import Config
 
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
 from glue_label_import._handler import index
@@ -29,7 +28,7 @@ from glue_label_import.testing.examples import find_matches_transform
 from glue_label_import.testing.iam import Grant, IamChecks, enforced_iam, grants_of, template_roles, without_grant
 from glue_label_import.testing.requests import BUCKET, LEDGER_TABLE, STACK_ID, cfn_event
 from handler_driver import Handler
-from support import glue_role, new_stack, share
+from support import NO_RETRIES, glue_role, new_stack, share
 
 # Grants no call of a deploy here makes: the Lambda runtime writes the logs, a hand-over Invokes
 # (a recording client here), and Glue aborts a multipart upload only when writing a labeling set fails.
@@ -98,16 +97,15 @@ def deploy(
     roles.resolve.refs["Transform"] = transform_id
     roles.create(boto3.client("iam"))
     credentials = roles.credentials(boto3.client("sts"), HANDLER_ROLE)
-    as_handler = Config(retries={"total_max_attempts": 1})
     clock = Clock(handler.clock, handler.clock.sleep)
-    runs = TaskRuns(boto3.client("glue", config=as_handler, **credentials), clock=clock)
+    runs = TaskRuns(boto3.client("glue", config=NO_RETRIES, **credentials), clock=clock)
     index.engine = Engine(
         runs,
         runs,
         lambda_client=handler.lambda_client,
-        s3=boto3.client("s3", config=as_handler, **credentials),
-        cloudformation=boto3.client("cloudformation", config=as_handler, **credentials),
-        ledger=Ledger(boto3.client("dynamodb", config=as_handler, **credentials), LEDGER_TABLE, clock=clock),
+        s3=boto3.client("s3", config=NO_RETRIES, **credentials),
+        cloudformation=boto3.client("cloudformation", config=NO_RETRIES, **credentials),
+        ledger=Ledger(boto3.client("dynamodb", config=NO_RETRIES, **credentials), LEDGER_TABLE, clock=clock),
         clock=clock,
     )
     answers = []
