@@ -219,6 +219,19 @@ def handler_statements(template: Template) -> list[dict[str, Any]]:
     return statements
 
 
+def catalog_table(glue: Any, columns: list[str]) -> None:
+    """The input table of create_transform's transforms, crm.customers, in (moto's) Glue catalog, with
+    these (string) columns: GetMLTransform's Schema, and the columns of its labeling sets and importances."""
+    glue.create_database(DatabaseInput={"Name": "crm"})
+    glue.create_table(
+        DatabaseName="crm",
+        TableInput={
+            "Name": "customers",
+            "StorageDescriptor": {"Columns": [{"Name": c, "Type": "string"} for c in columns]},
+        },
+    )
+
+
 # The Glue ML emulation's tests (test_glue_ml_*.py): a transform, a label file, runs started and read.
 REGION = "us-east-1"
 LABELS_CSV = "labeling_set_id,label,id,name\nset-1,A,1,alice\nset-1,A,2,alicia\nset-2,B,3,bob\n"

@@ -24,7 +24,7 @@ from glue_label_import.testing.requests import (
     props,
 )
 from glue_label_import.testing.sandbox import LambdaSandbox
-from support import OTHER_STACK_ID, share
+from support import OTHER_STACK_ID, catalog_table, share
 
 
 def labelled(sandbox: LambdaSandbox) -> str:
@@ -118,11 +118,7 @@ def test_a_delete_answers_within_3_seconds_while_its_ledger_trickles(
 
 def test_a_trickling_label_file_does_not_hold_the_import(sandbox: LambdaSandbox, runs: GlueMLTaskRuns) -> None:
     transform_id = sandbox.transform()
-    sandbox.glue.create_database(DatabaseInput={"Name": "crm"})
-    sandbox.glue.create_table(
-        DatabaseName="crm",
-        TableInput={"Name": "customers", "StorageDescriptor": {"Columns": [{"Name": "customer_id", "Type": "string"}]}},
-    )
+    catalog_table(sandbox.glue, ["customer_id"])
     path = sandbox.upload("trickling.csv", LABELS)
     with TricklingProxy(sandbox.env["AWS_ENDPOINT_URL"]).running() as proxy:
         proxy.trickle(f"/{BUCKET}/trickling.csv")  # the header check's GetObject

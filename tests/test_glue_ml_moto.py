@@ -19,6 +19,7 @@ from support import (
     REGION,
     CheckedResponses,
     FakeClock,
+    catalog_table,
     error_code,
     labelled_with,
     shape_errors,
@@ -268,9 +269,7 @@ def test_operations_are_served_by_threaded_moto_server(ml: GlueMLTaskRuns, clock
 def test_every_ml_operation_and_refusal_served_is_valid_against_botocores_model(
     served: CheckedResponses, glue: Any, s3: Any, clock: FakeClock, ml: GlueMLTaskRuns
 ) -> None:
-    glue.create_database(DatabaseInput={"Name": "crm"})
-    columns = [{"Name": "customer_id"}, {"Name": "name"}]
-    glue.create_table(DatabaseName="crm", TableInput={"Name": "customers", "StorageDescriptor": {"Columns": columns}})
+    catalog_table(glue, ["customer_id", "name"])
     transform_id = create_transform(glue)
     attempts: list[Any] = [
         lambda: glue.start_ml_evaluation_task_run(TransformId=transform_id),  # not ready

@@ -18,6 +18,7 @@ from support import (
     NO_RETRIES,
     REGION,
     FakeClock,
+    catalog_table,
     error_code,
     label_count,
     labelled,
@@ -138,11 +139,7 @@ def test_a_transform_is_not_ready_until_it_has_labels_and_evaluation_needs_it_re
 def test_a_generation_writes_labeling_sets_of_the_tables_columns_and_an_export_the_labels(
     glue: Any, s3: Any, transform_id: str, clock: FakeClock
 ) -> None:
-    glue.create_database(DatabaseInput={"Name": "crm"})
-    glue.create_table(
-        DatabaseName="crm",
-        TableInput={"Name": "customers", "StorageDescriptor": {"Columns": [{"Name": "id"}, {"Name": "name"}]}},
-    )
+    catalog_table(glue, ["id", "name"])
     generation = glue.start_ml_labeling_set_generation_task_run(
         TransformId=transform_id, OutputS3Path=f"s3://{BUCKET}/sets/round-1/"
     )["TaskRunId"]
@@ -197,9 +194,7 @@ def test_a_script_for_a_task_run_type_waits_for_a_run_of_that_type(
 def test_an_evaluation_reports_a_confusion_matrix_and_the_importance_of_each_column(
     glue: Any, s3: Any, clock: FakeClock, ml: GlueMLTaskRuns
 ) -> None:
-    glue.create_database(DatabaseInput={"Name": "crm"})
-    columns = [{"Name": "customer_id"}, {"Name": "name"}, {"Name": "email"}]
-    glue.create_table(DatabaseName="crm", TableInput={"Name": "customers", "StorageDescriptor": {"Columns": columns}})
+    catalog_table(glue, ["customer_id", "name", "email"])
     transform_id = labelled(glue, s3, clock)
     ml.script_next_run(metrics={"Precision": 0.8, "Recall": 0.6})
     glue.start_ml_evaluation_task_run(TransformId=transform_id)

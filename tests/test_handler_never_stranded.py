@@ -30,7 +30,7 @@ from glue_label_import.testing.requests import (
     props,
 )
 from handler_driver import ROUND_1, ROUND_2, Handler, engine_on, generation_update, import_update
-from support import OTHER_STACK_ID, share
+from support import OTHER_STACK_ID, catalog_table, share
 
 ROOT_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/App/0c0ffee0-0a6b-11ef-9b7e-0a1b2c3d4e5f"
 
@@ -276,11 +276,7 @@ def test_a_trickling_label_file_header_does_not_hold_the_import(
     handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     transform_id = handler.transform()
-    handler.glue.create_database(DatabaseInput={"Name": "crm"})
-    handler.glue.create_table(
-        DatabaseName="crm",
-        TableInput={"Name": "customers", "StorageDescriptor": {"Columns": [{"Name": "customer_id", "Type": "string"}]}},
-    )
+    catalog_table(handler.glue, ["customer_id"])
     release = threading.Event()
     body = TricklingBody(release)
     trickling = type("S3", (), {"get_object": lambda self, **params: {"Body": body}})()

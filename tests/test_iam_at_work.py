@@ -28,7 +28,7 @@ from glue_label_import.testing.examples import find_matches_transform
 from glue_label_import.testing.iam import Grant, IamChecks, enforced_iam, grants_of, template_roles, without_grant
 from glue_label_import.testing.requests import BUCKET, LEDGER_TABLE, STACK_ID, cfn_event
 from handler_driver import Handler
-from support import NO_RETRIES, glue_role, new_stack, share
+from support import NO_RETRIES, catalog_table, glue_role, new_stack, share
 
 # Grants no call of a deploy here makes: the Lambda runtime writes the logs, a hand-over Invokes
 # (a recording client here), and Glue aborts a multipart upload only when writing a labeling set fails.
@@ -79,11 +79,7 @@ def deploy(
     """Create the stack's roles, then its custom resources in order, and delete one whose run is in
     flight: the handler acting as its role. The answers CloudFormation got, and what IAM checked."""
     glue = handler.glue
-    glue.create_database(DatabaseInput={"Name": "crm"})
-    glue.create_table(
-        DatabaseName="crm",
-        TableInput={"Name": "customers", "StorageDescriptor": {"Columns": [{"Name": "customer_id"}]}},
-    )
+    catalog_table(glue, ["customer_id"])
     roles = template_roles(stack, stack_id=STACK_ID)
     (ledger_id,) = [key for key, resource in stack["Resources"].items() if resource["Type"] == "AWS::DynamoDB::Table"]
     roles.resolve.attributes[(ledger_id, "Arn")] = f"arn:aws:dynamodb:us-east-1:123456789012:table/{LEDGER_TABLE}"

@@ -18,6 +18,7 @@ from glue_label_import._handler import index
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.requests import BUCKET, cfn_event, props
 from handler_driver import ROUND_1, ROUND_2, Answering, Handler, engine_on
+from support import catalog_table
 
 
 def test_create_imports_and_answers_success_with_the_run_id(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
@@ -248,18 +249,6 @@ def test_a_failed_import_does_not_count_as_done(handler: Handler, task_runs: Glu
     answer = handler(cfn_event("Create", props(transform_id, ROUND_1)))
     assert answer is not None and answer["Status"] == "SUCCESS"
     assert imported(task_runs) == [(ROUND_1, False), (ROUND_1, False)]
-
-
-def catalog_table(glue: Any, columns: list[str]) -> None:
-    """The transform's input table, crm.customers, in (moto's) Glue catalog: GetMLTransform's Schema."""
-    glue.create_database(DatabaseInput={"Name": "crm"})
-    glue.create_table(
-        DatabaseName="crm",
-        TableInput={
-            "Name": "customers",
-            "StorageDescriptor": {"Columns": [{"Name": c, "Type": "string"} for c in columns]},
-        },
-    )
 
 
 def test_a_label_file_whose_columns_differ_from_the_schema_fails_before_any_run(
