@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns, stacks
 from glue_label_import.testing.requests import EVALUATION, STACK_ID, cfn_event, evaluation_props
+from glue_label_import.testing.sandbox import metric_records
 from handler_driver import Handler
 from support import share
 
@@ -32,19 +32,6 @@ def test_the_metrics_are_answered(handler: Handler, task_runs: GlueMLTaskRuns) -
     assert start == {"TransformId": transform_id}
     assert answer["Data"] == {"TaskRunId": answer["Data"]["TaskRunId"], **GOOD}
     assert answer["Data"]["TaskRunId"].startswith("tsk")
-
-
-def emf_records(stdout: str) -> list[dict[str, Any]]:
-    """The log lines CloudWatch Logs would read as embedded metric format records: JSON objects with `_aws`."""
-    records = []
-    for line in stdout.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and "_aws" in record:
-            records.append(record)
-    return records
 
 
 def assert_valid_emf(record: dict[str, Any]) -> None:
@@ -77,7 +64,7 @@ def test_the_metrics_are_one_embedded_metric_format_record_on_stdout(
     answer = evaluate(handler, properties=evaluation_props(transform_id))
     out = capsys.readouterr().out
 
-    (record,) = emf_records(out)  # one line of its own, not wrapped in another log record
+    (record,) = metric_records(out)  # one line of its own, not wrapped in another log record
     assert out.count("CloudWatchMetrics") == 1
     assert_valid_emf(record)
     (directive,) = record["_aws"]["CloudWatchMetrics"]
@@ -95,7 +82,7 @@ def test_a_metric_that_is_not_a_finite_number_is_left_out_of_the_record(
     task_runs.script_next_run(metrics={**GOOD, "Recall": float("nan"), "AreaUnderPRCurve": float("inf")})
     evaluate(handler, properties=evaluation_props(transform_id))
 
-    (record,) = emf_records(capsys.readouterr().out)
+    (record,) = metric_records(capsys.readouterr().out)
     assert_valid_emf(record)
     (directive,) = record["_aws"]["CloudWatchMetrics"]
     assert [definition["Name"] for definition in directive["Metrics"]] == ["F1", "Precision"]
