@@ -77,11 +77,12 @@ class RecordingLambda:
 class Handler:
     """Runs CloudFormation requests through the real handler and reads back its answers."""
 
-    def __init__(self, clock: FakeClock, lambda_client: RecordingLambda, glue: Any) -> None:
+    def __init__(self, clock: FakeClock, lambda_client: RecordingLambda, glue: Any, monkeypatch: Any) -> None:
         self.clock = clock
         self.lambda_client = lambda_client
         self.glue = glue
         self.dynamodb = boto3.client("dynamodb")
+        self._monkeypatch = monkeypatch
 
     def __call__(self, event: dict[str, Any], remaining_s: float = 900) -> dict[str, Any] | None:
         """Invoke the handler; return its one answer to this request, or None if it answered nothing."""
@@ -92,6 +93,18 @@ class Handler:
         for answer in answers:
             assert answer["path"] == urlsplit(event["ResponseURL"]).path + "?" + SECRET
         return answers[0]["body"] if answers else None
+
+    def use_engine(self, *, glue: Any = None, lambda_client: Any = None, dynamodb: Any = None) -> Engine:
+        """Run the handler, until the test ends, on an engine of these clients: by default its own Glue and
+        Lambda clients, and moto's DynamoDB (see engine_on). The engine, for the test to change further."""
+        engine = engine_on(
+            self.glue if glue is None else glue,
+            self.lambda_client if lambda_client is None else lambda_client,
+            self.clock,
+            dynamodb=dynamodb,
+        )
+        self._monkeypatch.setattr(index, "engine", engine)
+        return engine
 
     def transform(self, name: str = "customers") -> str:
         return create_transform(self.glue, name)
@@ -133,7 +146,7 @@ def driven_handler(task_runs: GlueMLTaskRuns, monkeypatch: Any) -> Iterator[Hand
         monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, clock))
         monkeypatch.setattr(index, "CLOCK", Clock(now=clock, sleep=clock.sleep))
         monkeypatch.setattr(answers, "HTTPSConnection", RecordingConnection)
-        yield Handler(clock, lambda_client, glue)
+        yield Handler(clock, lambda_client, glue, monkeypatch)
 
 
 class Answering:

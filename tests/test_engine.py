@@ -19,7 +19,7 @@ from glue_label_import._handler import index
 from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import GlueMLTaskRuns, replies
 from glue_label_import.testing.requests import SECRET, cfn_event, props
-from handler_driver import ROUND_1, Answering, Handler, RecordingConnection, engine_on
+from handler_driver import ROUND_1, Answering, Handler, RecordingConnection
 from support import LambdaContext, share
 
 
@@ -323,12 +323,10 @@ class LosingStartReplies:
         return response
 
 
-def test_a_start_whose_reply_was_lost_is_adopted_not_started_twice(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_start_whose_reply_was_lost_is_adopted_not_started_twice(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
     glue = LosingStartReplies(handler.glue)
-    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    handler.use_engine(glue=glue)
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "SUCCESS"
     assert glue.lost == 1
@@ -356,11 +354,11 @@ def test_an_update_to_replace_does_not_adopt_an_appending_run_of_the_same_file(
 
 @pytest.mark.parametrize("unusable", [{}, {"TaskRunId": ""}, {"TaskRunId": None}])
 def test_a_start_answer_without_a_task_run_id_cancels_the_run_glue_started(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch, unusable: dict[str, Any]
+    handler: Handler, task_runs: GlueMLTaskRuns, unusable: dict[str, Any]
 ) -> None:
     transform_id = handler.transform()
     glue = Answering(handler.glue, "start_import_labels_task_run", lambda response: unusable)
-    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    handler.use_engine(glue=glue)
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "FAILED"
     assert len(task_runs.calls_to("StartImportLabelsTaskRun")) == 1
@@ -417,12 +415,12 @@ class LosingEveryStartReply(LosingStartReplies):
 
 
 def test_a_start_whose_last_reply_was_lost_adopts_its_run_past_its_share_of_time_and_hands_it_over(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     glue = LosingEveryStartReply(handler.glue)
-    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    handler.use_engine(glue=glue)
     replies.listing_lag_seconds = 1.0  # listed only after the little time the invocation has
     assert handler(cfn_event("Create", props(transform_id)), remaining_s=share(0.5)) is None  # no time for a second try
     (handed_over,) = handler.lambda_client.invocations

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from glue_label_import._handler import imports, index, retries
+from glue_label_import._handler import imports, retries
 from glue_label_import._handler.handover import HANDOVER_KEY
 from glue_label_import.testing import MAX_TAGS, GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
@@ -29,7 +29,7 @@ from glue_label_import.testing.requests import (
     generation_props,
     props,
 )
-from handler_driver import ROUND_1, ROUND_2, Handler, engine_on, generation_update, import_update
+from handler_driver import ROUND_1, ROUND_2, Handler, generation_update, import_update
 from support import OTHER_STACK_ID, catalog_table, share
 
 ROOT_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/App/0c0ffee0-0a6b-11ef-9b7e-0a1b2c3d4e5f"
@@ -246,12 +246,10 @@ class Hanging:
         return hanging
 
 
-def test_a_delete_answers_success_while_aws_hangs(handler: Handler, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_delete_answers_success_while_aws_hangs(handler: Handler) -> None:
     transform_id = handler.transform()
     dynamodb = Hanging(boto3.client("dynamodb"), "update_item")  # the ledger's mark of the deletion
-    monkeypatch.setattr(
-        index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
-    )
+    handler.use_engine(dynamodb=dynamodb)
     answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
     hung_to_the_end, calls = dynamodb.timed_out, dynamodb.calls
     dynamodb.release.set()
@@ -280,9 +278,7 @@ def test_a_trickling_label_file_header_does_not_hold_the_import(
     release = threading.Event()
     body = TricklingBody(release)
     trickling = type("S3", (), {"get_object": lambda self, **params: {"Body": body}})()
-    engine = engine_on(handler.glue, handler.lambda_client, handler.clock)
-    engine.s3 = trickling
-    monkeypatch.setattr(index, "engine", engine)
+    handler.use_engine().s3 = trickling
     monkeypatch.setattr(imports, "CALL_DEADLINE_S", 0.2)
     answer = handler(cfn_event("Create", props(transform_id)))
     read_to_the_end = body.timed_out
@@ -298,7 +294,7 @@ def test_a_hanging_poll_hands_the_wait_over(
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     glue = Hanging(handler.glue, "get_ml_task_run")
-    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    handler.use_engine(glue=glue)
     monkeypatch.setattr(retries, "CALL_DEADLINE_S", 0.2)
     answer = handler(cfn_event("Create", props(transform_id)), remaining_s=share(15))
     glue.release.set()

@@ -14,10 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
-from glue_label_import._handler import index
 from glue_label_import.testing import GlueMLTaskRuns
 from glue_label_import.testing.requests import BUCKET, cfn_event, props
-from handler_driver import ROUND_1, ROUND_2, Answering, Handler, engine_on
+from handler_driver import ROUND_1, ROUND_2, Answering, Handler
 from support import catalog_table
 
 
@@ -174,12 +173,10 @@ def test_update_with_unchanged_properties_but_no_earlier_import_imports(
 
 
 @pytest.mark.parametrize("count", ["many", None, [3]])
-def test_a_label_count_glue_does_not_give_as_a_number_is_left_out(
-    handler: Handler, monkeypatch: pytest.MonkeyPatch, count: Any
-) -> None:
+def test_a_label_count_glue_does_not_give_as_a_number_is_left_out(handler: Handler, count: Any) -> None:
     transform_id = handler.transform()
     glue = Answering(handler.glue, "get_ml_transform", lambda response: {**response, "LabelCount": count})
-    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    handler.use_engine(glue=glue)
     answer = handler(cfn_event("Create", props(transform_id)))
     assert answer is not None and answer["Status"] == "SUCCESS", answer
     assert set(answer["Data"]) == {"TaskRunId"}

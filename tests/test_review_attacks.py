@@ -29,7 +29,6 @@ from handler_driver import (
     ROUND_2,
     Handler,
     Refusing,
-    engine_on,
     generation_update,
     import_update,
     throttled_dynamodb,
@@ -37,30 +36,28 @@ from handler_driver import (
 from support import BUCKET, OTHER_STACK_ID, share
 
 
-def throttle_describe_stacks(handler: Handler, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = engine_on(handler.glue, handler.lambda_client, handler.clock)
-    engine.cloudformation = Refusing(boto3.client("cloudformation"), "describe_stacks", "Throttling")
-    monkeypatch.setattr(index, "engine", engine)
+def throttle_describe_stacks(handler: Handler) -> None:
+    handler.use_engine().cloudformation = Refusing(boto3.client("cloudformation"), "describe_stacks", "Throttling")
 
 
 # 1. Rollbacks
 
 
 def test_a_rollback_whose_status_is_throttled_and_whose_import_fails_still_succeeds(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
     assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    throttle_describe_stacks(handler, monkeypatch)
+    throttle_describe_stacks(handler)
     task_runs.script_next_run(final_status="FAILED", error_string="Glue is down")
     rollback = handler(import_update(transform_id, ROUND_1, ROUND_2))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
 
 
 def test_a_generation_rollback_with_its_status_throttled_answers_its_previous_folder(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     first = handler(cfn_event("Create", generation_props(transform_id, after=("a",)), resource_type=GENERATION))
@@ -68,7 +65,7 @@ def test_a_generation_rollback_with_its_status_throttled_answers_its_previous_fo
     updated = handler(generation_update(transform_id, "b", "a"))
     assert first and updated and first["Data"] != updated["Data"]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
-    throttle_describe_stacks(handler, monkeypatch)
+    throttle_describe_stacks(handler)
     starts = len(task_runs.calls_to("StartMLLabelingSetGenerationTaskRun"))
     rollback = handler(generation_update(transform_id, "a", "b"))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
@@ -110,17 +107,9 @@ def test_a_rollback_without_capacity_and_without_its_ledger_never_answers_failed
 # 2. Deletes
 
 
-def test_a_delete_with_its_ledger_throttled_answers_success(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_delete_with_its_ledger_throttled_answers_success(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
-    engine = engine_on(
-        handler.glue,
-        handler.lambda_client,
-        handler.clock,
-        dynamodb=throttled_dynamodb("update_item"),
-    )
-    monkeypatch.setattr(index, "engine", engine)
+    handler.use_engine(dynamodb=throttled_dynamodb("update_item"))
     answer = handler(cfn_event("Delete", props(transform_id), physical_id="labels-1"))
     assert answer is not None and answer["Status"] == "SUCCESS"
 
@@ -215,13 +204,13 @@ class StartingAnotherStacksImport:
 
 
 def test_a_lost_start_reply_never_adopts_a_run_another_stack_started_after_the_call_came_back(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     replies.listing_lag_seconds = 4.0
     glue = StartingAnotherStacksImport(handler.glue, handler.clock)
-    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    handler.use_engine(glue=glue)
     b = handler(cfn_event("Create", props(transform_id)), remaining_s=share(1))  # no time for a second try
     assert glue.theirs is not None
     assert b is None, b  # B started nothing, found nothing of its own: the next invocation starts
@@ -340,16 +329,14 @@ def test_no_answer_hand_over_or_log_line_carries_the_secret_or_a_nan(
 # 6. No run left that no resource answers for
 
 
-def test_an_invoke_refused_during_a_rollback_leaves_no_run(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_invoke_refused_during_a_rollback_leaves_no_run(handler: Handler, task_runs: GlueMLTaskRuns) -> None:
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
     assert handler(import_update(transform_id, ROUND_2, ROUND_1))["Status"] == "SUCCESS"  # type: ignore[index]
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.running_seconds = 600
     refusing = Refusing(handler.lambda_client, "invoke", "AccessDeniedException")
-    monkeypatch.setattr(index, "engine", engine_on(handler.glue, refusing, handler.clock))
+    handler.use_engine(lambda_client=refusing)
     rollback = handler(import_update(transform_id, ROUND_1, ROUND_2), remaining_s=share(15))
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback
     runs = handler.runs(transform_id)
@@ -389,7 +376,7 @@ class UnknownInvoke:
 
 
 def test_a_hand_over_whose_result_is_unclear_still_gets_an_answer_in_a_rollback(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)))["Status"] == "SUCCESS"  # type: ignore[index]
@@ -397,7 +384,7 @@ def test_a_hand_over_whose_result_is_unclear_still_gets_an_answer_in_a_rollback(
     stacks.set(STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS")
     task_runs.running_seconds = 600
     lambda_client = UnknownInvoke()
-    monkeypatch.setattr(index, "engine", engine_on(handler.glue, lambda_client, handler.clock))
+    handler.use_engine(lambda_client=lambda_client)
     rollback = handler(import_update(transform_id, ROUND_1, ROUND_2), remaining_s=share(15))
     assert lambda_client.calls >= 1
     assert rollback is not None and rollback["Status"] == "SUCCESS", rollback

@@ -31,7 +31,6 @@ from handler_driver import (
     Handler,
     RecordingLambda,
     crash_once,
-    engine_on,
     import_update,
     throttled_dynamodb,
 )
@@ -116,13 +115,11 @@ def test_the_retry_of_a_crash_answers_before_a_service_timeout_shorter_than_the_
 
 
 def test_a_throttled_hand_over_mark_lets_no_duplicate_start_a_second_run(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     dynamodb = throttled_dynamodb(handed_over_write)
-    monkeypatch.setattr(
-        index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
-    )
+    handler.use_engine(dynamodb=dynamodb)
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
     event = cfn_event("Create", props(transform_id, ROUND_1, replace=True))
     assert handler(event, remaining_s=share(30)) is None  # no capacity: the wait is handed over
@@ -154,11 +151,11 @@ class QueuingThenFailing:
 
 
 def test_a_request_answered_failed_after_an_unclear_hand_over_starts_no_run_later(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     lambda_client = QueuingThenFailing()
-    monkeypatch.setattr(index, "engine", engine_on(handler.glue, lambda_client, handler.clock))
+    handler.use_engine(lambda_client=lambda_client)
     task_runs.fail_next("StartImportLabelsTaskRun", "ConcurrentRunsExceededException", "3 runs", times=1000)
     answer = handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(30))
     assert answer is not None and answer["Status"] == "FAILED", answer  # "Invoke could not hand the wait over"
@@ -325,12 +322,12 @@ class SlowGlue:
 
 
 def test_a_lost_start_reply_whose_search_is_throttled_starts_no_second_run(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     glue = SlowGlue(handler.glue, handler.clock, "start_import_labels_task_run", start_s=5, throttle_listing_s=12)
-    monkeypatch.setattr(index, "engine", engine_on(glue, handler.lambda_client, handler.clock))
+    handler.use_engine(glue=glue)
     handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=100)
     started = [(run["TaskRunId"], run["Status"]) for run in handler.runs(transform_id)]
     assert len(started) == 1, started
@@ -354,7 +351,7 @@ class SlowInvoke(RecordingLambda):
 
 
 def test_a_lost_start_reply_at_the_end_of_an_invocation_still_hands_over_within_its_limit(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
@@ -362,7 +359,7 @@ def test_a_lost_start_reply_at_the_end_of_an_invocation_still_hands_over_within_
         handler.glue, handler.clock, "start_import_labels_task_run", start_s=10
     )  # the per-call cap (CALL_DEADLINE_S)
     lambda_client = SlowInvoke(handler.clock, slow=1, read_s=5)  # one Invoke read timeout, then queued
-    monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, handler.clock))
+    handler.use_engine(glue=glue, lambda_client=lambda_client)
     lambda_end = handler.clock.now + share(1)  # the invocation's share ends 1 s from now
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(1)) is None
     assert lambda_client.queued_at, "never handed over"
@@ -386,9 +383,7 @@ def test_the_retry_of_a_crash_whose_takeover_is_throttled_still_answers(
     with pytest.raises(Crash):
         handler(event, remaining_s=100)
     dynamodb = throttled_dynamodb(take_over_write)
-    monkeypatch.setattr(
-        index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
-    )
+    handler.use_engine(dynamodb=dynamodb)
     handler.clock.now += 60
     answer = handler(event, remaining_s=900)
     assert dynamodb.refusals > 0
@@ -430,12 +425,12 @@ class QueuesTwice(RecordingLambda):
 
 
 def test_an_invoke_retried_after_an_unclear_result_runs_its_turn_once(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     lambda_client = QueuesTwice()
-    monkeypatch.setattr(index, "engine", engine_on(handler.glue, lambda_client, handler.clock))
+    handler.use_engine(lambda_client=lambda_client)
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(1)) is None
     first, second = (call["Payload"] for call in lambda_client.invocations)
     assert first == second  # the same turn, queued twice
@@ -502,7 +497,7 @@ def answer_write(name: str, params: dict[str, Any]) -> bool:
 
 
 def test_a_duplicate_of_a_failed_request_never_answers_success_when_the_ledger_is_throttled(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.labelled_transform()
     task_runs.script_next_run(metrics={"F1": 0.5})
@@ -510,9 +505,7 @@ def test_a_duplicate_of_a_failed_request_never_answers_success_when_the_ledger_i
     first = handler(event)
     assert first is not None and first["Status"] == "FAILED", first
     dynamodb = throttled_dynamodb(answer_write)  # the duplicate reads the answer; writing it again is throttled
-    monkeypatch.setattr(
-        index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
-    )
+    handler.use_engine(dynamodb=dynamodb)
     again = handler(event)
     assert dynamodb.refusals > 0
     assert again is not None and (again["Status"], again["Reason"]) == (first["Status"], first["Reason"]), again
@@ -525,13 +518,11 @@ def test_a_duplicate_of_a_failed_request_never_answers_success_when_the_ledger_i
     " LabelCount than the first answer",
 )
 def test_a_late_duplicate_answers_the_same_when_the_first_answer_could_not_be_recorded(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     dynamodb = throttled_dynamodb(answer_write)
-    monkeypatch.setattr(
-        index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
-    )
+    handler.use_engine(dynamodb=dynamodb)
     event = cfn_event("Create", props(transform_id, ROUND_1, replace=True))
     first = handler(event)
     assert first is not None and first["Status"] == "SUCCESS" and dynamodb.refusals > 0
@@ -559,13 +550,13 @@ def test_the_retry_of_a_crash_between_the_recorded_answer_and_its_put_sends_the_
 
 
 def test_the_hand_over_margin_holds_a_lost_start_reply_and_the_invokes_own_retries(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     task_runs.running_seconds = 600
     glue = SlowGlue(handler.glue, handler.clock, "start_import_labels_task_run", start_s=10)
     lambda_client = SlowInvoke(handler.clock, slow=2, read_s=5)  # two read timeouts, the third try queues it
-    monkeypatch.setattr(index, "engine", engine_on(glue, lambda_client, handler.clock))
+    handler.use_engine(glue=glue, lambda_client=lambda_client)
     lambda_end = handler.clock.now + share(1)
     assert handler(cfn_event("Create", props(transform_id, ROUND_1, replace=True)), remaining_s=share(1)) is None
     assert lambda_client.queued_at, "never handed over"

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from glue_label_import._handler import engine as engine_module
-from glue_label_import._handler import index
 from glue_label_import._handler.ledger import Ledger
 from glue_label_import.testing import GlueMLTaskRuns, replies, stacks
 from glue_label_import.testing.requests import (
@@ -30,7 +29,6 @@ from handler_driver import (
     Crash,
     Handler,
     crash_once,
-    engine_on,
     generation_update,
     import_update,
     throttled_dynamodb,
@@ -301,14 +299,12 @@ def own_answer_reads(name: str, params: dict[str, Any]) -> bool:
 
 
 def test_an_import_update_with_its_own_answers_out_of_reach_imports_once_and_answers(
-    handler: Handler, task_runs: GlueMLTaskRuns, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, task_runs: GlueMLTaskRuns
 ) -> None:
     transform_id = handler.transform()
     assert handler(cfn_event("Create", props(transform_id, ROUND_1)))["Status"] == "SUCCESS"  # type: ignore[index]
     dynamodb = throttled_dynamodb(own_answer_reads)  # OwnAnswers (and the resource's record) throttled
-    monkeypatch.setattr(
-        index, "engine", engine_on(handler.glue, handler.lambda_client, handler.clock, dynamodb=dynamodb)
-    )
+    handler.use_engine(dynamodb=dynamodb)
     update = cfn_event(
         "Update",
         props(transform_id, ROUND_1, timeout=1800),
