@@ -38,7 +38,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from crhelper import CfnResource
 
-from demo_cloud import dependencies
+from demo_cloud import ACCOUNT, REGION, dependencies
 from glue_label_import import LabelImport, LabelingSetGeneration, LabelSource, TransformEvaluation
 from glue_label_import._handler.glue_runs import TaskRuns
 from glue_label_import._handler.retries import Clock
@@ -50,6 +50,7 @@ from glue_label_import.testing.requests import (
     evaluation_props,
 )
 from glue_label_import.testing.sandbox import LambdaSandbox, lambda_sandbox
+from glue_label_import.testing.template_values import TemplateValues
 
 RUN_SECONDS = (2.4, 5.3, 8.7, 12.1, 16.6, 19.4)  # each run ends this long after it starts: not on a poll tick
 LONG_RUN_SECONDS = tuple(120 + 61.7 * n for n in range(13))  # 2 to 14.5 minutes, never on a poll tick
@@ -95,27 +96,11 @@ def round_template() -> dict[str, Any]:
     return dict(Template.from_stack(stack).to_json())
 
 
-def resolved(value: Any, refs: dict[str, Any], attributes: dict[str, dict[str, Any]]) -> Any:
-    """A property with Ref, Fn::GetAtt and Fn::Join resolved, as CloudFormation sends it."""
-    if isinstance(value, list):
-        return [resolved(item, refs, attributes) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if "Ref" in value:
-        return refs[value["Ref"]]
-    if "Fn::GetAtt" in value:
-        logical_id, name = value["Fn::GetAtt"]
-        return attributes[logical_id][name]
-    if "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(str(resolved(part, refs, attributes)) for part in parts)
-    return {key: resolved(item, refs, attributes) for key, item in value.items()}
-
-
 def round_seconds(sandbox: LambdaSandbox, template: dict[str, Any]) -> float:
     """Wall time of the round's Creates, each started once what it depends on answered, as CloudFormation does."""
     sandbox.upload("round.csv", LABELS)
     refs = {"Transform": sandbox.transform("bench-round"), "AWS::Partition": "aws"}
+    resolve = TemplateValues(refs, {}, ACCOUNT, REGION, strict=True)  # each answer's Data joins its attributes
     for task_run_type, minutes in ROUND_MINUTES.items():
         glue_ml.script_next_run(
             starting_seconds=0.1 * minutes * ROUND_SCALE,
@@ -129,7 +114,7 @@ def round_seconds(sandbox: LambdaSandbox, template: dict[str, Any]) -> float:
     def create(logical_id: str) -> dict[str, Any]:
         resource = template["Resources"][logical_id]
         declared = {key: value for key, value in resource["Properties"].items() if key != "ServiceToken"}
-        properties = resolved(declared, refs, answered)
+        properties = resolve(declared)
         event = sandbox.event("Create", properties, logical_id=logical_id, resource_type=resource["Type"])
         invocations.append(sandbox.start(event))
         while not sandbox.responses.answers(event["RequestId"]):  # CloudFormation goes on at the answer
@@ -148,7 +133,9 @@ def round_seconds(sandbox: LambdaSandbox, template: dict[str, Any]) -> float:
                     running[pool.submit(create, logical_id)] = logical_id
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                answered[running.pop(future)] = future.result()
+                logical_id = running.pop(future)
+                answered[logical_id] = future.result()
+                resolve.attributes.update({(logical_id, name): value for name, value in answered[logical_id].items()})
     seconds = time.monotonic() - started
     for invocation in invocations:
         sandbox.finish(invocation)  # each ended cleanly, without logging the ResponseURL

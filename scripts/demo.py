@@ -21,7 +21,6 @@ not go as shown.
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import os
@@ -44,6 +43,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 from demo_cloud import CUSTOM_TYPES, STACK, Cloud, DemoFailed, Tally  # noqa: E402
 from glue_label_import.__main__ import main as command_line  # noqa: E402
+from glue_label_import.labeling import Labeling  # noqa: E402
 from glue_label_import.testing import glue_ml, install  # noqa: E402
 from glue_label_import.testing.sandbox import lambda_sandbox  # noqa: E402
 
@@ -51,23 +51,13 @@ METRICS = {"Precision": 0.9, "Recall": 0.8, "AreaUnderPRCurve": 0.88}
 
 
 def label(fetched: Path, round_file: Path) -> int:
-    """Fill in the `label` column of a fetched labeling set (scripted): the first half of each set
-    one entity, the second half another. Returns the rows labelled."""
-    with fetched.open(newline="") as text:
-        reader = csv.DictReader(text)
-        rows = list(reader)
-        header = list(reader.fieldnames or [])
-    sets: dict[str, list[dict[str, str]]] = {}
-    for row in rows:
-        sets.setdefault(row["labeling_set_id"], []).append(row)
-    for members in sets.values():
-        for number, row in enumerate(members):
-            row["label"] = "A" if number < len(members) / 2 else "B"
-    with round_file.open("w", newline="") as text:
-        writer = csv.DictWriter(text, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(row for members in sets.values() for row in members)
-    return len(rows)
+    """Fill in the labels of a fetched labeling set (scripted) as `glue-label-import label` writes them:
+    the first half of each set one entity, the second half another. Returns the rows labelled."""
+    labeling = Labeling.load(fetched, round_file)
+    for labeling_set in labeling.sets:
+        rows = len(labeling_set.records)
+        labeling_set.labels = ["A" if number < rows / 2 else "B" for number in range(rows)]
+    return labeling.write().rows
 
 
 def run(say: Callable[[str], None] = print) -> Tally:

@@ -14,6 +14,7 @@ from typing import Any
 from glue_label_import.testing import stacks
 from glue_label_import.testing.requests import STACK_ID
 from glue_label_import.testing.sandbox import LambdaSandbox
+from glue_label_import.testing.template_values import TemplateValues
 
 STACK = "GlueLabelImportExample"
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -50,36 +51,21 @@ class Tally:
     started: float = field(default_factory=time.monotonic)
 
 
-class Resolver:
-    """The intrinsic functions the custom resources' properties use: Ref, Fn::GetAtt, Fn::Join, Fn::Sub."""
+class Resolver(TemplateValues):
+    """The values of the template as CloudFormation resolves them for the demo: a Ref or Fn::GetAtt of
+    what the demo has not made raises KeyError, a function other than Ref, Fn::GetAtt, Fn::Join and
+    Fn::Sub DemoFailed."""
 
     def __init__(self) -> None:
-        self.refs: dict[str, Any] = {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws"}
-        self.attributes: dict[tuple[str, str], Any] = {}
+        pseudo = {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws"}
+        super().__init__(pseudo, {}, ACCOUNT, REGION, strict=True)
 
     def __call__(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::")):
-            ((function, argument),) = value.items()
-            return self.function(function, argument)
-        return {key: self(item) for key, item in value.items()}
-
-    def function(self, function: str, argument: Any) -> Any:
-        if function == "Ref":
-            return self.refs[argument]
-        if function == "Fn::GetAtt":
-            return self.attributes[(argument[0], argument[1])]
-        if function == "Fn::Join":
-            return str(argument[0]).join(str(self(part)) for part in argument[1])
-        if function == "Fn::Sub":
-            text = str(argument)
-            for name, ref in self.refs.items():
-                text = text.replace("${" + name + "}", str(ref))
-            return text
-        raise DemoFailed(f"the demo does not resolve {function}")
+        if isinstance(value, dict) and len(value) == 1:
+            (function,) = value
+            if function.startswith("Fn::") and function not in ("Fn::GetAtt", "Fn::Join", "Fn::Sub"):
+                raise DemoFailed(f"the demo does not resolve {function}")
+        return super().__call__(value)
 
 
 class Cloud:

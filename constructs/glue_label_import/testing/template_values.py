@@ -8,15 +8,28 @@ from typing import Any
 
 
 class TemplateValues:
-    """CloudFormation's intrinsic functions as a template's IAM uses them: Ref, GetAtt, Join, Sub."""
+    """CloudFormation's intrinsic functions as a template's IAM uses them: Ref, GetAtt, Join, Sub.
+
+    A Ref of a name that ``refs`` does not hold gives the name itself, an Fn::GetAtt of an attribute
+    that ``attributes`` does not hold an ARN of the logical id; with ``strict``, both raise KeyError
+    instead (for a caller that must resolve every value, as CloudFormation does). An attribute is
+    given as it is (a custom resource's Data may hold numbers); Fn::Sub puts it in as text.
+    """
 
     def __init__(
-        self, refs: Mapping[str, str], attributes: Mapping[tuple[str, str], str], account_id: str, region: str
+        self,
+        refs: Mapping[str, str],
+        attributes: Mapping[tuple[str, str], Any],
+        account_id: str,
+        region: str,
+        *,
+        strict: bool = False,
     ) -> None:
         self.refs = dict(refs)
         self.attributes = dict(attributes)
         self.account_id = account_id
         self.region = region
+        self.strict = strict
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -28,9 +41,9 @@ class TemplateValues:
             return self.function(function, argument)
         return {key: self(item) for key, item in value.items()}
 
-    def function(self, function: str, argument: Any) -> str:
+    def function(self, function: str, argument: Any) -> Any:
         if function == "Ref":
-            return str(self.refs.get(argument, argument))
+            return str(self.refs[argument] if self.strict else self.refs.get(argument, argument))
         if function == "Fn::GetAtt":
             logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
             return self.attribute(logical_id, attribute)
@@ -38,7 +51,9 @@ class TemplateValues:
             return str(argument[0]).join(str(self(part)) for part in argument[1])
         return self.substitute(argument)
 
-    def attribute(self, logical_id: str, attribute: str) -> str:
+    def attribute(self, logical_id: str, attribute: str) -> Any:
+        if self.strict:
+            return self.attributes[(logical_id, attribute)]
         known = self.attributes.get((logical_id, attribute))
         if known is not None:
             return known
@@ -49,5 +64,5 @@ class TemplateValues:
         for name, value in {**self.refs, **variables}.items():
             text = text.replace("${" + name + "}", str(value))
         for (logical_id, attribute), value in self.attributes.items():
-            text = text.replace("${" + f"{logical_id}.{attribute}" + "}", value)
+            text = text.replace("${" + f"{logical_id}.{attribute}" + "}", str(value))
         return str(text)
